@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* The softiommu command's subcommands. Each returns the process exit status:
+ * 0 success, 1 the run found problems (mismatches, checker findings, failed expectations),
+ * 2 usage or input errors. */
+#ifndef SOFTIOMMU_TOOLS_COMMANDS_H
+#define SOFTIOMMU_TOOLS_COMMANDS_H
+
+struct tool_command {
+	const char *name;
+	const char *summary;
+	int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+/* The table, terminated by a zeroed entry (tools/main.c). */
+extern const struct tool_command tool_commands[];
+
+#endif

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+/* softiommu: the command-line front end. `softiommu help` lists the subcommands. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("softiommu 0.1.0\n");
+	return 0;
+}
+
+const struct tool_command tool_commands[] = {
+	{"help", "list the subcommands", cmd_help},
+	{"version", "print the version", cmd_version},
+	{0},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: softiommu <command> [options]\n\ncommands:\n");
+	for (const struct tool_command *c = tool_commands; c->name; c++)
+		printf("  %-10s %s\n", c->name, c->summary);
+	printf("\n`softiommu <command> --help` describes one command.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(0, NULL);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(0, NULL);
+	for (const struct tool_command *c = tool_commands; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->main(argc - 1, argv + 1);
+	fprintf(stderr, "softiommu: unknown command '%s' (try 'softiommu help')\n", argv[1]);
+	return 2;
+}
