@@ -14,48 +14,49 @@
 static int check_failed_cases;
 static int check_case_failed;
 
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-			check_case_failed = 1;                                                 \
-			return;                                                                \
-		}                                                                              \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
+			check_case_failed = 1;                                                     \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                         \
-	do {                                                                                   \
-		unsigned long long check_a_ = (unsigned long long)(a);                         \
-		unsigned long long check_b_ = (unsigned long long)(b);                         \
-		if (check_a_ != check_b_) {                                                    \
-			fprintf(stderr, "%s:%d: %s == %s failed: 0x%llx != 0x%llx (%lld != %lld)\n", \
-				__FILE__, __LINE__, #a, #b, check_a_, check_b_, (long long)check_a_, \
-				(long long)check_b_);                                          \
-			check_case_failed = 1;                                                 \
-			return;                                                                \
-		}                                                                              \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		unsigned long long check_a_ = (unsigned long long)(a);                             \
+		unsigned long long check_b_ = (unsigned long long)(b);                             \
+		if (check_a_ != check_b_) {                                                        \
+			fprintf(stderr,                                                            \
+				"%s:%d: %s == %s failed: 0x%llx != 0x%llx (%lld != %lld)\n",       \
+				__FILE__, __LINE__, #a, #b, check_a_, check_b_,                    \
+				(long long)check_a_, (long long)check_b_);                         \
+			check_case_failed = 1;                                                     \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* For helpers that return int: use inside functions returning int (0 = ok). */
-#define CHECK_RET(cond)                                                                        \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-			check_case_failed = 1;                                                 \
-			return -1;                                                             \
-		}                                                                              \
+#define CHECK_RET(cond)                                                                            \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
+			check_case_failed = 1;                                                     \
+			return -1;                                                                 \
+		}                                                                                  \
 	} while (0)
 
-#define RUN(fn)                                                                                \
-	do {                                                                                   \
-		check_case_failed = 0;                                                         \
-		fn();                                                                          \
-		if (check_case_failed) {                                                       \
-			fprintf(stderr, "FAIL %s\n", #fn);                                     \
-			check_failed_cases++;                                                  \
-		} else {                                                                       \
-			printf("ok   %s\n", #fn);                                              \
-		}                                                                              \
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		check_case_failed = 0;                                                             \
+		fn();                                                                              \
+		if (check_case_failed) {                                                           \
+			fprintf(stderr, "FAIL %s\n", #fn);                                         \
+			check_failed_cases++;                                                      \
+		} else {                                                                           \
+			printf("ok   %s\n", #fn);                                                  \
+		}                                                                                  \
 	} while (0)
 
 #define CHECK_DONE() (check_failed_cases > 100 ? 100 : check_failed_cases)

@@ -16,9 +16,9 @@ static int cmd_version(int argc, char **argv)
 }
 
 const struct tool_command tool_commands[] = {
-	{"help", "list the subcommands", cmd_help},
-	{"version", "print the version", cmd_version},
-	{0},
+    {"help", "list the subcommands", cmd_help},
+    {"version", "print the version", cmd_version},
+    {0},
 };
 
 static int cmd_help(int argc, char **argv)

@@ -30,8 +30,8 @@ extern "C" {
 /* PCIe address type (AT field). */
 enum pci_at {
 	PCI_AT_UNTRANSLATED = 0, /* ordinary DMA: the IOMMU translates it */
-	PCI_AT_TRANSLATION = 1,  /* ATS translation request: answer with a translation */
-	PCI_AT_TRANSLATED = 2,   /* the address came from the device's ATC */
+	PCI_AT_TRANSLATION = 1,	 /* ATS translation request: answer with a translation */
+	PCI_AT_TRANSLATED = 2,	 /* the address came from the device's ATC */
 };
 
 /* struct pci_req.flags */
@@ -62,11 +62,11 @@ enum pci_status {
 };
 
 /* struct pci_resp.perm: what the translation allows (an ATS completion's R/W/X/Priv/U/G) */
-#define PCI_PERM_R      (1u << 0)
-#define PCI_PERM_W      (1u << 1)
-#define PCI_PERM_X      (1u << 2)
-#define PCI_PERM_PRIV   (1u << 3) /* the translation is for privileged-mode accesses */
-#define PCI_PERM_U      (1u << 4) /* ATS "untranslated access only" */
+#define PCI_PERM_R	(1u << 0)
+#define PCI_PERM_W	(1u << 1)
+#define PCI_PERM_X	(1u << 2)
+#define PCI_PERM_PRIV	(1u << 3) /* the translation is for privileged-mode accesses */
+#define PCI_PERM_U	(1u << 4) /* ATS "untranslated access only" */
 #define PCI_PERM_GLOBAL (1u << 5) /* the translation is the same for every PASID */
 
 /* struct pci_resp.flags */
@@ -84,9 +84,9 @@ struct pci_resp {
 	uint64_t addr;
 	uint64_t page_size;
 	uint8_t status; /* enum pci_status */
-	uint8_t perm;   /* PCI_PERM_* */
-	uint8_t fault;  /* architected reason code, 0 = none */
-	uint8_t flags;  /* PCI_RESP_* */
+	uint8_t perm;	/* PCI_PERM_* */
+	uint8_t fault;	/* architected reason code, 0 = none */
+	uint8_t flags;	/* PCI_RESP_* */
 };
 
 /*

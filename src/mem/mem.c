@@ -19,7 +19,7 @@ static void sparse_destroy(void *ctx)
 }
 
 static const struct mem_ops sparse_ops = {
-	.destroy = sparse_destroy,
+    .destroy = sparse_destroy,
 };
 
 struct mem *mem_create_sparse(uint64_t size)
@@ -158,8 +158,8 @@ int mem_cmpxchg64(struct mem *m, uint64_t pa, uint64_t *expected, uint64_t desir
 	if (p)
 		return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_ACQ_REL,
 						   __ATOMIC_ACQUIRE)
-			       ? 0
-			       : -EAGAIN;
+			   ? 0
+			   : -EAGAIN;
 	if (m->ops->cmpxchg64)
 		return m->ops->cmpxchg64(m->ctx, pa, expected, desired);
 	ret = m->ops->read(m->ctx, pa, &cur, 8);

@@ -18,9 +18,9 @@ struct mem_alloc {
 	struct mem *mem;
 	uint64_t base;
 	uint64_t npages;
-	uint64_t *bitmap;     /* 1 = in use */
-	uint8_t *run_order;   /* order + 1 at the first page of an allocated run */
-	uint64_t hint;        /* first word that may have a free page */
+	uint64_t *bitmap;   /* 1 = in use */
+	uint8_t *run_order; /* order + 1 at the first page of an allocated run */
+	uint64_t hint;	    /* first word that may have a free page */
 	uint64_t in_use;
 	pthread_mutex_t lock;
 };

@@ -36,8 +36,8 @@ static void test_out_of_range(void)
 	CHECK(m);
 	CHECK_EQ(mem_read64(m, 1 << 20, &v), -EFAULT);
 	CHECK_EQ(v, 7);
-	CHECK_EQ(mem_write64(m, (1 << 20) - 4, 1), -EFAULT);   /* straddles the end */
-	CHECK_EQ(mem_read64(m, 0x1004, &v), -EFAULT);          /* misaligned */
+	CHECK_EQ(mem_write64(m, (1 << 20) - 4, 1), -EFAULT);	/* straddles the end */
+	CHECK_EQ(mem_read64(m, 0x1004, &v), -EFAULT);		/* misaligned */
 	CHECK_EQ(mem_read(m, UINT64_MAX - 3, buf, 8), -EFAULT); /* wraps */
 	CHECK_EQ(mem_write(m, (1 << 20) - 4, buf, 8), -EFAULT);
 	CHECK_EQ(mem_fill(m, 1 << 20, 0, 1), -EFAULT);

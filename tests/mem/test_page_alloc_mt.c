@@ -6,7 +6,7 @@
 #include <softiommu/mem.h>
 
 #define THREADS 4
-#define ROUNDS  2000
+#define ROUNDS	2000
 
 static struct mem_alloc *alloc;
 
