@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page tables, inside: the table object, the format interface, entry access.
+ *
+ * Both formats use 4 KiB tables of 512 64-bit entries; level n decodes IOVA bits
+ * 12 + 9(n-1) .. 20 + 9(n-1) (digest section 4), so the geometry below is shared and only
+ * the entry encoding differs per format.
+ */
+#ifndef SOFTIOMMU_PT_INTERNAL_H
+#define SOFTIOMMU_PT_INTERNAL_H
+
+#include <softiommu/pgtable.h>
+
+#include <stdbool.h>
+
+#define PT_PAGE_SHIFT 12
+#define PT_ENTRIES    512
+#define PT_MAX_LEVELS 5
+#define PT_ADDR_MASK  0x000ffffffffff000ull /* bits 51:12, both formats */
+
+/*
+ * A format: the static const table of encoders and decoders the walker is written against.
+ * `attrs` are the bits of a leaf other than its address and its page-size bit; they are
+ * computed once per map from the protection, and read back from a leaf to split it.
+ */
+struct pt_fmt {
+	const char *name;
+	unsigned min_levels, max_levels;
+	unsigned leaf_levels; /* bit n: the architecture allows a leaf at level n */
+	bool lower_half;      /* IOVAs are canonical: only the lower half (top bit 0) is used */
+	/* 0 if the format can encode `prot` with these PT_CFG_* flags, else -EINVAL */
+	int (*check_prot)(unsigned prot, unsigned flags);
+	uint64_t (*prot_attrs)(unsigned prot, unsigned flags);
+	unsigned (*attrs_prot)(uint64_t attrs, unsigned flags);
+	uint64_t (*mk_leaf)(uint64_t attrs, uint64_t pa, unsigned level);
+	uint64_t (*mk_table)(uint64_t pa, unsigned flags);
+	bool (*present)(uint64_t e);
+	bool (*is_leaf)(uint64_t e, unsigned level);
+	uint64_t (*table_addr)(uint64_t e);		   /* the next table */
+	uint64_t (*leaf_addr)(uint64_t e, unsigned level); /* a leaf's page base */
+	uint64_t (*leaf_attrs)(uint64_t e, unsigned level);
+};
+
+/* The walker instantiated for one format (pt_walk.h, included by each format's file). */
+struct pt_ops {
+	const struct pt_fmt *fmt;
+	int (*map)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot);
+	int (*unmap)(struct pt_table *pt, uint64_t iova, uint64_t end, struct pt_gather *g,
+		     uint64_t *unmapped);
+	int (*lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *m);
+	void (*free_all)(struct pt_table *pt);
+};
+
+extern const struct pt_ops pt_x86_64_ops;
+extern const struct pt_ops pt_vtd_ss_ops;
+
+struct pt_table {
+	const struct pt_ops *ops;
+	struct mem *mem;
+	struct mem_alloc *alloc;
+	uint8_t *base; /* the memory's direct mapping, or NULL: use the mem_* calls */
+	uint64_t mem_size;
+	uint64_t root;
+	unsigned levels;
+	unsigned flags;
+	unsigned leaf_levels; /* bit n: leaves allowed at level n (from page_sizes) */
+	uint64_t max_leaf;    /* the largest allowed page size */
+	uint64_t iova_limit;
+	uint64_t oa_limit;
+};
+
+static inline unsigned pt_shift(unsigned level)
+{
+	return PT_PAGE_SHIFT + 9 * (level - 1);
+}
+
+static inline uint64_t pt_span(unsigned level)
+{
+	return 1ull << pt_shift(level);
+}
+
+static inline unsigned pt_index(uint64_t iova, unsigned level)
+{
+	return (unsigned)(iova >> pt_shift(level)) & (PT_ENTRIES - 1);
+}
+
+/* Can a leaf at `level` start [iova, iova + len) -> pa (allowed, aligned, long enough)? */
+static inline bool pt_leaf_fits(const struct pt_table *pt, unsigned level, uint64_t iova,
+				uint64_t pa, uint64_t len)
+{
+	uint64_t span = pt_span(level);
+
+	return (pt->leaf_levels & (1u << level)) && !((iova | pa) & (span - 1)) && len >= span;
+}
+
+/*
+ * Entry access. With a direct mapping, entries are read with acquire and written with
+ * release semantics: a walker that follows a freshly installed pointer must see the table
+ * contents written before it (on x86 these are plain moves). Otherwise the generic mem_*
+ * calls, which check ranges and report backend errors.
+ */
+static inline int pt_ld(const struct pt_table *pt, uint64_t pa, uint64_t *e)
+{
+	if (pt->base) {
+		*e = __atomic_load_n((uint64_t *)(void *)(pt->base + pa), __ATOMIC_ACQUIRE);
+		return 0;
+	}
+	return mem_read64(pt->mem, pa, e);
+}
+
+static inline int pt_st(const struct pt_table *pt, uint64_t pa, uint64_t e)
+{
+	if (pt->base) {
+		__atomic_store_n((uint64_t *)(void *)(pt->base + pa), e, __ATOMIC_RELEASE);
+		return 0;
+	}
+	return mem_write64(pt->mem, pa, e);
+}
+
+/* 0 if the entry held *old and now holds `e`; -EAGAIN with *old = what it holds instead. */
+static inline int pt_cas(const struct pt_table *pt, uint64_t pa, uint64_t *old, uint64_t e)
+{
+	if (pt->base)
+		return __atomic_compare_exchange_n((uint64_t *)(void *)(pt->base + pa), old, e,
+						   false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+			   ? 0
+			   : -EAGAIN;
+	return mem_cmpxchg64(pt->mem, pa, old, e);
+}
+
+/*
+ * A table address taken from an entry must name a whole page of memory before it is used:
+ * the entries are ours, but table memory is ordinary RAM that a buggy device could scribble
+ * over, and an out-of-range pointer must become an error, not a stray host access.
+ */
+static inline bool pt_table_ok(const struct pt_table *pt, uint64_t tpa)
+{
+	return tpa <= pt->mem_size - MEM_PAGE_SIZE;
+}
+
+/* Gather bookkeeping (pgtable.c). */
+int pt_gather_push(struct pt_gather *g, uint64_t page);
+
+static inline void pt_gather_add(struct pt_gather *g, uint64_t start, uint64_t len, uint64_t pgsize)
+{
+	if (start < g->start)
+		g->start = start;
+	if (start + len > g->end)
+		g->end = start + len;
+	if (pgsize > g->pgsize)
+		g->pgsize = pgsize;
+}
+
+#endif
