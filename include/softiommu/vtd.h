@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * softiommu VT-d hardware model: one DMA-remapping unit (DRHD) of an Intel VT-d IOMMU.
+ *
+ * Software reaches the unit the way a kernel reaches silicon: 32- and 64-bit MMIO accesses
+ * to its register window (offsets and fields in <softiommu/vtd_regs.h>) and the root,
+ * context, PASID and page tables it writes into physical memory (<softiommu/mem.h>).
+ * Devices reach it through the PCI request interface (<softiommu/pci.h>): the unit is a
+ * `struct pci_translation_agent`. Events leave it through per-instance callbacks.
+ *
+ * What is modelled (section numbers are the VT-d digest's): the register map with its
+ * access rules (1.x); legacy and scalable-mode root and context entries (2.x); PASID
+ * directory and table (3.x); first-stage (4/5-level x86-64), second-stage (3/4/5-level),
+ * nested and pass-through translation with 4 KiB / 2 MiB / 1 GiB pages, permission,
+ * reserved-bit, width and interrupt-range checks and accessed/dirty updates (4.1, 4.2);
+ * the architected fault reason codes, FPD, fault recording and the fault event (4.3, 4.4,
+ * 1.8); ATS translation requests and translated requests.
+ * Not modelled: interrupt remapping (IR can be advertised so that its registers exist,
+ * but interrupt requests are not translated), page requests (PRS = 0), advanced fault
+ * logging, protected memory regions, memory types (MTS = 0), performance monitoring.
+ *
+ * Errors are negative errno values.
+ *
+ * Locking: a `struct vtd` may be used from many threads at once.
+ *   - MMIO accesses are serialized by the unit's register lock.
+ *   - vtd_translate() takes no lock on its path through memory: it reads the latched
+ *     root-table state (TE, RTADDR, TTM) with one atomic load and walks the tables with
+ *     8-byte single-copy-atomic loads; accessed/dirty updates use compare-and-exchange.
+ *     It takes the register lock only to record a fault. A translation racing with a
+ *     GCMD write (TE, SRTP) sees either the state before or the state after it.
+ *   - fault_event and inv_event callbacks are called with no model lock held, from the
+ *     thread whose access or translation caused the event; they may call back into the
+ *     model. The trace callback may be called with the register lock held and must not
+ *     call any vtd_* function.
+ */
+#ifndef SOFTIOMMU_VTD_H
+#define SOFTIOMMU_VTD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <softiommu/mem.h>
+#include <softiommu/pci.h>
+#include <softiommu/vtd_regs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vtd;
+
+/* One set-associative cache: `sets` x `ways` entries; sets == 0 disables the cache. */
+struct vtd_cache_geom {
+	unsigned sets;
+	unsigned ways;
+};
+
+/*
+ * What the unit is. CAP_REG and ECAP_REG are derived from it (vtd_cap(), vtd_ecap()).
+ * Start from vtd_config_default() and change what you need; fields added later get
+ * defaults there, so code that does this stays source-compatible.
+ */
+struct vtd_config {
+	unsigned version;	  /* VER_REG: major << 4 | minor, 0x01..0xff */
+	unsigned mgaw;		  /* maximum guest address width, CAP.MGAW + 1: 30..57 */
+	unsigned haw;		  /* host address width (DMAR table): 32..52; output addresses,
+				     table pointers and page frames live below 2^haw */
+	unsigned sagaw;		  /* CAP.SAGAW: bit n = AW value n supported (VTD_AW_*), n = 1..3 */
+	bool scalable;		  /* ECAP.SMTS: scalable-mode translation (needs QI) */
+	bool first_stage;	  /* ECAP.FLTS: PGTT 001 */
+	bool second_stage;	  /* ECAP.SLTS: PGTT 010 (legacy mode always has second-stage) */
+	bool nested;		  /* ECAP.NEST: PGTT 011 (needs first and second stage) */
+	bool pass_through;	  /* ECAP.PT: legacy TT 10, scalable PGTT 100 */
+	bool fs_5level;		  /* CAP.FL5LP: first-stage 5-level paging (needs first stage) */
+	bool fs_1g;		  /* CAP.FL1GP: first-stage 1 GiB pages (needs first stage) */
+	bool ss_2m;		  /* CAP.SLLPS bit 0: second-stage 2 MiB pages */
+	bool ss_1g;		  /* CAP.SLLPS bit 1: second-stage 1 GiB pages */
+	unsigned pasid_bits;	  /* ECAP.PSS + 1, 1..20; 0 = no PASID support (ECAP.PASID = 0) */
+	bool dev_tlb;		  /* ECAP.DT: ATS (needs QI) */
+	bool caching_mode;	  /* CAP.CM */
+	bool supervisor_requests; /* ECAP.SRS (needs PASID) */
+	bool execute_requests;	  /* ECAP.ERS (needs PASID) */
+	bool ss_ad;		  /* ECAP.SLADS: second-stage A/D (needs second stage) */
+	bool queued_invalidation; /* ECAP.QI */
+	bool rid_pasid;		  /* ECAP.RPS: the context entry's RID_PASID is used */
+	bool rid_priv;		  /* ECAP.RPRIVS: the context entry's RID_PRIV is used */
+	bool fs_ea;		  /* ECAP.EAFS: first-stage extended-accessed (needs FS) */
+	bool nwfs;		  /* ECAP.NWFS: no-write flag of ATS translation requests */
+	bool rwbf;		  /* CAP.RWBF: software must flush the write buffer */
+	bool psi;		  /* CAP.PSI: page-selective IOTLB invalidation */
+	unsigned mamv;		  /* CAP.MAMV: 0..63 */
+	bool drain_reads;	  /* CAP.DRD */
+	bool drain_writes;	  /* CAP.DWD */
+	bool zlr;		  /* CAP.ZLR */
+	bool coherent;		  /* ECAP.C: legacy page walks snooped */
+	bool sm_pwc;		  /* ECAP.SMPWCS: PASID-entry PWSNP honoured */
+	bool snoop_control;	  /* ECAP.SC */
+	bool intr_remap;	  /* ECAP.IR: IRTA, GCMD.IRE/SIRTP/CFI exist */
+	bool x2apic;		  /* ECAP.EIM (needs IR) */
+	bool abort_dma;		  /* ECAP.ADMS: TTM 11 blocks all DMA */
+	bool esrtps;		  /* CAP.ESRTPS: SRTP also invalidates the translation caches */
+	unsigned nfr;		  /* fault-recording registers, 1..256 */
+	unsigned did_bits;	  /* domain-id width: 4, 6, ..., 16 (CAP.ND = (did_bits-4)/2) */
+	unsigned iro;		  /* ECAP.IRO: IVA_REG at iro * 16, IOTLB_REG 8 bytes later */
+	unsigned fro;		  /* CAP.FRO: FRCD[0] at fro * 16 */
+	/* Cache geometry (the translation caches of the digest's 5.11). */
+	struct vtd_cache_geom context_cache; /* by source-id */
+	struct vtd_cache_geom pasid_cache;   /* by DID and PASID */
+	struct vtd_cache_geom iotlb;	     /* by DID, PASID, page and page size */
+	struct vtd_cache_geom pscache;	     /* paging-structure caches (non-leaf entries) */
+};
+
+/*
+ * vtd_config_default() - a server-class unit: version 6.0, MGAW 57, HAW 46, SAGAW 48/57-bit,
+ * scalable mode with first-stage (5-level, 1 GiB), second-stage (2 MiB, 1 GiB, A/D),
+ * nested and pass-through, 20-bit PASIDs, ATS, supervisor requests, QI, PSI (MAMV 18),
+ * read/write draining, coherent walks, 8 fault-recording registers at 0x400, IVA/IOTLB
+ * at 0x500, 16-bit domain-ids, caching mode off, interrupt remapping off.
+ */
+void vtd_config_default(struct vtd_config *cfg);
+
+/*
+ * vtd_config_validate() - 0 if `cfg` describes a unit that can exist, else -EINVAL:
+ * a field out of its range; scalable mode without QI; ATS without QI; first-stage,
+ * second-stage, nested, PASID or RID_PASID/RID_PRIV without scalable mode; nested without
+ * both stages; 5-level or 1 GiB first stage or EA without first stage; SS A/D without
+ * second stage; SRS/ERS without PASID; x2APIC without IR; MGAW wider than the widest SAGAW
+ * width; SAGAW without any supported value; IVA/IOTLB or FRCD registers overlapping each
+ * other or the fixed registers (below 0xf0).
+ */
+int vtd_config_validate(const struct vtd_config *cfg);
+
+/* Interrupt messages and the trace hook. Every member may be NULL. */
+struct vtd_trace_event;
+struct vtd_callbacks {
+	/* The fault event (FEDATA, FEUADDR:FEADDR), digest 1.8. */
+	void (*fault_event)(void *ctx, uint32_t data, uint64_t addr);
+	/* The invalidation completion event (IEDATA, IEUADDR:IEADDR), digest 5.6. */
+	void (*inv_event)(void *ctx, uint32_t data, uint64_t addr);
+	/* Every state change, for traces and tests. When NULL it costs one predicted branch. */
+	void (*trace)(void *ctx, const struct vtd_trace_event *ev);
+};
+
+/*
+ * vtd_create() - a unit in its reset state, walking tables in `mem` (which must outlive
+ * it). `cb` is copied (NULL = no callbacks); `cb_ctx` is passed to each callback.
+ * -EINVAL if `cfg`, `mem` or `out` is NULL or vtd_config_validate() fails; -ENOMEM.
+ */
+int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_callbacks *cb,
+	       void *cb_ctx, struct vtd **out);
+
+/* vtd_destroy() - free the unit. NULL is accepted. No other thread may be using it. */
+void vtd_destroy(struct vtd *vtd);
+
+/*
+ * vtd_reset() - back to the power-on state: every register at its reset value (FECTL.IM
+ * and IECTL.IM set, everything else 0), fault records cleared, translation disabled.
+ * Connected ATS ports stay connected. Takes the register lock.
+ */
+void vtd_reset(struct vtd *vtd);
+
+/* The configuration the unit was created with, and its CAP_REG / ECAP_REG values. */
+const struct vtd_config *vtd_get_config(const struct vtd *vtd);
+uint64_t vtd_cap(const struct vtd *vtd);
+uint64_t vtd_ecap(const struct vtd *vtd);
+
+/* vtd_mmio_size() - bytes of the register window (a multiple of 4 KiB, at least 4 KiB). */
+uint64_t vtd_mmio_size(const struct vtd *vtd);
+
+/*
+ * vtd_mmio_read() / vtd_mmio_write() - one register access at byte `offset` of the window.
+ * `size` is 4 or 8 and `offset` a multiple of it. 64-bit registers may be accessed whole or
+ * as two 32-bit halves; an 8-byte access to two 32-bit registers reads/writes both (low
+ * one first). Reserved and unimplemented locations read 0 and ignore writes; read-only
+ * fields ignore writes; write-1-to-clear fields (FSTS.PFO/IQE/ICE/ITE, FRCD.F, ICS.IWC)
+ * clear where 1 is written. Writes take effect as the digest's section 1 says (GCMD
+ * commands, SRTP latching RTADDR, register-based invalidation completing at once).
+ * -EINVAL (and no effect) for a NULL pointer, another size, a misaligned offset or an
+ * offset outside the window.
+ * Locking: takes the register lock; interrupt callbacks run after it is released.
+ */
+int vtd_mmio_read(struct vtd *vtd, uint64_t offset, unsigned size, uint64_t *val);
+int vtd_mmio_write(struct vtd *vtd, uint64_t offset, unsigned size, uint64_t val);
+
+/*
+ * vtd_translate() - handle one request from a device, as the remapping hardware does:
+ *   - AT untranslated: translate req->addr for the access in req->flags (read if neither
+ *     read nor write is set; both = an atomic, needing both permissions). On success
+ *     resp->status = PCI_SC with the output address, the page size and the permissions
+ *     of the translation; otherwise PCI_UR with resp->fault set to the reason code, and
+ *     PCI_RESP_FAULT_RECORDED if it went to a fault-recording register (not suppressed by
+ *     FPD, not dropped by compression or overflow).
+ *   - AT translation request (ATS; needs legacy TT 01 or scalable DTE): on success the
+ *     permissions granted (R/W/X/PRIV/GLOBAL) for the page containing req->addr. A page
+ *     that is not present or lacks the permissions completes successfully with R = W = 0
+ *     and no fault record; structure errors complete with UR and a recorded fault.
+ *     An input address in the interrupt range completes with W and U set (untranslated
+ *     access only), R = 0, identity address. With ECAP.NWFS a no-write request gets no W.
+ *   - AT translated (needs TT 01 / DTE): passes req->addr through unchanged.
+ * With translation disabled (GSTS.TES = 0) untranslated and translated requests pass
+ * through with R/W/X and translation requests complete with UR and no fault.
+ * Returns 0 when a completion was produced, -EINVAL for NULL pointers, an AT value above
+ * 2 or a PASID above 20 bits (resp untouched).
+ * Locking: none on the walk (see the top of this file); callable from many threads.
+ */
+int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp);
+
+/* vtd_translation_agent() - the unit as the upstream side of a PCIe link. */
+struct pci_translation_agent vtd_translation_agent(struct vtd *vtd);
+
+/*
+ * vtd_connect_ats() - tell the unit how to reach the device TLB of endpoint `rid`, for the
+ * device-TLB invalidations it forwards. The port is copied. -EINVAL for a NULL port or
+ * one without `invalidate`, -EBUSY if `rid` already has a port, -ENOMEM.
+ * vtd_disconnect_ats() - forget it; -ENOENT if `rid` has none.
+ * Locking: take the register lock.
+ */
+int vtd_connect_ats(struct vtd *vtd, uint16_t rid, const struct pci_ats_port *port);
+int vtd_disconnect_ats(struct vtd *vtd, uint16_t rid);
+
+/* ---- tracing -------------------------------------------------------------------------- */
+
+enum vtd_trace_kind {
+	VTD_TRACE_MMIO_READ,   /* .mmio */
+	VTD_TRACE_MMIO_WRITE,  /* .mmio (the value written) */
+	VTD_TRACE_COMMAND,     /* .cmd: a GCMD command took effect */
+	VTD_TRACE_TRANSLATE,   /* .xlate: a completion was produced */
+	VTD_TRACE_FAULT,       /* .fault: a fault was detected (recorded or not) */
+	VTD_TRACE_FAULT_EVENT, /* .msi: the fault-event interrupt was sent */
+	VTD_TRACE_INV_EVENT,   /* .msi: the invalidation completion interrupt was sent */
+};
+
+/* What happened to a detected fault. */
+enum vtd_fault_fate {
+	VTD_FAULT_RECORDED,	  /* written to FRCD[index] */
+	VTD_FAULT_FPD,		  /* qualified fault, FPD set on the path: not recorded */
+	VTD_FAULT_PFO,		  /* FSTS.PFO already set: dropped */
+	VTD_FAULT_COMPRESSED,	  /* a pending record has the same source-id: dropped */
+	VTD_FAULT_OVERFLOW,	  /* the next record was still pending: PFO set, dropped */
+	VTD_FAULT_NOT_REPORTABLE, /* an ATS page-level failure (completed with R=W=0) */
+};
+
+struct vtd_trace_event {
+	enum vtd_trace_kind kind;
+	union {
+		struct {
+			uint64_t offset;
+			uint64_t value;
+			unsigned size;
+		} mmio;
+		struct {
+			uint32_t bit;  /* the VTD_GCMD_* bit that took effect */
+			uint32_t gsts; /* GSTS after it */
+		} cmd;
+		struct {
+			const struct pci_req *req;
+			const struct pci_resp *resp;
+		} xlate;
+		struct {
+			const struct pci_req *req;
+			uint8_t reason; /* enum vtd_fault_reason */
+			enum vtd_fault_fate fate;
+			int index; /* FRCD index when recorded, else -1 */
+		} fault;
+		struct {
+			uint32_t data;
+			uint64_t addr;
+		} msi;
+	};
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

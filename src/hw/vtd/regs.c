@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The register window (digest 1.1): access rules, GCMD/GSTS commands (1.4), RTADDR
+ * latching (1.5), register-based invalidation (1.6) and the queue registers (1.7).
+ *
+ * The window is kept as an array of dwords with a writable mask and a write-1-to-clear
+ * mask per dword, built from the configuration at creation: reserved and unimplemented
+ * locations have both masks 0, so they read 0 and ignore writes without a special case.
+ * 64-bit registers are two dwords, written low half first, which is also what a 64-bit
+ * access does (commands that live in the high half - CCMD.ICC, IOTLB.IVT - therefore
+ * run once the whole register is written).
+ */
+#include "vtd_internal.h"
+
+#include <stdlib.h>
+
+#define DW(off) ((off) / 4)
+
+static void set_mask(struct vtd *vtd, unsigned off, unsigned size, uint64_t wmask, uint64_t w1c)
+{
+	vtd->wmask[DW(off)] = (uint32_t)wmask;
+	vtd->w1c[DW(off)] = (uint32_t)w1c;
+	if (size == 8) {
+		vtd->wmask[DW(off) + 1] = (uint32_t)(wmask >> 32);
+		vtd->w1c[DW(off) + 1] = (uint32_t)(w1c >> 32);
+	}
+}
+
+static unsigned iotlb_off(const struct vtd *vtd)
+{
+	return vtd->cfg.iro * 16 + VTD_REG_IOTLB_OFF;
+}
+
+static unsigned frcd_off(const struct vtd *vtd)
+{
+	return vtd->cfg.fro * 16;
+}
+
+/* Which bits software may write, register by register (digest 1.1-1.8). */
+static void init_masks(struct vtd *vtd)
+{
+	const struct vtd_config *c = &vtd->cfg;
+	uint64_t ttm = (c->scalable || c->abort_dma) ? VTD_RTADDR_TTM_MASK : 0;
+
+	set_mask(vtd, VTD_REG_RTADDR, 8, VTD_RTADDR_RTA_MASK | ttm, 0);
+	set_mask(vtd, VTD_REG_CCMD, 8,
+		 VTD_CCMD_DID_MASK | VTD_CCMD_SID_MASK | VTD_CCMD_FM_MASK | VTD_CCMD_CIRG_MASK |
+		     VTD_CCMD_ICC,
+		 0);
+	set_mask(vtd, VTD_REG_FSTS, 4, 0,
+		 VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE);
+	set_mask(vtd, VTD_REG_FECTL, 4, VTD_FECTL_IM, 0);
+	set_mask(vtd, VTD_REG_FEDATA, 4, VTD_FEDATA_MASK, 0);
+	set_mask(vtd, VTD_REG_FEADDR, 4, VTD_FEADDR_MASK, 0);
+	set_mask(vtd, VTD_REG_FEUADDR, 4, 0xffffffffu, 0);
+	if (c->queued_invalidation) {
+		set_mask(vtd, VTD_REG_IQT, 8, VTD_IQT_QT_MASK, 0);
+		set_mask(vtd, VTD_REG_IQA, 8,
+			 VTD_IQA_IQA_MASK | VTD_IQA_QS_MASK | (c->scalable ? VTD_IQA_DW : 0), 0);
+		set_mask(vtd, VTD_REG_ICS, 4, 0, VTD_ICS_IWC);
+		set_mask(vtd, VTD_REG_IECTL, 4, VTD_IECTL_IM, 0);
+		set_mask(vtd, VTD_REG_IEDATA, 4, VTD_FEDATA_MASK, 0);
+		set_mask(vtd, VTD_REG_IEADDR, 4, VTD_FEADDR_MASK, 0);
+		set_mask(vtd, VTD_REG_IEUADDR, 4, 0xffffffffu, 0);
+	}
+	if (c->intr_remap)
+		set_mask(vtd, VTD_REG_IRTA, 8,
+			 VTD_IRTA_IRTA_MASK | VTD_IRTA_S_MASK | (c->x2apic ? VTD_IRTA_EIME : 0), 0);
+	set_mask(vtd, c->iro * 16 + VTD_REG_IVA_OFF, 8,
+		 VTD_IVA_ADDR_MASK | VTD_IVA_IH | VTD_IVA_AM_MASK, 0);
+	set_mask(vtd, iotlb_off(vtd), 8,
+		 VTD_IOTLB_DID_MASK | VTD_IOTLB_IIRG_MASK | VTD_IOTLB_IVT |
+		     (c->drain_writes ? VTD_IOTLB_DW : 0) | (c->drain_reads ? VTD_IOTLB_DR : 0),
+		 0);
+	for (unsigned i = 0; i < c->nfr; i++)
+		set_mask(vtd, frcd_off(vtd) + i * VTD_FRCD_SIZE + 8, 8, 0, VTD_FRCD_Q1_F);
+}
+
+static void reset_locked(struct vtd *vtd)
+{
+	memset(vtd->regs, 0, vtd->mmio_size);
+	vtd->regs[DW(VTD_REG_VER)] = vtd->cfg.version;
+	vtd_set_reg64(vtd, VTD_REG_CAP, vtd->cap);
+	vtd_set_reg64(vtd, VTD_REG_ECAP, vtd->ecap);
+	vtd->regs[DW(VTD_REG_FECTL)] = (uint32_t)VTD_FECTL_IM;
+	if (vtd->cfg.queued_invalidation)
+		vtd->regs[DW(VTD_REG_IECTL)] = (uint32_t)VTD_IECTL_IM;
+	vtd->fault_next = 0;
+	__atomic_store_n(&vtd->root, 0, __ATOMIC_RELEASE);
+}
+
+int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_callbacks *cb,
+	       void *cb_ctx, struct vtd **out)
+{
+	struct vtd *vtd;
+	uint64_t end;
+
+	if (!cfg || !mem || !out || vtd_config_validate(cfg))
+		return -EINVAL;
+	vtd = calloc(1, sizeof(*vtd));
+	if (!vtd)
+		return -ENOMEM;
+	vtd->cfg = *cfg;
+	vtd->mem = mem;
+	if (cb)
+		vtd->cb = *cb;
+	vtd->cb_ctx = cb_ctx;
+	vtd->cap = vtd_config_cap(cfg);
+	vtd->ecap = vtd_config_ecap(cfg);
+	vtd->ptr_rsvd = ~0ull << cfg->haw;
+	vtd->addr_rsvd = VTD_GENMASK(51, cfg->haw);
+	vtd->did_mask = (1u << cfg->did_bits) - 1;
+	vtd->pasid_limit = cfg->pasid_bits ? 1u << cfg->pasid_bits : 0;
+	end = (uint64_t)cfg->fro * 16 + (uint64_t)cfg->nfr * VTD_FRCD_SIZE;
+	if (end < (uint64_t)cfg->iro * 16 + 16)
+		end = (uint64_t)cfg->iro * 16 + 16;
+	vtd->mmio_size = (end + 0xfff) & ~0xfffull;
+	vtd->regs = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
+	vtd->wmask = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
+	vtd->w1c = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
+	if (!vtd->regs || !vtd->wmask || !vtd->w1c || pthread_mutex_init(&vtd->lock, NULL)) {
+		free(vtd->regs);
+		free(vtd->wmask);
+		free(vtd->w1c);
+		free(vtd);
+		return -ENOMEM;
+	}
+	init_masks(vtd);
+	reset_locked(vtd);
+	*out = vtd;
+	return 0;
+}
+
+void vtd_destroy(struct vtd *vtd)
+{
+	if (!vtd)
+		return;
+	for (unsigned b = 0; b < 256; b++)
+		free(vtd->ats[b]);
+	pthread_mutex_destroy(&vtd->lock);
+	free(vtd->regs);
+	free(vtd->wmask);
+	free(vtd->w1c);
+	free(vtd);
+}
+
+void vtd_reset(struct vtd *vtd)
+{
+	pthread_mutex_lock(&vtd->lock);
+	reset_locked(vtd);
+	pthread_mutex_unlock(&vtd->lock);
+}
+
+const struct vtd_config *vtd_get_config(const struct vtd *vtd)
+{
+	return &vtd->cfg;
+}
+
+uint64_t vtd_cap(const struct vtd *vtd)
+{
+	return vtd->cap;
+}
+
+uint64_t vtd_ecap(const struct vtd *vtd)
+{
+	return vtd->ecap;
+}
+
+uint64_t vtd_mmio_size(const struct vtd *vtd)
+{
+	return vtd->mmio_size;
+}
+
+/* ---- GCMD (1.4) ---------------------------------------------------------------------- */
+
+static void command_done(struct vtd *vtd, uint32_t bit)
+{
+	struct vtd_trace_event ev = {.kind = VTD_TRACE_COMMAND};
+
+	ev.cmd.bit = bit;
+	ev.cmd.gsts = vtd->regs[DW(VTD_REG_GSTS)];
+	vtd_trace(vtd, &ev);
+}
+
+/* Publish TE and the latched root pointer to translating threads. */
+static void publish_root(struct vtd *vtd, uint64_t rta_ttm, bool te)
+{
+	__atomic_store_n(&vtd->root, rta_ttm | (te ? VTD_ROOT_TE : 0), __ATOMIC_RELEASE);
+}
+
+/* SRTP: latch RTADDR (root pointer below HAW, and TTM). */
+static void srtp(struct vtd *vtd)
+{
+	uint64_t rt = vtd_reg64(vtd, VTD_REG_RTADDR);
+	uint64_t latched = rt & (VTD_RTADDR_TTM_MASK | (VTD_RTADDR_RTA_MASK & ~vtd->ptr_rsvd));
+	uint64_t cur = __atomic_load_n(&vtd->root, __ATOMIC_RELAXED);
+
+	publish_root(vtd, latched, cur & VTD_ROOT_TE);
+	vtd->regs[DW(VTD_REG_GSTS)] |= (uint32_t)VTD_GSTS_RTPS;
+	command_done(vtd, (uint32_t)VTD_GCMD_SRTP);
+}
+
+static void set_level(struct vtd *vtd, uint32_t cmd, uint32_t bit, bool supported)
+{
+	uint32_t *gsts = &vtd->regs[DW(VTD_REG_GSTS)];
+
+	if (!supported || !((cmd ^ *gsts) & bit))
+		return;
+	*gsts ^= bit;
+	if (bit == (uint32_t)VTD_GCMD_TE) {
+		uint64_t cur = __atomic_load_n(&vtd->root, __ATOMIC_RELAXED);
+		publish_root(vtd, cur & ~VTD_ROOT_TE, *gsts & bit);
+	} else if (bit == (uint32_t)VTD_GCMD_QIE && !(*gsts & bit)) {
+		/* 1.7: disabling queued invalidation resets the head. */
+		vtd_set_reg64(vtd, VTD_REG_IQH, 0);
+	}
+	command_done(vtd, bit);
+}
+
+static void gcmd_write(struct vtd *vtd, uint32_t cmd)
+{
+	const struct vtd_config *c = &vtd->cfg;
+
+	/* Level-sensitive enables: the status follows the command bit (EAFL needs CAP.AFL,
+	 * which this model does not offer). */
+	set_level(vtd, cmd, (uint32_t)VTD_GCMD_TE, true);
+	set_level(vtd, cmd, (uint32_t)VTD_GCMD_QIE, c->queued_invalidation);
+	set_level(vtd, cmd, (uint32_t)VTD_GCMD_IRE, c->intr_remap);
+	set_level(vtd, cmd, (uint32_t)VTD_GCMD_CFI, c->intr_remap);
+	/* One-shot commands complete at once. */
+	if (cmd & VTD_GCMD_SRTP)
+		srtp(vtd);
+	if ((cmd & VTD_GCMD_WBF) && c->rwbf)
+		command_done(vtd, (uint32_t)VTD_GCMD_WBF); /* WBFS reads 0: flushed */
+	if ((cmd & VTD_GCMD_SIRTP) && c->intr_remap) {
+		vtd->regs[DW(VTD_REG_GSTS)] |= (uint32_t)VTD_GSTS_IRTPS;
+		command_done(vtd, (uint32_t)VTD_GCMD_SIRTP);
+	}
+}
+
+/* ---- register-based invalidation (1.6) ------------------------------------------------ */
+
+/*
+ * The model has no translation caches yet, so a command is complete as soon as it is
+ * issued: the busy bit clears and the actual granularity is reported. Register-based
+ * invalidation is not used while queued invalidation is enabled: such a command is
+ * reported as ignored (actual granularity 0).
+ */
+static void ccmd_written(struct vtd *vtd)
+{
+	uint64_t v = vtd_reg64(vtd, VTD_REG_CCMD);
+	uint64_t gran = VTD_GET(v, VTD_CCMD_CIRG);
+
+	if (!(v & VTD_CCMD_ICC))
+		return;
+	if (vtd->regs[DW(VTD_REG_GSTS)] & VTD_GSTS_QIES)
+		gran = VTD_CCMD_GRAN_NONE;
+	v &= ~(VTD_CCMD_ICC | VTD_CCMD_CAIG_MASK);
+	v |= VTD_SET(VTD_CCMD_CAIG, gran);
+	vtd_set_reg64(vtd, VTD_REG_CCMD, v);
+}
+
+static void iotlb_written(struct vtd *vtd)
+{
+	unsigned off = iotlb_off(vtd);
+	uint64_t v = vtd_reg64(vtd, off);
+	uint64_t gran = VTD_GET(v, VTD_IOTLB_IIRG);
+
+	if (!(v & VTD_IOTLB_IVT))
+		return;
+	if (gran == VTD_IOTLB_GRAN_PAGE && !vtd->cfg.psi)
+		gran = VTD_IOTLB_GRAN_DOMAIN; /* without PSI hardware widens the request */
+	if (vtd->regs[DW(VTD_REG_GSTS)] & VTD_GSTS_QIES)
+		gran = VTD_IOTLB_GRAN_NONE;
+	v &= ~(VTD_IOTLB_IVT | VTD_IOTLB_IAIG_MASK);
+	v |= VTD_SET(VTD_IOTLB_IAIG, gran);
+	vtd_set_reg64(vtd, off, v);
+}
+
+/* ---- access --------------------------------------------------------------------------- */
+
+static void iectl_written(struct vtd *vtd, struct vtd_msi *msi)
+{
+	uint32_t *iectl = &vtd->regs[DW(VTD_REG_IECTL)];
+
+	if ((*iectl & VTD_IECTL_IP) && !(*iectl & VTD_IECTL_IM)) {
+		*iectl &= ~(uint32_t)VTD_IECTL_IP;
+		msi->inv = true;
+		msi->inv_data = vtd->regs[DW(VTD_REG_IEDATA)];
+		msi->inv_addr =
+		    vtd->regs[DW(VTD_REG_IEADDR)] | (uint64_t)vtd->regs[DW(VTD_REG_IEUADDR)] << 32;
+	}
+}
+
+static void write32(struct vtd *vtd, unsigned off, uint32_t val, struct vtd_msi *msi)
+{
+	unsigned i = DW(off);
+	uint32_t old = vtd->regs[i];
+
+	if (off == VTD_REG_GCMD) {
+		gcmd_write(vtd, val); /* GCMD itself stores nothing: it reads 0 */
+		return;
+	}
+	if (!(vtd->wmask[i] | vtd->w1c[i]))
+		return; /* read-only, reserved or unimplemented */
+	vtd->regs[i] = ((old & ~vtd->wmask[i]) | (val & vtd->wmask[i])) & ~(val & vtd->w1c[i]);
+
+	switch (off) {
+	case VTD_REG_FSTS:
+		vtd_fsts_update(vtd);
+		return;
+	case VTD_REG_FECTL:
+		vtd_fectl_written(vtd, msi);
+		return;
+	case VTD_REG_IECTL:
+		iectl_written(vtd, msi);
+		return;
+	case VTD_REG_ICS:
+		/* Clearing IWC also clears a pending invalidation event. */
+		if (!(vtd->regs[i] & VTD_ICS_IWC))
+			vtd->regs[DW(VTD_REG_IECTL)] &= ~(uint32_t)VTD_IECTL_IP;
+		return;
+	case VTD_REG_CCMD + 4:
+		ccmd_written(vtd);
+		return;
+	}
+	if (off == iotlb_off(vtd) + 4)
+		iotlb_written(vtd);
+	else if (vtd->w1c[i] & (uint32_t)(VTD_FRCD_Q1_F >> 32))
+		vtd_fsts_update(vtd); /* an FRCD.F was cleared */
+}
+
+static bool access_ok(const struct vtd *vtd, uint64_t off, unsigned size)
+{
+	return vtd && (size == 4 || size == 8) && !(off & (size - 1)) && off < vtd->mmio_size &&
+	       size <= vtd->mmio_size - off;
+}
+
+int vtd_mmio_read(struct vtd *vtd, uint64_t offset, unsigned size, uint64_t *val)
+{
+	struct vtd_trace_event ev = {.kind = VTD_TRACE_MMIO_READ};
+	uint64_t v;
+
+	if (!val || !access_ok(vtd, offset, size))
+		return -EINVAL;
+	pthread_mutex_lock(&vtd->lock);
+	v = vtd->regs[DW(offset)];
+	if (size == 8)
+		v |= (uint64_t)vtd->regs[DW(offset) + 1] << 32;
+	ev.mmio.offset = offset;
+	ev.mmio.size = size;
+	ev.mmio.value = v;
+	vtd_trace(vtd, &ev);
+	pthread_mutex_unlock(&vtd->lock);
+	*val = v;
+	return 0;
+}
+
+int vtd_mmio_write(struct vtd *vtd, uint64_t offset, unsigned size, uint64_t val)
+{
+	struct vtd_trace_event ev = {.kind = VTD_TRACE_MMIO_WRITE};
+	struct vtd_msi msi = {0};
+
+	if (!access_ok(vtd, offset, size))
+		return -EINVAL;
+	pthread_mutex_lock(&vtd->lock);
+	ev.mmio.offset = offset;
+	ev.mmio.size = size;
+	ev.mmio.value = size == 4 ? (uint32_t)val : val;
+	vtd_trace(vtd, &ev);
+	write32(vtd, (unsigned)offset, (uint32_t)val, &msi);
+	if (size == 8)
+		write32(vtd, (unsigned)offset + 4, (uint32_t)(val >> 32), &msi);
+	pthread_mutex_unlock(&vtd->lock);
+	vtd_send_msi(vtd, &msi);
+	return 0;
+}
+
+void vtd_send_msi(struct vtd *vtd, const struct vtd_msi *msi)
+{
+	struct vtd_trace_event ev;
+
+	if (msi->fault) {
+		ev = (struct vtd_trace_event){.kind = VTD_TRACE_FAULT_EVENT};
+		ev.msi.data = msi->fault_data;
+		ev.msi.addr = msi->fault_addr;
+		vtd_trace(vtd, &ev);
+		if (vtd->cb.fault_event)
+			vtd->cb.fault_event(vtd->cb_ctx, msi->fault_data, msi->fault_addr);
+	}
+	if (msi->inv) {
+		ev = (struct vtd_trace_event){.kind = VTD_TRACE_INV_EVENT};
+		ev.msi.data = msi->inv_data;
+		ev.msi.addr = msi->inv_addr;
+		vtd_trace(vtd, &ev);
+		if (vtd->cb.inv_event)
+			vtd->cb.inv_event(vtd->cb_ctx, msi->inv_data, msi->inv_addr);
+	}
+}
+
+/* ---- ATS ports ------------------------------------------------------------------------ */
+
+int vtd_connect_ats(struct vtd *vtd, uint16_t rid, const struct pci_ats_port *port)
+{
+	struct pci_ats_port **bus;
+	int r = 0;
+
+	if (!vtd || !port || !port->invalidate)
+		return -EINVAL;
+	pthread_mutex_lock(&vtd->lock);
+	bus = &vtd->ats[PCI_RID_BUS(rid)];
+	if (!*bus)
+		*bus = calloc(256, sizeof(**bus));
+	if (!*bus)
+		r = -ENOMEM;
+	else if ((*bus)[PCI_RID_DEVFN(rid)].invalidate)
+		r = -EBUSY;
+	else
+		(*bus)[PCI_RID_DEVFN(rid)] = *port;
+	pthread_mutex_unlock(&vtd->lock);
+	return r;
+}
+
+int vtd_disconnect_ats(struct vtd *vtd, uint16_t rid)
+{
+	struct pci_ats_port *bus;
+	int r = -ENOENT;
+
+	if (!vtd)
+		return -EINVAL;
+	pthread_mutex_lock(&vtd->lock);
+	bus = vtd->ats[PCI_RID_BUS(rid)];
+	if (bus && bus[PCI_RID_DEVFN(rid)].invalidate) {
+		bus[PCI_RID_DEVFN(rid)] = (struct pci_ats_port){0};
+		r = 0;
+	}
+	pthread_mutex_unlock(&vtd->lock);
+	return r;
+}

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The request path (digest 2.5): root-table mode, context entry, request-type checks,
+ * PASID entry, the walk for the entry's PGTT, permission checks, interrupt-range check,
+ * A/D updates, and the completion - including the ATS rules (translation requests answer
+ * with permissions; page-level failures are not faults for them).
+ */
+#include "vtd_internal.h"
+
+#define XL_ALL	       (VTD_XL_R | VTD_XL_W | VTD_XL_X | VTD_XL_US)
+#define REASON_RETRY   0xff /* internal: an entry changed under an A/D update */
+#define MAX_WALK_TRIES 8
+
+/* The outcome of the walk for one PGTT: output, page size, and each stage's permissions
+ * (all set for a stage that is not used). */
+struct xl {
+	uint64_t out;
+	unsigned shift;
+	unsigned fs;
+	unsigned ss;
+};
+
+struct walks {
+	struct vtd_walk fs, ss;
+};
+
+static bool in_intr_range(uint64_t a)
+{
+	return a - VTD_INTR_RANGE_BASE < VTD_INTR_RANGE_SIZE;
+}
+
+static uint8_t ss_reason(enum vtd_walk_status s, bool legacy, const struct vtd_access *a)
+{
+	if (s == VTD_WALK_RETRY)
+		return REASON_RETRY;
+	if (legacy) {
+		switch (s) {
+		case VTD_WALK_WIDTH:
+			return VTD_FR_LGN_1;
+		case VTD_WALK_NOT_PRESENT:
+			return a->write ? VTD_FR_LGN_2 : VTD_FR_LGN_3;
+		case VTD_WALK_RSVD:
+			return VTD_FR_LSL_2;
+		default:
+			return VTD_FR_LSL_1;
+		}
+	}
+	switch (s) {
+	case VTD_WALK_WIDTH:
+		return VTD_FR_SGN_4;
+	case VTD_WALK_FETCH_ROOT:
+		return VTD_FR_SSL_4;
+	case VTD_WALK_FETCH:
+		return VTD_FR_SSL_1;
+	case VTD_WALK_NOT_PRESENT:
+		return VTD_FR_SSL_2;
+	case VTD_WALK_RSVD:
+		return VTD_FR_SSL_3;
+	default:
+		return VTD_FR_SSL_6;
+	}
+}
+
+static uint8_t fs_reason(enum vtd_walk_status s, const struct vtd_walk *w)
+{
+	switch (s) {
+	case VTD_WALK_RETRY:
+		return REASON_RETRY;
+	case VTD_WALK_WIDTH:
+		return VTD_FR_SGN_1;
+	case VTD_WALK_FETCH_ROOT:
+		return VTD_FR_SFL_4;
+	case VTD_WALK_FETCH:
+		return VTD_FR_SFL_1;
+	case VTD_WALK_NOT_PRESENT:
+		return VTD_FR_SFL_2;
+	case VTD_WALK_RSVD:
+		return VTD_FR_SFL_3;
+	case VTD_WALK_NESTED:
+		return w->fault;
+	default:
+		return VTD_FR_SFL_10;
+	}
+}
+
+/* Faults that mean "no translation here" rather than "broken structures": an ATS
+ * translation request answers them with R = W = 0 instead of a fault. */
+static bool page_level(uint8_t reason)
+{
+	switch (reason) {
+	case VTD_FR_LGN_2:
+	case VTD_FR_LGN_3:
+	case VTD_FR_SFL_2:
+	case VTD_FR_SFL_6:
+	case VTD_FR_SFL_7:
+	case VTD_FR_SSL_2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Walk the tables of `pe`'s PGTT for a->addr. 0 or a reason code. */
+static uint8_t walk(struct vtd *vtd, const struct vtd_pe *pe, const struct vtd_access *a,
+		    struct xl *x, struct walks *w)
+{
+	bool legacy = pe->flags & VTD_PE_LEGACY;
+	enum vtd_walk_status s;
+
+	x->out = 0;
+	x->shift = 12;
+	x->fs = XL_ALL;
+	x->ss = XL_ALL;
+	switch (pe->pgtt) {
+	case VTD_PGTT_PT:
+		/* Pass-through: the output must be below HAW (3.2, SGN.5). */
+		if (a->addr >> vtd->cfg.haw)
+			return legacy ? VTD_FR_LGN_1 : VTD_FR_SGN_5;
+		x->out = a->addr;
+		x->shift = 12;
+		return 0;
+	case VTD_PGTT_SS:
+		s = vtd_walk_ss(vtd, pe, a->addr, &w->ss);
+		if (s)
+			return ss_reason(s, legacy, a);
+		x->out = w->ss.out;
+		x->shift = w->ss.shift;
+		x->ss = w->ss.perm;
+		return 0;
+	default: /* first-stage or nested (the entry's PGTT was checked) */
+		s = vtd_walk_fs(vtd, pe, a->addr, &w->fs);
+		if (s)
+			return fs_reason(s, &w->fs);
+		x->out = w->fs.out;
+		x->shift = w->fs.shift;
+		x->fs = w->fs.perm;
+		if (pe->pgtt != VTD_PGTT_NESTED)
+			return 0;
+		s = vtd_walk_ss(vtd, pe, w->fs.out, &w->ss);
+		if (s)
+			return ss_reason(s, false, a);
+		x->out = w->ss.out;
+		x->shift = w->ss.shift < x->shift ? w->ss.shift : x->shift;
+		x->ss = w->ss.perm;
+		return 0;
+	}
+}
+
+/* Permission checks of an untranslated request (4.1, 4.2). 0 or a reason code. */
+static uint8_t check_access(const struct vtd_pe *pe, const struct vtd_access *a, const struct xl *x)
+{
+	if (pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) {
+		if (!a->priv && !(x->fs & VTD_XL_US))
+			return VTD_FR_SGN_2;
+		/* Supervisor writes ignore R/W unless WPE is set. */
+		if (a->write && !(x->fs & VTD_XL_W) && (!a->priv || (pe->flags & VTD_PE_WPE)))
+			return VTD_FR_SGN_6;
+		/* XD (with NXE) forbids execution; SMEP forbids it to supervisor requests on
+		 * user pages. */
+		if (a->exec && (!(x->fs & VTD_XL_X) ||
+				(a->priv && (pe->flags & VTD_PE_SMEP) && (x->fs & VTD_XL_US))))
+			return VTD_FR_SGN_3;
+	}
+	if (pe->flags & VTD_PE_LEGACY) {
+		if (a->read && !(x->ss & VTD_XL_R))
+			return VTD_FR_LGN_3;
+		if (a->write && !(x->ss & VTD_XL_W))
+			return VTD_FR_LGN_2;
+		return 0;
+	}
+	if (a->read && !(x->ss & VTD_XL_R))
+		return VTD_FR_SGN_7;
+	if (a->write && !(x->ss & VTD_XL_W))
+		return VTD_FR_SGN_6;
+	if (a->exec && !(x->ss & VTD_XL_X))
+		return VTD_FR_SGN_3;
+	return 0;
+}
+
+/* What the translation grants this requester, as a completion's PCI_PERM_* bits. */
+static unsigned granted(const struct vtd *vtd, const struct vtd_pe *pe, const struct vtd_access *a,
+			const struct xl *x, const struct pci_req *req)
+{
+	bool user_ok = a->priv || (x->fs & VTD_XL_US);
+	bool wp = !a->priv || (pe->flags & VTD_PE_WPE);
+	bool nw = req->at == PCI_AT_TRANSLATION && (req->flags & PCI_REQ_NW) && vtd->cfg.nwfs;
+	unsigned p = 0;
+
+	if (!user_ok)
+		return 0;
+	if (x->ss & VTD_XL_R)
+		p |= PCI_PERM_R;
+	if ((x->ss & VTD_XL_W) && ((x->fs & VTD_XL_W) || !wp) && !nw)
+		p |= PCI_PERM_W;
+	if (a->exec && (x->ss & VTD_XL_X) && (x->fs & VTD_XL_X) &&
+	    !(a->priv && (pe->flags & VTD_PE_SMEP) && (x->fs & VTD_XL_US)))
+		p |= PCI_PERM_X;
+	if (p && a->priv)
+		p |= PCI_PERM_PRIV;
+	if (p && (x->fs & VTD_XL_G) && pe->pgtt != VTD_PGTT_SS)
+		p |= PCI_PERM_GLOBAL;
+	return p;
+}
+
+/* A/D updates for a translation that is being used (4.1, 4.2). 0 or a reason code. */
+static uint8_t update_ad(struct vtd *vtd, const struct vtd_pe *pe, struct walks *w, bool dirty)
+{
+	enum vtd_walk_status s;
+
+	if (pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) {
+		s = vtd_fs_set_ad(vtd, pe, &w->fs, dirty);
+		if (s)
+			return fs_reason(s, &w->fs);
+	}
+	if ((pe->pgtt == VTD_PGTT_SS || pe->pgtt == VTD_PGTT_NESTED) &&
+	    (pe->flags & VTD_PE_SLADE)) {
+		s = vtd_ss_set_ad(vtd, &w->ss, dirty);
+		if (s)
+			return s == VTD_WALK_RETRY ? REASON_RETRY : VTD_FR_SSL_6;
+	}
+	return 0;
+}
+
+static void complete(struct pci_resp *resp, uint64_t addr, unsigned shift, unsigned perm)
+{
+	resp->status = PCI_SC;
+	resp->addr = addr;
+	resp->page_size = 1ull << shift;
+	resp->perm = (uint8_t)perm;
+	resp->fault = 0;
+	resp->flags = 0;
+}
+
+/* One attempt at the walk and its checks; REASON_RETRY asks for another. */
+static uint8_t translate_once(struct vtd *vtd, const struct pci_req *req,
+			      const struct vtd_access *a, const struct vtd_pe *pe,
+			      struct pci_resp *resp)
+{
+	bool legacy = pe->flags & VTD_PE_LEGACY, ats = a->at == PCI_AT_TRANSLATION;
+	struct walks w;
+	struct xl x;
+	unsigned perm;
+	uint8_t r = walk(vtd, pe, a, &x, &w);
+
+	if (r) {
+		if (ats && page_level(r)) {
+			complete(resp, 0, 12, 0);
+			return 0;
+		}
+		return r;
+	}
+	perm = granted(vtd, pe, a, &x, req);
+	if (!ats) {
+		r = check_access(pe, a, &x);
+		if (r)
+			return r;
+	} else if (!(perm & (PCI_PERM_R | PCI_PERM_W))) {
+		complete(resp, 0, 12, 0);
+		return 0;
+	}
+	if (in_intr_range(x.out))
+		return legacy ? VTD_FR_LGN_4 : VTD_FR_SGN_8;
+	/* Untranslated writes set D; a translation request sets it when it hands out write
+	 * permission, since later writes bypass the IOMMU. */
+	r = update_ad(vtd, pe, &w, ats ? (perm & PCI_PERM_W) : a->write);
+	if (r)
+		return r;
+	complete(resp, x.out, x.shift, perm);
+	return 0;
+}
+
+static void translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
+			 const struct vtd_pe *pe, bool fpd, struct pci_resp *resp)
+{
+	uint8_t r;
+
+	/* Interrupt messages must reach the unit untranslated: a translation request for
+	 * the interrupt range gets "untranslated access only" (U) with write access. */
+	if (a->at == PCI_AT_TRANSLATION && in_intr_range(a->addr)) {
+		complete(resp, a->addr, 12, PCI_PERM_W | PCI_PERM_U);
+		return;
+	}
+	for (int tries = 0;; tries++) {
+		r = translate_once(vtd, req, a, pe, resp);
+		if (r != REASON_RETRY)
+			break;
+		if (tries + 1 == MAX_WALK_TRIES) {
+			r = pe->pgtt == VTD_PGTT_SS ? VTD_FR_SSL_6 : VTD_FR_SFL_10;
+			break;
+		}
+	}
+	if (r)
+		vtd_fault(vtd, req, r, fpd, resp);
+}
+
+/* Requests that do not need a walk: translated (ATS) requests pass through. */
+static void pass(struct pci_resp *resp, uint64_t addr)
+{
+	complete(resp, addr, 12, PCI_PERM_R | PCI_PERM_W | PCI_PERM_X);
+}
+
+/* Legacy mode (TTM 00): context entry with TT, second-stage tables or pass-through. */
+static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_req *req,
+			     struct vtd_access *a, struct pci_resp *resp)
+{
+	struct vtd_ctx ctx;
+	struct vtd_pe pe;
+	bool fpd;
+	uint8_t r;
+
+	if (a->has_pasid) {
+		vtd_fault(vtd, req, VTD_FR_RTA_2, false, resp);
+		return;
+	}
+	r = vtd_context_lookup(vtd, root, false, a->sid, &ctx, &fpd);
+	if (!r && a->at != PCI_AT_UNTRANSLATED && !(ctx.flags & VTD_CTX_DTE))
+		r = VTD_FR_LCT_5; /* TT 00 / 10 block ATS */
+	if (r) {
+		vtd_fault(vtd, req, r, fpd, resp);
+		return;
+	}
+	if (a->at == PCI_AT_TRANSLATED) {
+		pass(resp, a->addr);
+		return;
+	}
+	pe.pgtt = ctx.tt == VTD_TT_PASS_THROUGH ? VTD_PGTT_PT : VTD_PGTT_SS;
+	pe.slptptr = ctx.ptr;
+	pe.flptptr = 0;
+	pe.did = ctx.did;
+	pe.ss_levels = (uint8_t)(ctx.aw + 2);
+	pe.ss_width = vtd_ss_width(vtd, ctx.aw);
+	pe.fs_levels = 4;
+	pe.flags = VTD_PE_LEGACY | (fpd ? VTD_PE_FPD : 0);
+	translate_pe(vtd, req, a, &pe, fpd, resp);
+}
+
+/* Scalable mode, 2.5 steps 3-4: the request against the context entry. 0 or a reason. */
+static uint8_t check_sm_request(const struct vtd *vtd, const struct vtd_ctx *ctx,
+				struct vtd_access *a)
+{
+	uint32_t dir_entries = 1u << (ctx->pdts + 7);
+
+	if (a->at != PCI_AT_UNTRANSLATED && !(ctx->flags & VTD_CTX_DTE))
+		return VTD_FR_SCT_5;
+	if (a->has_pasid) {
+		if (!(ctx->flags & VTD_CTX_PASIDE))
+			return VTD_FR_SCT_6;
+		/* Beyond the directory, or beyond the PASID width the unit implements. */
+		if ((a->pasid >> VTD_PASID_DIR_SHIFT) >= dir_entries ||
+		    a->pasid >= vtd->pasid_limit)
+			return VTD_FR_SCT_7;
+		return 0;
+	}
+	/* Requests without PASID use RID_PASID (0 without ECAP.RPS) and RID_PRIV. */
+	a->pasid = ctx->rid_pasid;
+	a->priv = ctx->flags & VTD_CTX_RID_PRIV;
+	if ((a->pasid >> VTD_PASID_DIR_SHIFT) >= dir_entries)
+		return VTD_FR_SCT_9;
+	return 0;
+}
+
+static void translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_req *req,
+			       struct vtd_access *a, struct pci_resp *resp)
+{
+	struct vtd_ctx ctx;
+	struct vtd_pe pe;
+	bool fpd;
+	uint8_t r;
+
+	r = vtd_context_lookup(vtd, root, true, a->sid, &ctx, &fpd);
+	if (!r)
+		r = check_sm_request(vtd, &ctx, a);
+	if (!r && a->at == PCI_AT_TRANSLATED) {
+		pass(resp, a->addr);
+		return;
+	}
+	if (!r)
+		r = vtd_pasid_lookup(vtd, &ctx, a->pasid, &pe, &fpd);
+	/* ERE / SRE gate execute and supervisor requests of first-stage translations. */
+	if (!r && (pe.pgtt == VTD_PGTT_FS || pe.pgtt == VTD_PGTT_NESTED)) {
+		if (a->exec && !(pe.flags & VTD_PE_ERE))
+			r = VTD_FR_SPT_5;
+		else if (a->priv && !(pe.flags & VTD_PE_SRE))
+			r = VTD_FR_SPT_6;
+	}
+	if (r) {
+		vtd_fault(vtd, req, r, fpd, resp);
+		return;
+	}
+	translate_pe(vtd, req, a, &pe, fpd, resp);
+}
+
+/* Abort-DMA mode (TTM 11): every request is blocked, and none is a fault to record. */
+static void block(struct pci_resp *resp)
+{
+	complete(resp, 0, 12, 0);
+	resp->status = PCI_UR;
+}
+
+/* GSTS.TES = 0: DMA is not remapped; there is nothing to answer a translation with. */
+static void translate_disabled(const struct pci_req *req, struct pci_resp *resp)
+{
+	if (req->at == PCI_AT_TRANSLATION)
+		block(resp);
+	else
+		pass(resp, req->addr);
+}
+
+static void decode(const struct pci_req *req, struct vtd_access *a)
+{
+	bool pasid = req->flags & PCI_REQ_PASID;
+
+	a->addr = req->addr;
+	a->sid = req->rid;
+	a->at = req->at;
+	a->has_pasid = pasid;
+	a->pasid = pasid ? req->pasid : 0;
+	a->write = req->flags & PCI_REQ_WRITE;
+	a->read = (req->flags & PCI_REQ_READ) || !a->write;
+	/* Privileged-mode and execute requests travel in the PASID prefix. */
+	a->priv = pasid && (req->flags & PCI_REQ_PRIV);
+	a->exec = pasid && (req->flags & PCI_REQ_EXEC);
+	if (req->at == PCI_AT_TRANSLATION) {
+		a->write = false; /* intent only: permissions are reported, not enforced */
+		a->read = false;
+	}
+}
+
+int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	struct vtd_access a;
+	uint64_t root;
+	unsigned ttm;
+
+	if (!vtd || !req || !resp || req->at > PCI_AT_TRANSLATED ||
+	    ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX))
+		return -EINVAL;
+	root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE);
+	if (!(root & VTD_ROOT_TE)) {
+		translate_disabled(req, resp);
+	} else {
+		decode(req, &a);
+		ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
+		if (VTD_LIKELY(ttm == VTD_TTM_SCALABLE && vtd->cfg.scalable))
+			translate_scalable(vtd, root, req, &a, resp);
+		else if (ttm == VTD_TTM_LEGACY)
+			translate_legacy(vtd, root, req, &a, resp);
+		else if (ttm == VTD_TTM_ABORT_DMA && vtd->cfg.abort_dma)
+			block(resp);
+		else
+			vtd_fault(vtd, req, VTD_FR_RTA_1, false, resp);
+	}
+	if (VTD_UNLIKELY(vtd->cb.trace != NULL)) {
+		struct vtd_trace_event ev = {.kind = VTD_TRACE_TRANSLATE};
+		ev.xlate.req = req;
+		ev.xlate.resp = resp;
+		vtd->cb.trace(vtd->cb_ctx, &ev);
+	}
+	return 0;
+}
+
+static int agent_translate(void *ctx, const struct pci_req *req, struct pci_resp *resp)
+{
+	return vtd_translate(ctx, req, resp);
+}
+
+struct pci_translation_agent vtd_translation_agent(struct vtd *vtd)
+{
+	return (struct pci_translation_agent){.translate = agent_translate, .ctx = vtd};
+}
