@@ -15,7 +15,9 @@
 /* Reserved bits of a present first-stage entry `e` at `lvl`. */
 static uint64_t fs_rsvd(const struct vtd *vtd, const struct vtd_pe *pe, unsigned lvl, uint64_t e)
 {
-	uint64_t r = vtd->addr_rsvd;
+	/* Nested first-stage entries hold guest-physical addresses: their width is checked
+	 * by the second stage (SFL.5, SGN.4), not against HAW. */
+	uint64_t r = pe->pgtt == VTD_PGTT_NESTED ? 0 : vtd->addr_rsvd;
 
 	if (!(pe->flags & VTD_PE_NXE))
 		r |= VTD_FL_XD; /* as on x86 with EFER.NXE = 0 */
