@@ -57,7 +57,6 @@ int iommu_pasid_array_init(struct iommu_pasid_array *pa, uint32_t max_pasids);
 void iommu_pasid_array_destroy(struct iommu_pasid_array *pa);
 struct iommu_domain **iommu_pasid_array_slot(struct iommu_pasid_array *pa, uint32_t pasid,
 					     bool alloc);
-struct iommu_domain *iommu_pasid_array_load(const struct iommu_pasid_array *pa, uint32_t pasid);
 void iommu_pasid_array_publish(struct iommu_domain **slot, struct iommu_domain *domain);
 
 /* core.c */
@@ -71,6 +70,21 @@ void iommu_domain_put(struct iommu_domain *domain);
 /* attach.c */
 int iommu_group_set_rid_domain(struct iommu_group *group, struct iommu_domain *domain);
 void iommu_group_block_rid(struct iommu_group *group);
+
+/* The lock-free lookup (inline: it is on the DMA and fault paths). */
+static inline struct iommu_domain *iommu_pasid_array_load(const struct iommu_pasid_array *pa,
+							  uint32_t pasid)
+{
+	uint32_t hi = pasid >> IOMMU_PASID_LEAF_SHIFT;
+	struct iommu_domain **leaf;
+
+	if (hi >= pa->ndir)
+		return NULL;
+	leaf = __atomic_load_n(&pa->dir[hi], __ATOMIC_ACQUIRE);
+	if (!leaf)
+		return NULL;
+	return __atomic_load_n(&leaf[pasid & (IOMMU_PASID_LEAF_SIZE - 1)], __ATOMIC_ACQUIRE);
+}
 
 static inline struct iommu_core *iommu_dev_core(const struct iommu_dev *dev)
 {

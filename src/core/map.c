@@ -10,13 +10,7 @@
 
 #include "core/core.h"
 
-/* Bits 0..n set (n <= 63). */
-static uint64_t mask_upto(unsigned n)
-{
-	return n >= 63 ? ~0ull : (2ull << n) - 1;
-}
-
-static unsigned fls64(uint64_t x)
+static inline unsigned fls64(uint64_t x)
 {
 	return 63u - (unsigned)__builtin_clzll(x);
 }
@@ -27,55 +21,79 @@ static unsigned fls64(uint64_t x)
  * fits, repeated up to the point where the next larger size could take over (both
  * addresses aligned to it and enough bytes left), so that 4K + 2M + 4K comes out as three
  * runs. The caller guarantees size and both addresses are multiples of the smallest size.
+ * Branch-light because it runs once per map and unmap of every DMA buffer.
  */
-static uint64_t iommu_pgsize(const struct iommu_domain *domain, uint64_t iova, uint64_t paddr,
-			     uint64_t size, uint64_t *count)
+static inline uint64_t iommu_pgsize(uint64_t pgsizes, uint64_t iova, uint64_t paddr, uint64_t size,
+				    uint64_t *count)
 {
-	uint64_t sizes = domain->pgsize_bitmap & mask_upto(fls64(size));
 	uint64_t addr = iova | paddr;
-	uint64_t pgsize, larger, next, to_next;
+	/* sizes <= size, and sizes dividing addr (addr ^ (addr - 1) is all ones for 0) */
+	uint64_t sizes = pgsizes & (~0ull >> (63 - fls64(size))) & (addr ^ (addr - 1));
+	unsigned shift = fls64(sizes);
+	uint64_t larger = pgsizes & ~(~0ull >> (63 - shift));
 
-	if (addr)
-		sizes &= mask_upto((unsigned)__builtin_ctzll(addr));
-	pgsize = 1ull << fls64(sizes);
-	*count = size / pgsize;
+	*count = size >> shift;
+	if (larger) {
+		uint64_t next = larger & -larger, to_next = next - (iova & (next - 1));
 
-	larger = domain->pgsize_bitmap & ~mask_upto(fls64(pgsize));
-	if (!larger)
-		return pgsize;
-	next = larger & -larger;
-	/* iova and paddr can only both reach a `next` boundary if they agree modulo it. */
-	if ((iova ^ paddr) & (next - 1))
-		return pgsize;
-	to_next = next - (iova & (next - 1));
-	if (to_next + next <= size)
-		*count = to_next / pgsize;
-	return pgsize;
+		/* iova and paddr can only reach a `next` boundary together if they agree
+		 * modulo `next`; then stop there if a `next` page fits after it. */
+		if (!((iova ^ paddr) & (next - 1)) && size >= next && to_next <= size - next)
+			*count = to_next >> shift;
+	}
+	return 1ull << shift;
 }
 
 /* The checks map and unmap share. */
-static int iommu_range_check(const struct iommu_domain *domain, uint64_t iova, uint64_t paddr,
-			     uint64_t size)
+static inline int iommu_range_check(const struct iommu_domain *domain, uint64_t iova,
+				    uint64_t paddr, uint64_t size)
 {
-	uint64_t min_pgsize;
+	uint64_t last = iova + size - 1;
 
 	if (!domain || !iommu_is_paging_domain(domain) || !size)
 		return -EINVAL;
 	if (!domain->pgsize_bitmap)
 		return -ENODEV;
-	min_pgsize = domain->pgsize_bitmap & -domain->pgsize_bitmap;
-	if ((iova | paddr | size) & (min_pgsize - 1))
+	if ((iova | paddr | size) & ((domain->pgsize_bitmap & -domain->pgsize_bitmap) - 1))
 		return -EINVAL;
-	if (iova < domain->aperture_start || iova > domain->aperture_end ||
-	    size - 1 > domain->aperture_end - iova)
+	if (last < iova || iova < domain->aperture_start || last > domain->aperture_end)
 		return -ERANGE;
+	return 0;
+}
+
+/*
+ * Map [iova, iova + size) run by run; *done gets the bytes mapped, also on error.
+ * -EIO if the driver claims more than it was asked or success without progress.
+ */
+static int iommu_map_runs(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64_t size,
+			  unsigned int prot, uint64_t *done)
+{
+	int ret = 0;
+
+	*done = 0;
+	while (*done < size) {
+		uint64_t count, mapped = 0;
+		uint64_t pgsize =
+		    iommu_pgsize(domain->pgsize_bitmap, iova, paddr, size - *done, &count);
+
+		ret = domain->ops->map_pages(domain, iova, paddr, pgsize, count, prot, &mapped);
+		if (mapped > pgsize * count)
+			return -EIO; /* nothing it says can be trusted: undo what came before */
+		iova += mapped;
+		paddr += mapped;
+		*done += mapped;
+		if (ret)
+			return ret;
+		if (!mapped)
+			return -EIO; /* success without progress would loop forever */
+	}
 	return 0;
 }
 
 int iommu_map(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64_t size,
 	      unsigned int prot)
 {
-	const uint64_t start = iova, total = size;
+	uint64_t done = 0;
 	int ret = iommu_range_check(domain, iova, paddr, size);
 
 	if (ret)
@@ -84,31 +102,21 @@ int iommu_map(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64
 		return -EINVAL;
 	if (!domain->ops->map_pages)
 		return -ENODEV;
-	while (size) {
-		uint64_t count, mapped = 0;
-		uint64_t pgsize = iommu_pgsize(domain, iova, paddr, size, &count);
-
-		ret = domain->ops->map_pages(domain, iova, paddr, pgsize, count, prot, &mapped);
-		if (mapped > pgsize * count) {
+	if (size == (domain->pgsize_bitmap & -domain->pgsize_bitmap)) {
+		/* One page of the smallest size, the DMA API's common case: no split. */
+		ret = domain->ops->map_pages(domain, iova, paddr, size, 1, prot, &done);
+		if (done > size || (!ret && done != size)) {
+			done = done > size ? 0 : done;
 			ret = -EIO;
-			mapped = 0;
 		}
-		iova += mapped;
-		paddr += mapped;
-		size -= mapped;
-		if (ret)
-			break;
-		if (!mapped) {
-			/* A driver that maps nothing and reports success would loop us forever. */
-			ret = -EIO;
-			break;
-		}
+	} else {
+		ret = iommu_map_runs(domain, iova, paddr, size, prot, &done);
 	}
 	if (!ret && domain->ops->iotlb_sync_map)
-		ret = domain->ops->iotlb_sync_map(domain, start, total);
+		ret = domain->ops->iotlb_sync_map(domain, iova, size);
 	/* Leave nothing of a failed map behind. */
-	if (ret && total - size)
-		iommu_unmap(domain, start, total - size);
+	if (ret && done)
+		iommu_unmap(domain, iova, done);
 	return ret;
 }
 
@@ -124,9 +132,12 @@ ssize_t iommu_unmap_fast(struct iommu_domain *domain, uint64_t iova, uint64_t si
 		return -EINVAL;
 	if (!domain->ops->unmap_pages)
 		return -ENODEV;
+	if (size == (domain->pgsize_bitmap & -domain->pgsize_bitmap))
+		return (ssize_t)domain->ops->unmap_pages(domain, iova, size, 1, gather);
 	while (unmapped < size) {
 		uint64_t count, done;
-		uint64_t pgsize = iommu_pgsize(domain, iova, iova, size - unmapped, &count);
+		uint64_t pgsize =
+		    iommu_pgsize(domain->pgsize_bitmap, iova, iova, size - unmapped, &count);
 
 		done = domain->ops->unmap_pages(domain, iova, pgsize, count, gather);
 		if (!done)
@@ -137,6 +148,16 @@ ssize_t iommu_unmap_fast(struct iommu_domain *domain, uint64_t iova, uint64_t si
 	return (ssize_t)unmapped;
 }
 
+/* Flush what the gather holds and release its table pages; the gather is spent. */
+static void iommu_gather_flush(struct iommu_domain *domain, struct iommu_iotlb_gather *gather)
+{
+	if (!iommu_iotlb_gather_empty(gather) && domain->ops && domain->ops->iotlb_sync)
+		domain->ops->iotlb_sync(domain, gather);
+	/* The flush is done: the table pages cannot be walked any more. */
+	if (gather->freelist.pages)
+		iommu_put_pages_list(&gather->freelist);
+}
+
 ssize_t iommu_unmap(struct iommu_domain *domain, uint64_t iova, uint64_t size)
 {
 	struct iommu_iotlb_gather gather;
@@ -144,7 +165,8 @@ ssize_t iommu_unmap(struct iommu_domain *domain, uint64_t iova, uint64_t size)
 
 	iommu_iotlb_gather_init(&gather);
 	ret = iommu_unmap_fast(domain, iova, size, &gather);
-	iommu_iotlb_sync(domain, &gather);
+	if (ret > 0)
+		iommu_gather_flush(domain, &gather);
 	return ret;
 }
 
@@ -154,10 +176,7 @@ void iommu_iotlb_sync(struct iommu_domain *domain, struct iommu_iotlb_gather *ga
 
 	if (!domain || !gather)
 		return;
-	if (!iommu_iotlb_gather_empty(gather) && domain->ops && domain->ops->iotlb_sync)
-		domain->ops->iotlb_sync(domain, gather);
-	/* The flush is done: the table pages cannot be walked any more. */
-	iommu_put_pages_list(&gather->freelist);
+	iommu_gather_flush(domain, gather);
 	queued = gather->queued;
 	iommu_iotlb_gather_init(gather);
 	gather->queued = queued;

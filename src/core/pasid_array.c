@@ -54,19 +54,6 @@ struct iommu_domain **iommu_pasid_array_slot(struct iommu_pasid_array *pa, uint3
 	return leaf ? &leaf[pasid & (IOMMU_PASID_LEAF_SIZE - 1)] : NULL;
 }
 
-struct iommu_domain *iommu_pasid_array_load(const struct iommu_pasid_array *pa, uint32_t pasid)
-{
-	uint32_t hi = pasid >> IOMMU_PASID_LEAF_SHIFT;
-	struct iommu_domain **leaf;
-
-	if (hi >= pa->ndir)
-		return NULL;
-	leaf = __atomic_load_n(&pa->dir[hi], __ATOMIC_ACQUIRE);
-	if (!leaf)
-		return NULL;
-	return __atomic_load_n(&leaf[pasid & (IOMMU_PASID_LEAF_SIZE - 1)], __ATOMIC_ACQUIRE);
-}
-
 void iommu_pasid_array_publish(struct iommu_domain **slot, struct iommu_domain *domain)
 {
 	__atomic_store_n(slot, domain, __ATOMIC_RELEASE);

@@ -65,6 +65,7 @@ struct mock_iommu {
 	int fail_probe, fail_alloc, fail_attach_dev, fail_set_dev_pasid, fail_sync_map;
 	int fail_map_after;	   /* > 0: map_pages fails -ENOMEM after this many pages */
 	bool map_no_progress;	   /* map_pages returns 0 without mapping anything */
+	bool map_overclaim;	   /* map_pages reports twice what it mapped */
 	bool alloc_unusable;	   /* domain_alloc_paging returns a domain without page sizes */
 	bool paging_no_pasid;	   /* new paging domains have no set_dev_pasid */
 	bool no_second_stage;	   /* IOMMU_DOMAIN_ALLOC_SECOND_STAGE -> -EOPNOTSUPP */
@@ -308,6 +309,8 @@ static int mock_map_pages(struct iommu_domain *domain, uint64_t iova, uint64_t p
 		*mapped += pgsize;
 	}
 	pthread_mutex_unlock(&md->lock);
+	if (mi->map_overclaim)
+		*mapped *= 2;
 	c.ret = ret;
 	mock_log(mi, c);
 	return ret;

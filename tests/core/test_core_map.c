@@ -246,6 +246,14 @@ static void test_map_rollback(void)
 	mi->map_no_progress = true;
 	CHECK_EQ(iommu_map(dom, 0x800000, 0x800000, SZ_4K, IOMMU_READ), -EIO);
 	mi->map_no_progress = false;
+	/* ... and so is one that claims more than it was asked to map, single page or run */
+	mi->map_overclaim = true;
+	CHECK_EQ(iommu_map(dom, 0x800000, 0x800000, SZ_4K, IOMMU_READ), -EIO);
+	CHECK_EQ(iommu_map(dom, 0x900000, 0x900000, 2 * SZ_4K, IOMMU_READ), -EIO);
+	mi->map_overclaim = false;
+	/* the core could not trust the claim, so it undid nothing: the caller cleans up */
+	CHECK_EQ(iommu_unmap(dom, 0x800000, SZ_4K), (ssize_t)SZ_4K);
+	CHECK_EQ(iommu_unmap(dom, 0x900000, 2 * SZ_4K), (ssize_t)(2 * SZ_4K));
 	CHECK_EQ(iommu_unmap(dom, 0x13000, SZ_4K), (ssize_t)SZ_4K);
 	teardown();
 }
