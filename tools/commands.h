@@ -14,4 +14,6 @@ struct tool_command {
 /* The table, terminated by a zeroed entry (tools/main.c). */
 extern const struct tool_command tool_commands[];
 
+int cmd_replay(int argc, char **argv); /* tools/replay.c */
+
 #endif

@@ -18,6 +18,7 @@ static int cmd_version(int argc, char **argv)
 const struct tool_command tool_commands[] = {
     {"help", "list the subcommands", cmd_help},
     {"version", "print the version", cmd_version},
+    {"replay", "run VT-d conformance vectors (docs/vectors.md)", cmd_replay},
     {0},
 };
 

@@ -69,6 +69,12 @@ static bool fail_expected(struct parser *p, const struct field *f, const char *w
 {
 	char q[64];
 
+	/* The usual slip: `A + B` where one field was meant. */
+	if (f->len && strchr("|&^+-*/%<>", f->s[0]))
+		return fail(p, f->col,
+			    "expected %s, got %s (write an expression with spaces in "
+			    "parentheses)",
+			    what, quote(f, q, sizeof(q)));
 	return fail(p, f->col, "expected %s, got %s", what, quote(f, q, sizeof(q)));
 }
 
@@ -620,23 +626,41 @@ static bool parse_reason(struct parser *p, const struct field *f, uint64_t *code
 	return true;
 }
 
-static bool parse_perm(struct parser *p, const struct field *f, uint64_t *perm)
+static bool perm_letters(struct parser *p, const char *s, size_t len, unsigned col, uint64_t *perm)
 {
 	static const char letters[] = "rwxpug";
 
 	*perm = 0;
-	if (field_is(f, "-"))
+	if (len == 1 && s[0] == '-')
 		return true;
-	if (!f->len)
-		return fail_expected(p, f, "permission letters from 'rwxpug' or '-'");
-	for (size_t i = 0; i < f->len; i++) {
-		const char *l = f->s[i] ? strchr(letters, f->s[i]) : NULL;
+	if (!len)
+		return fail(p, col, "expected permission letters from 'rwxpug' or '-'");
+	for (size_t i = 0; i < len; i++) {
+		const char *l = s[i] ? strchr(letters, s[i]) : NULL;
 
 		if (!l)
-			return fail(p, f->col + (unsigned)i,
+			return fail(p, col + (unsigned)i,
 				    "expected permission letters from 'rwxpug' or '-', got '%c'",
-				    f->s[i]);
+				    s[i]);
 		*perm |= 1u << (l - letters);
+	}
+	return true;
+}
+
+/* perm=LETTERS or perm=LETTERS/MASK: the letters expected among those of the mask. */
+static bool parse_perm(struct parser *p, const struct field *f, uint64_t *perm, uint64_t *mask)
+{
+	const char *slash = memchr(f->s, '/', f->len);
+	size_t n = slash ? (size_t)(slash - f->s) : f->len;
+
+	*mask = 0x3f;
+	if (!perm_letters(p, f->s, n, f->col, perm))
+		return false;
+	if (slash) {
+		if (!perm_letters(p, slash + 1, f->len - n - 1, f->col + (unsigned)n + 1, mask))
+			return false;
+		if (*perm & ~*mask)
+			return fail(p, f->col, "expected permissions outside the mask");
 	}
 	return true;
 }
@@ -798,6 +822,10 @@ static bool parse_read_expect(struct parser *p, size_t *i, struct vec_stmt *s, u
 	}
 	if (!field_is(f, "expect"))
 		return fail_expected(p, f, "`expect`");
+	if (!required && *i < p->nfields && field_is(&p->fields[*i], "error")) {
+		s->u.access.error = true;
+		return no_more(p, *i + 1);
+	}
 	s->u.access.check = true;
 	vf = need(p, i, "the expected value");
 	if (!vf || !eval_max(p, vf, max, "expected value", &s->u.access.value))
@@ -1000,6 +1028,14 @@ static bool st_mmio(struct parser *p)
 	if (!(v = need(p, &i, "a value")) ||
 	    !eval_max(p, v, width_max(width), "value", &s->u.access.value))
 		return false;
+	if (i < p->nfields && field_is(&p->fields[i], "expect")) {
+		if (i + 1 >= p->nfields)
+			return fail(p, end_col(p), "expected `error` after `expect`");
+		if (!field_is(&p->fields[i + 1], "error"))
+			return fail_expected(p, &p->fields[i + 1], "`error` after `expect`");
+		s->u.access.error = true;
+		i += 2;
+	}
 	return no_more(p, i);
 }
 
@@ -1054,7 +1090,7 @@ static bool result_item(struct parser *p, const struct field *f, struct vec_resu
 	}
 	if (field_is(&key, "perm")) {
 		r->perm.set = true;
-		return parse_perm(p, &val, &r->perm.value);
+		return parse_perm(p, &val, &r->perm.value, &r->perm_mask);
 	}
 	if (field_is(&key, "fault")) {
 		if (field_is(&val, "any")) {
@@ -1260,7 +1296,7 @@ static bool st_frcd(struct parser *p)
 	return field_checks(p, i, s, true);
 }
 
-/* events expect fault=N */
+/* events expect fault=N [data=D] [addr=A] */
 static bool st_events(struct parser *p)
 {
 	struct vec_stmt *s = add_stmt(p, VEC_EVENTS, 1);
@@ -1276,7 +1312,24 @@ static bool st_events(struct parser *p)
 		return false;
 	if (!split_kv(f, &key, &val) || !field_is(&key, "fault"))
 		return fail_expected(p, f, "fault=N");
-	return eval(p, &val, &s->u.events.fault) && no_more(p, i);
+	if (!eval(p, &val, &s->u.events.fault))
+		return false;
+	while ((f = next_field(p, &i))) {
+		struct vec_opt *o;
+
+		if (!split_kv(f, &key, &val))
+			return fail_expected(p, f, "data=, addr= or end of line");
+		if (field_is(&key, "data"))
+			o = &s->u.events.data;
+		else if (field_is(&key, "addr"))
+			o = &s->u.events.addr;
+		else
+			return fail_expected(p, &key, "data=, addr= or end of line");
+		o->set = true;
+		if (!eval(p, &val, &o->value))
+			return false;
+	}
+	return true;
 }
 
 /* The statement table: new statements (the invalidation queue, cache and checker

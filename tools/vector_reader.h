@@ -41,7 +41,7 @@ enum vec_kind {
 	VEC_TRANSLATE,	/* translate SID ACCESS ADDR [options] expect RESULT */
 	VEC_FSTS,	/* fsts expect FIELD=VALUE... */
 	VEC_FRCD,	/* frcd INDEX expect FIELD=VALUE... */
-	VEC_EVENTS,	/* events expect fault=N */
+	VEC_EVENTS,	/* events expect fault=N [data=D] [addr=A] */
 };
 
 /* Where an MMIO offset is counted from: the register map's 0, or a base the model
@@ -86,7 +86,8 @@ struct vec_result {
 	bool fault;		 /* `expect fault ...`: completion status not SC */
 	struct vec_opt addr;	 /* output address of the request's address */
 	struct vec_opt size;	 /* page size of the translation */
-	struct vec_opt perm;	 /* VEC_PERM_* bits, compared exactly */
+	struct vec_opt perm;	 /* VEC_PERM_* bits expected ... */
+	uint64_t perm_mask;	 /* ... among these (`perm=rw/rwx`; all six by default) */
 	struct vec_opt reason;	 /* fault reason code; `ok` without fault= means 0 */
 	bool reason_any;	 /* `fault=any`: the reason is not checked */
 	struct vec_opt recorded; /* 1 recorded, 0 not (FPD suppressed or not recordable) */
@@ -164,6 +165,7 @@ struct vec_stmt {
 			uint64_t value; /* written value, or expected value of a read */
 			uint64_t mask;	/* bits a read compares (all when no `mask`) */
 			bool check;	/* a read with `expect` */
+			bool error;	/* `expect error`: the model must refuse the access */
 		} access;		/* VEC_MEM_READ, VEC_MMIO_WRITE, VEC_MMIO_READ */
 		struct vec_translate translate;
 		struct {
@@ -172,7 +174,9 @@ struct vec_stmt {
 			struct vec_field_check f[VEC_FIELDS_MAX];
 		} fields; /* VEC_FSTS, VEC_FRCD */
 		struct {
-			uint64_t fault; /* expected number of fault-event interrupts so far */
+			uint64_t fault;	     /* fault-event interrupts sent so far */
+			struct vec_opt data; /* FEDATA of the last one */
+			struct vec_opt addr; /* FEUADDR:FEADDR of the last one */
 		} events;
 	} u;
 };

@@ -87,11 +87,13 @@ static void test_statements(void)
 		     "mmio read64 CAP\n"
 		     "mmio write32 FRCD+12 0x80000000\n"
 		     "mmio read64 IOTLB expect 0\n"
-		     "mmio read64 IVA+0 expect 0\n");
+		     "mmio read64 IVA+0 expect 0\n"
+		     "mmio read32 0x2 expect error\n"
+		     "mmio write64 0x4 1 expect error\n");
 	struct vec_stmt *s;
 
 	CHECK(f);
-	CHECK_EQ(f->count, 15);
+	CHECK_EQ(f->count, 17);
 	s = f->stmts;
 	CHECK_EQ(s[0].kind, VEC_CONFIG);
 	CHECK(!strcmp(s[0].u.config.name, "mgaw"));
@@ -126,6 +128,10 @@ static void test_statements(void)
 	CHECK_EQ(s[13].u.access.base, VEC_BASE_IOTLB);
 	CHECK_EQ(s[13].u.access.addr, 0);
 	CHECK_EQ(s[14].u.access.base, VEC_BASE_IVA);
+	CHECK(!s[14].u.access.error);
+	CHECK(s[15].u.access.error && !s[15].u.access.check);
+	CHECK_EQ(s[16].kind, VEC_MMIO_WRITE);
+	CHECK(s[16].u.access.error);
 	vec_file_free(f);
 }
 
@@ -137,11 +143,13 @@ static void test_translate(void)
 	    "translate 1:0.0 rw 0 expect fault 0x5b unrecorded status=ur\n"
 	    "translate 2:3.1 read 0 at=translated expect ok perm=- fault=any\n"
 	    "translate 2:3.1 write 0 expect fault spt.4.2 suppressed\n"
-	    "translate 0 r 0 expect ok fault=SFL.2 recorded perm=rwxpug status=sc\n");
+	    "translate 0 r 0 expect ok fault=SFL.2 recorded perm=rwxpug status=sc\n"
+	    "translate 0 r 0 expect ok perm=r/rw\n"
+	    "translate 0 r 0 expect ok perm=-/x\n");
 	struct vec_translate *t;
 
 	CHECK(f);
-	CHECK_EQ(f->count, 6);
+	CHECK_EQ(f->count, 8);
 	t = &f->stmts[0].u.translate;
 	CHECK_EQ(t->sid, 0xff);
 	CHECK(t->read && !t->write && !t->has_pasid);
@@ -180,6 +188,13 @@ static void test_translate(void)
 	CHECK_EQ(t->expect.reason.value, 0x71);
 	CHECK_EQ(t->expect.perm.value, 0x3f);
 	CHECK_EQ(t->expect.status.value, VEC_STATUS_SC);
+	CHECK_EQ(t->expect.perm_mask, 0x3f);
+	t = &f->stmts[6].u.translate;
+	CHECK_EQ(t->expect.perm.value, VEC_PERM_R);
+	CHECK_EQ(t->expect.perm_mask, VEC_PERM_R | VEC_PERM_W);
+	t = &f->stmts[7].u.translate;
+	CHECK_EQ(t->expect.perm.value, 0);
+	CHECK_EQ(t->expect.perm_mask, VEC_PERM_X);
 	vec_file_free(f);
 }
 
@@ -190,11 +205,12 @@ static void test_register_checks(void)
 		     "frcd 3 expect f=1 fr=LGN.2 sid=00:02.0 fi=0x7000 pp=1 pv=9 "
 		     "at=ut type=read priv=1 exe=0\n"
 		     "frcd 0 expect t1=0 t2=1 at=2 fr=0x0e\n"
-		     "events expect fault=2\n");
+		     "events expect fault=2\n"
+		     "events expect fault=3 addr=0xfee00000 data=0x41\n");
 	struct vec_stmt *s;
 
 	CHECK(f);
-	CHECK_EQ(f->count, 4);
+	CHECK_EQ(f->count, 5);
 	s = f->stmts;
 	CHECK_EQ(s[0].kind, VEC_FSTS);
 	CHECK_EQ(s[0].u.fields.count, 8);
@@ -214,6 +230,11 @@ static void test_register_checks(void)
 	CHECK_EQ(s[2].u.fields.f[2].value, 2);
 	CHECK_EQ(s[3].kind, VEC_EVENTS);
 	CHECK_EQ(s[3].u.events.fault, 2);
+	CHECK(!s[3].u.events.data.set && !s[3].u.events.addr.set);
+	CHECK_EQ(s[4].u.events.fault, 3);
+	CHECK(s[4].u.events.data.set && s[4].u.events.addr.set);
+	CHECK_EQ(s[4].u.events.data.value, 0x41);
+	CHECK_EQ(s[4].u.events.addr.value, 0xfee00000);
 	CHECK(!strcmp(vec_reason_name(0x45), "SCT.6"));
 	CHECK(vec_reason_name(0x2f) == NULL);
 	CHECK(!strcmp(vec_field_name(VEC_F_FRI), "fri"));
@@ -255,6 +276,7 @@ static void test_bad_syntax(void)
 	BAD("mem write64 0x1000\n", 1, 19, "expected a value, got end of line");
 	BAD("mem write64\n", 1, 12, "expected an address, got end of line");
 	BAD("mmio write32 GCMD 0 junk\n", 1, 21, "expected end of line, got 'junk'");
+	BAD("mmio write32 GCMD 1 | 2\n", 1, 21, "write an expression with spaces in parentheses");
 	BAD("mmio read32 GSTS 0x5\n", 1, 18, "expected `expect`");
 	BAD("mmio read32 GSTS expect 0x5 mask 0x1\n", 1, 25, "bits outside the mask");
 	BAD("mmio read32 GSTS expect 1 maks 1\n", 1, 27, "expected `mask` or end of line");
@@ -327,6 +349,12 @@ static void test_bad_translate(void)
 	BAD("translate 0 r 0 expect ok size=2K\n", 1, 32, "power of two");
 	BAD("translate 0 r 0 expect ok perm=rq\n", 1, 33, "got 'q'");
 	BAD("translate 0 r 0 expect ok perm=\n", 1, 32, "expected permission letters");
+	BAD("translate 0 r 0 expect ok perm=rw/r\n", 1, 32, "outside the mask");
+	BAD("translate 0 r 0 expect ok perm=rw/\n", 1, 35, "expected permission letters");
+	BAD("translate 0 r 0 expect ok perm=r/rz\n", 1, 35, "got 'z'");
+	BAD("mmio write32 0 0 expect 1\n", 1, 25, "expected `error` after `expect`");
+	BAD("mmio write32 0 0 expect\n", 1, 24, "expected `error` after `expect`");
+	BAD("mmio read32 0 expect error 1\n", 1, 28, "expected end of line");
 	BAD("translate 0 r 0 expect ok status=ok\n", 1, 34, "expected a completion status");
 	BAD("translate 0 r 0 expect ok 0x1000 0x2000\n", 1, 34, "expected size=, perm=");
 	BAD("translate 0 r 0 expect ok colour=red\n", 1, 27, "expected size=, perm=");
@@ -339,6 +367,8 @@ static void test_bad_translate(void)
 	BAD("frcd 0 expect sid=00:00.8\n", 1, 19, "out of range");
 	BAD("frcd 0 expect f\n", 1, 15, "expected a fault-record field check");
 	BAD("events expect faults=1\n", 1, 15, "expected fault=N");
+	BAD("events expect fault=1 date=2\n", 1, 23, "expected data=, addr=");
+	BAD("events expect fault=1 2\n", 1, 23, "expected data=, addr=");
 }
 
 static void test_bad_bytes(void)
