@@ -16,7 +16,7 @@
 #include <softiommu/pci.h>
 #include <string.h>
 
-#define FAKE_MAPS 64
+#define FAKE_MAPS 1024
 
 /* The fake's fault reason codes (an IOMMU's own; the endpoint only passes them on). */
 #define FAKE_FAULT_NOMAP 0x71

@@ -800,6 +800,130 @@ static void test_invalidation_racing_with_translation(void)
 	fa.hook = NULL;
 }
 
+/* ---- check mode -------------------------------------------------------------------------- */
+
+struct reports {
+	unsigned n;
+	struct pci_atc_mismatch last;
+};
+
+static void on_mismatch(void *ctx, const struct pci_atc_mismatch *m)
+{
+	struct reports *r = ctx;
+
+	r->n++;
+	r->last = *m;
+}
+
+static void test_checker_reports_stale_entries(void)
+{
+	struct pci_translation_agent ref = fake_as_agent(&fa);
+	struct pci_ats_port port = pci_endpoint_ats_port(ep);
+	struct pci_ats_inv inv = {
+	    .addr = 0x7000, .size = 4096, .rid = RID, .has_pasid = true, .pasid = 3};
+	struct reports r = {0};
+	uint8_t b[8];
+
+	CHECK_EQ(pci_endpoint_set_checker(ep, &ref, on_mismatch, &r), 0);
+	CHECK_EQ(mem_fill(mem, 0x10000, 0x11, 4096), 0);
+	CHECK_EQ(mem_fill(mem, 0x20000, 0x22, 4096), 0);
+	fake_map(&fa, true, 3, 0x7000, 4096, 0x10000, PCI_PERM_R | PCI_PERM_W);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7008, b, 8, NULL), 0); /* miss */
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7008, b, 8, NULL), 0); /* hit */
+	CHECK_EQ(r.n, 0);
+	/* The IOMMU remaps the page and "forgets" the ATS invalidation. */
+	fake_map(&fa, true, 3, 0x7000, 4096, 0x20000, PCI_PERM_R | PCI_PERM_W);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7008, b, 8, NULL), 0);
+	CHECK_EQ(b[0], 0x11); /* the stale entry is still used, as silicon would */
+	CHECK_EQ(r.n, 1);
+	CHECK_EQ(r.last.rid, RID);
+	CHECK(r.last.has_pasid);
+	CHECK_EQ(r.last.pasid, 3);
+	CHECK_EQ(r.last.addr, 0x7000);
+	CHECK(!r.last.write);
+	CHECK_EQ(r.last.atc.addr, 0x7000);
+	CHECK_EQ(r.last.atc.pa, 0x10000);
+	CHECK_EQ(r.last.atc.size, 4096);
+	CHECK_EQ(r.last.atc_pa, 0x10000);
+	CHECK_EQ(r.last.ref_err, 0);
+	CHECK_EQ(r.last.ref.status, PCI_SC);
+	CHECK_EQ(r.last.ref.addr, 0x20000);
+	CHECK_EQ(stats().check_mismatches, 1);
+	/* The invalidation that was missing: then the fresh entry agrees. */
+	CHECK_EQ(port.invalidate(port.ctx, &inv), 0);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7008, b, 8, NULL), 0);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7008, b, 8, NULL), 0);
+	CHECK_EQ(b[0], 0x22);
+	CHECK_EQ(r.n, 1);
+	/* Write permission taken away: a write hit is reported, a read hit is not. */
+	fill(buf, 8, 1);
+	CHECK_EQ(pci_endpoint_dma_write(ep, PCI_DMA_PASID, 3, 0x7000, buf, 8, NULL), 0);
+	CHECK_EQ(r.n, 1);
+	fake_map(&fa, true, 3, 0x7000, 4096, 0x20000, PCI_PERM_R);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7000, b, 8, NULL), 0);
+	CHECK_EQ(r.n, 1);
+	CHECK_EQ(pci_endpoint_dma_write(ep, PCI_DMA_PASID, 3, 0x7000, buf, 8, NULL), 0);
+	CHECK_EQ(r.n, 2);
+	CHECK(r.last.write);
+	CHECK_EQ(r.last.ref.perm & (PCI_PERM_R | PCI_PERM_W), PCI_PERM_R);
+	/* Unmapped: the reference answers R=W=0. */
+	fake_unmap_all(&fa);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7000, b, 8, NULL), 0);
+	CHECK_EQ(r.n, 3);
+	CHECK_EQ(r.last.ref.perm, 0);
+	/* Off: nothing is compared any more. */
+	CHECK_EQ(pci_endpoint_set_checker(ep, NULL, NULL, NULL), 0);
+	CHECK_EQ(pci_endpoint_dma_read(ep, PCI_DMA_PASID, 3, 0x7000, b, 8, NULL), 0);
+	CHECK_EQ(r.n, 3);
+	CHECK_EQ(stats().check_mismatches, 3);
+}
+
+/* Every 4 KiB request served by a large entry is checked, not only the first. */
+static void test_checker_inside_large_entry(void)
+{
+	struct pci_translation_agent ref = fake_as_agent(&fa);
+	struct reports r = {0};
+
+	CHECK_EQ(pci_endpoint_set_checker(ep, &ref, on_mismatch, &r), 0);
+	fake_map(&fa, false, 0, 0x200000, 2 * MiB, 0x400000, PCI_PERM_R | PCI_PERM_W);
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x200000, back, 16 * KiB, NULL), 0);
+	CHECK_EQ(r.n, 0);
+	/* The large page is split and one 4 KiB piece moves, without invalidation. */
+	fake_unmap_all(&fa);
+	for (uint64_t a = 0x200000; a < 0x204000; a += 4096)
+		fake_map(&fa, false, 0, a, 4096, a == 0x202000 ? 0x900000 : a + 0x200000,
+			 PCI_PERM_R | PCI_PERM_W);
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x200000, back, 16 * KiB, NULL), 0);
+	CHECK_EQ(r.n, 1);
+	CHECK_EQ(r.last.addr, 0x202000);
+	CHECK_EQ(r.last.atc.size, 2 * MiB);
+	CHECK_EQ(r.last.atc_pa, 0x402000);
+	CHECK_EQ(r.last.ref.addr, 0x900000);
+	CHECK(!r.last.has_pasid);
+}
+
+static void test_checker_bad_arguments(void)
+{
+	struct pci_translation_agent ref = fake_as_agent(&fa), none = {0};
+	struct reports r = {0};
+
+	CHECK_EQ(pci_endpoint_set_checker(NULL, &ref, on_mismatch, &r), -EINVAL);
+	CHECK_EQ(pci_endpoint_set_checker(ep, &none, on_mismatch, &r), -EINVAL);
+	CHECK_EQ(pci_endpoint_set_checker(ep, &ref, NULL, &r), -EINVAL);
+	/* A reference that fails outright is a mismatch too (ref_err says so). */
+	fake_map(&fa, false, 0, 0x1000, 4096, 0x1000, PCI_PERM_R);
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x1000, back, 8, NULL), 0);
+	CHECK_EQ(pci_endpoint_set_checker(ep, &ref, on_mismatch, &r), 0);
+	fa.force_err = -EIO;
+	fa.block_translated = false;
+	/* The agent is also the upstream here, so its AT=2 fails too: the DMA fails after the
+	 * checker has seen the hit. */
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x1000, back, 8, NULL), -EIO);
+	fa.force_err = 0;
+	CHECK_EQ(r.n, 1);
+	CHECK_EQ(r.last.ref_err, -EIO);
+}
+
 int main(void)
 {
 	RUN_EP(test_create_rejects_bad_config);
@@ -826,5 +950,8 @@ int main(void)
 	RUN_EP(test_flr);
 	RUN_EP(test_bad_dma_arguments);
 	RUN_EP(test_invalidation_racing_with_translation);
+	RUN_EP(test_checker_reports_stale_entries);
+	RUN_EP(test_checker_inside_large_entry);
+	RUN_EP(test_checker_bad_arguments);
 	return CHECK_DONE();
 }

@@ -64,10 +64,13 @@ static inline bool key_match(const struct atc_entry *e, const struct atc_key *ke
 	return !(key->tag & ATC_T_PASID) || (e->tag & ATC_T_GLOBAL) || e->pasid == key->pasid;
 }
 
+/* Plain loads and stores (no read-modify-write): exact with one device thread; with several
+ * readers at once two uses may get the same stamp, which only blurs the LRU order. */
 static void touch(struct atc *c, struct atc_entry *e)
 {
-	uint64_t now = __atomic_add_fetch(&c->clock, 1, __ATOMIC_RELAXED);
+	uint64_t now = __atomic_load_n(&c->clock, __ATOMIC_RELAXED) + 1;
 
+	__atomic_store_n(&c->clock, now, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->lru, now, __ATOMIC_RELAXED);
 }
 

@@ -24,6 +24,22 @@ enum { ROUTE_ATC, ROUTE_UNTRANSLATED, ROUTE_MISS };
 /* Internal: an invalidation raced with this page; look it up again. */
 #define RACE 1
 
+/* The check-mode settings, copied under the lock for the hit being served. */
+struct checker {
+	struct pci_translation_agent ref;
+	pci_atc_check_fn fn;
+	void *ctx;
+};
+
+/* How the next request goes, decided under the read lock (see route_locked()). */
+struct route {
+	bool valid;
+	int how;       /* ROUTE_* */
+	uint64_t addr; /* the request it was decided for */
+	uint64_t gen;  /* ep->inv_gen then */
+	struct checker chk;
+};
+
 struct dma_op {
 	struct pci_endpoint *ep;
 	uint8_t *buf;
@@ -37,15 +53,13 @@ struct dma_op {
 	struct atc_entry *e;
 	uint64_t version;
 	struct pci_atc_view view;
+	struct route next;
+	bool has_next;	    /* another request follows the current one */
+	uint64_t next_addr; /* its address */
+	/* Per-request counters, added to the endpoint's once per call. */
+	uint64_t hits, translated, untranslated;
 	/* Why the transfer stopped. */
 	struct pci_dma_status f;
-};
-
-/* The check-mode settings, copied under the lock for the hit being served. */
-struct checker {
-	struct pci_translation_agent ref;
-	pci_atc_check_fn fn;
-	void *ctx;
 };
 
 static int fail(struct dma_op *op, int err, uint8_t at, uint64_t pa, const struct pci_resp *r)
@@ -89,7 +103,7 @@ static int dma_untranslated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t
 	struct pci_resp resp;
 	int ret;
 
-	EP_STAT_INC(ep, untranslated_requests);
+	op->untranslated++;
 	ret = translate(ep, &req, &resp);
 	if (ret < 0)
 		return fail(op, ret, PCI_AT_UNTRANSLATED, 0, NULL);
@@ -119,19 +133,17 @@ static bool perm_usable(const struct dma_op *op, uint8_t perm)
 	return (perm & PCI_PERM_U) || (perm & op->need) == op->need;
 }
 
-/* Decide how the request for `addr` goes, holding the read lock for the ATC lookup. */
-static int page_route(struct dma_op *op, uint64_t addr, uint64_t *gen, struct checker *chk)
+/*
+ * Read side, lock held: decide how the request for `addr` goes - the ATC entry in use if it
+ * still covers it, else a lookup - and remember it in op->next. Called for the first request
+ * of a call, and for each following one from inside the previous request's memory access,
+ * so a request costs one trip through the lock.
+ */
+static void route_locked(struct dma_op *op, uint64_t addr)
 {
 	struct pci_endpoint *ep = op->ep;
-	uint32_t ctl = ep_ctl(ep);
-	int route;
+	struct route *r = &op->next;
 
-	if ((ctl & op->ctl_req) != op->ctl_req)
-		return -EOPNOTSUPP; /* software disabled a feature in the middle of the DMA */
-	if (!(ctl & EP_CTL_ATS_EN))
-		return ROUTE_UNTRANSLATED;
-
-	pthread_rwlock_rdlock(&ep->lock);
 	if (!held_covers(op, addr)) {
 		struct atc_entry *e = atc_lookup(&ep->atc, &op->key, addr, true);
 
@@ -141,20 +153,45 @@ static int page_route(struct dma_op *op, uint64_t addr, uint64_t *gen, struct ch
 		if (e && perm_usable(op, e->perm))
 			hold(op, e);
 	}
+	r->valid = true;
+	r->addr = addr;
+	r->gen = ep->inv_gen;
+	r->chk.fn = NULL;
 	if (!op->e) {
-		route = ROUTE_MISS;
-	} else {
-		route = (op->view.perm & PCI_PERM_U) ? ROUTE_UNTRANSLATED : ROUTE_ATC;
-		/* Check mode off costs this one branch. */
-		if (__builtin_expect(ep->check_fn != NULL, 0)) {
-			chk->ref = ep->ref;
-			chk->fn = ep->check_fn;
-			chk->ctx = ep->check_ctx;
-		}
+		r->how = ROUTE_MISS;
+		return;
 	}
-	*gen = ep->inv_gen;
-	pthread_rwlock_unlock(&ep->lock);
-	return route;
+	r->how = (op->view.perm & PCI_PERM_U) ? ROUTE_UNTRANSLATED : ROUTE_ATC;
+	/* Check mode off costs this one branch. */
+	if (__builtin_expect(ep->check_fn != NULL, 0)) {
+		r->chk.ref = ep->ref;
+		r->chk.fn = ep->check_fn;
+		r->chk.ctx = ep->check_ctx;
+	}
+}
+
+/* How the request for `addr` goes: ROUTE_* or -EOPNOTSUPP. */
+static int page_route(struct dma_op *op, uint64_t addr, uint64_t *gen, struct checker *chk)
+{
+	struct pci_endpoint *ep = op->ep;
+	uint32_t ctl = ep_ctl(ep);
+	struct route *r = &op->next;
+
+	if ((ctl & op->ctl_req) != op->ctl_req)
+		return -EOPNOTSUPP; /* software disabled a feature in the middle of the DMA */
+	if (!(ctl & EP_CTL_ATS_EN)) {
+		r->valid = false;
+		return ROUTE_UNTRANSLATED;
+	}
+	if (!r->valid || r->addr != addr) {
+		pthread_rwlock_rdlock(&ep->lock);
+		route_locked(op, addr);
+		pthread_rwlock_unlock(&ep->lock);
+	}
+	r->valid = false;
+	*gen = r->gen;
+	*chk = r->chk;
+	return r->how;
 }
 
 /* A completion's size must be a power of two of at least 4 KiB and the STU, and its address
@@ -238,7 +275,7 @@ static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n
 	struct pci_resp resp;
 	int ret;
 
-	EP_STAT_INC(ep, translated_requests);
+	op->translated++;
 	ret = translate(ep, &req, &resp);
 	if (ret < 0)
 		return fail(op, ret, PCI_AT_TRANSLATED, pa, NULL);
@@ -252,6 +289,8 @@ static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n
 		return RACE;
 	}
 	ret = mem_access(op, pa, p, n);
+	if (!ret && op->has_next)
+		route_locked(op, op->next_addr);
 	pthread_rwlock_unlock(&ep->lock);
 	if (ret)
 		return fail(op, -EIO, PCI_AT_TRANSLATED, pa, &resp);
@@ -300,10 +339,10 @@ static int dma_page(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n)
 				return dma_untranslated(op, addr, p, n);
 		} else if (route == ROUTE_UNTRANSLATED) {
 			if (op->e) /* a cached "untranslated access only" answer */
-				EP_STAT_INC(ep, hits);
+				op->hits++;
 			return dma_untranslated(op, addr, p, n);
 		} else {
-			EP_STAT_INC(ep, hits);
+			op->hits++;
 			if (__builtin_expect(chk.fn != NULL, 0))
 				check_hit(op, &chk, addr);
 		}
@@ -358,6 +397,16 @@ static int dma_setup(struct dma_op *op, struct pci_endpoint *ep, unsigned flags,
 	return 0;
 }
 
+static void flush_counters(struct dma_op *op)
+{
+	if (op->hits)
+		EP_STAT_ADD(op->ep, hits, op->hits);
+	if (op->translated)
+		EP_STAT_ADD(op->ep, translated_requests, op->translated);
+	if (op->untranslated)
+		EP_STAT_ADD(op->ep, untranslated_requests, op->untranslated);
+}
+
 static int dma_run(struct dma_op *op, uint64_t addr, size_t len, struct pci_dma_status *st)
 {
 	uint64_t done = 0;
@@ -369,8 +418,11 @@ static int dma_run(struct dma_op *op, uint64_t addr, size_t len, struct pci_dma_
 
 		if (n > len - done)
 			n = len - done;
+		op->has_next = n < len - done;
+		op->next_addr = cur + n;
 		ret = dma_page(op, cur, op->buf + done, n);
 		if (ret) {
+			flush_counters(op);
 			if (st) {
 				*st = op->f;
 				st->addr = cur;
@@ -380,6 +432,7 @@ static int dma_run(struct dma_op *op, uint64_t addr, size_t len, struct pci_dma_
 		}
 		done += n;
 	}
+	flush_counters(op);
 	if (st)
 		*st = (struct pci_dma_status){.done = len};
 	return 0;
