@@ -425,7 +425,7 @@ int iommu_probe_device(struct iommu_device *iommu, const struct iommu_dev_info *
 /*
  * iommu_release_device() - undo probe: block the RID, let the driver forget the device,
  * free its default domain, group and the device. -EBUSY while a PASID is attached or the
- * RID is on a domain other than the default one (detach first). NULL is 0.
+ * RID is on a domain other than the default or blocked one (detach first). NULL is 0.
  */
 int iommu_release_device(struct iommu_dev *dev);
 
