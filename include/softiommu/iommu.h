@@ -222,6 +222,8 @@ static inline bool iommu_iotlb_gather_is_disjoint(const struct iommu_iotlb_gathe
  * iommu_iotlb_gather_add_page() - for drivers whose flush takes one page size: flush what
  * is gathered first (iommu_iotlb_sync) if `size` differs from the gathered page size or the
  * page is disjoint from the range, then add it. Same locking as the unmap that calls it.
+ * Call it before listing the table pages this unmap freed: the early flush releases the
+ * freelist, and those pages must wait for the flush of their own range.
  */
 void iommu_iotlb_gather_add_page(struct iommu_domain *domain, struct iommu_iotlb_gather *gather,
 				 uint64_t iova, uint64_t size);

@@ -326,6 +326,12 @@ static uint64_t mock_unmap_one(struct mock_domain *md, uint64_t iova,
 	if (!p || p->iova != iova)
 		return 0;
 	size = p->size;
+	*p = md->ptes[--md->nptes];
+	/* Like Linux's VT-d driver: a queued gather gets a flush-all, no range needed. The
+	 * range goes in first: add_page may flush the previous batch and release its pages,
+	 * and the table page freed below must wait for the flush of *this* range. */
+	if (!gather->queued)
+		iommu_iotlb_gather_add_page(&md->domain, gather, iova, size);
 	if (size == 4096) {
 		struct mock_table_page *t = mock_table(md, iova, false);
 
@@ -334,10 +340,6 @@ static uint64_t mock_unmap_one(struct mock_domain *md, uint64_t iova,
 			*t = md->tables[--md->ntables];
 		}
 	}
-	*p = md->ptes[--md->nptes];
-	/* Like Linux's VT-d driver: a queued gather gets a flush-all, no range needed. */
-	if (!gather->queued)
-		iommu_iotlb_gather_add_page(&md->domain, gather, iova, size);
 	return size;
 }
 

@@ -191,6 +191,7 @@ static void test_probe_policy_lazy(void)
 	mi->deferred_flush = true;
 	CHECK(iommu_capable(a, IOMMU_CAP_DEFERRED_FLUSH));
 	CHECK(!iommu_capable(a, IOMMU_CAP_CACHE_COHERENCY));
+	CHECK(!iommu_capable(NULL, IOMMU_CAP_DEFERRED_FLUSH));
 	b = probe(2, 0, 0);
 	CHECK(b);
 	CHECK_EQ(iommu_get_default_domain(b)->type, IOMMU_DOMAIN_DMA_FQ);

@@ -301,6 +301,8 @@ static void test_gather_accumulates(void)
 	/* the gather is ready for the next batch; an empty sync does not reach the driver */
 	CHECK(iommu_iotlb_gather_empty(&g));
 	iommu_iotlb_sync(dom, &g);
+	iommu_iotlb_sync(NULL, &g);
+	iommu_iotlb_sync(dom, NULL);
 	CHECK_EQ(mi->calls[MOCK_SYNC], 1);
 	CHECK_EQ(iommu_unmap(dom, 0x18000, 8 * SZ_4K), (ssize_t)(8 * SZ_4K));
 	teardown();
@@ -358,6 +360,36 @@ static void test_freed_tables_after_sync(void)
 	CHECK_EQ(mock_last(mi, MOCK_SYNC)->count, 1); /* the driver saw the freed page */
 	CHECK_EQ(mem_alloc_in_use(mi->alloc), base);
 	CHECK(iommu_pages_list_empty(&g.freelist));
+	teardown();
+}
+
+/*
+ * A table page freed by an unmap that also forced an early flush (disjoint range) stays
+ * on the list until the flush of its own range, not the early one.
+ */
+static void test_freed_table_waits_for_its_flush(void)
+{
+	struct iommu_iotlb_gather g;
+	uint64_t base;
+
+	if (setup())
+		return;
+	CHECK_EQ(iommu_map(dom, 0x10000, 0x10000, SZ_4K, IOMMU_READ), 0);
+	CHECK_EQ(iommu_map(dom, 0x10000000, 0x10000000, SZ_4K, IOMMU_READ), 0);
+	base = mem_alloc_in_use(mi->alloc);
+	iommu_iotlb_gather_init(&g);
+	CHECK_EQ(iommu_unmap_fast(dom, 0x10000, SZ_4K, &g), (ssize_t)SZ_4K);
+	CHECK_EQ(mem_alloc_in_use(mi->alloc), base);
+	/* disjoint: the first batch (and its table page) is flushed and released early */
+	CHECK_EQ(iommu_unmap_fast(dom, 0x10000000, SZ_4K, &g), (ssize_t)SZ_4K);
+	CHECK_EQ(mi->calls[MOCK_SYNC], 1);
+	CHECK_EQ(mock_last(mi, MOCK_SYNC)->count, 1);
+	CHECK_EQ(mem_alloc_in_use(mi->alloc), base - 1);
+	/* the second table page waits for the second flush */
+	CHECK_EQ(g.freelist.count, 1);
+	CHECK_EQ(g.start, 0x10000000);
+	iommu_iotlb_sync(dom, &g);
+	CHECK_EQ(mem_alloc_in_use(mi->alloc), base - 2);
 	teardown();
 }
 
@@ -496,6 +528,7 @@ int main(void)
 	RUN(test_gather_accumulates);
 	RUN(test_gather_add_page);
 	RUN(test_freed_tables_after_sync);
+	RUN(test_freed_table_waits_for_its_flush);
 	RUN(test_gather_queued);
 	RUN(test_pages_list);
 	RUN(test_gather_helpers);
