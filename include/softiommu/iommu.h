@@ -256,7 +256,8 @@ struct iommu_domain_ops {
 	uint64_t (*unmap_pages)(struct iommu_domain *domain, uint64_t iova, uint64_t pgsize,
 				size_t pgcount, struct iommu_iotlb_gather *gather);
 	/* Flush the IOTLBs (and device TLBs) for the gathered range wherever the domain is
-	 * attached; the core frees gather->freelist afterwards. Never fails. */
+	 * attached - everything if the range is empty but table pages were freed (a queued
+	 * gather); the core frees gather->freelist afterwards. Never fails. */
 	void (*iotlb_sync)(struct iommu_domain *domain, struct iommu_iotlb_gather *gather);
 	/* Optional: make a new mapping visible (caching-mode units). -ENOMEM, -EIO. */
 	int (*iotlb_sync_map)(struct iommu_domain *domain, uint64_t iova, uint64_t size);
