@@ -205,9 +205,11 @@ struct pci_endpoint_config {
 	/* ATS capability. */
 	bool ats;	     /* the capability is present */
 	bool ats_global_inv; /* Global Invalidate Supported (and Global mappings honoured) */
-	uint8_t ats_inv_queue_depth; /* Invalidate Queue Depth, 0..31; 0 means 32 */
-	bool ats_enable;	     /* Enable at creation */
-	uint8_t ats_stu;	     /* Smallest Translation Unit at creation: 2^stu 4 KiB pages */
+	/* Invalidate Queue Depth, 0..31 (0 means 32): reported to software; the model
+	 * completes invalidations one at a time, so it never pushes back. */
+	uint8_t ats_inv_queue_depth;
+	bool ats_enable; /* Enable at creation */
+	uint8_t ats_stu; /* Smallest Translation Unit at creation: 2^stu 4 KiB pages */
 
 	/* The ATC (used only with `ats`): `atc_sets` a power of two, at most 1 << 16;
 	 * `atc_ways` 1..64. LRU replacement within a set. */
