@@ -411,7 +411,10 @@ static void format_expected(const struct vec_result *x, char *buf, size_t n)
 
 #define ADD(...) len += (size_t)snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__)
 	if (x->fault) {
-		format_reason(x->reason.value, t, sizeof(t));
+		if (x->reason_any)
+			snprintf(t, sizeof(t), "any");
+		else
+			format_reason(x->reason.value, t, sizeof(t));
 		ADD("fault %s %s", t, x->recorded.value ? "recorded" : "unrecorded");
 	} else {
 		ADD("ok");

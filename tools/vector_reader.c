@@ -1124,9 +1124,15 @@ static bool translate_result(struct parser *p, size_t i, struct vec_translate *t
 	if (field_is(f, "fault")) {
 		r->fault = true;
 		f = need(p, &i, "a fault reason (a name such as SCT.6, or a code)");
-		r->reason.set = true;
-		if (!f || !parse_reason(p, f, &r->reason.value))
+		if (!f)
 			return false;
+		if (field_is(f, "any")) {
+			r->reason_any = true;
+		} else {
+			r->reason.set = true;
+			if (!parse_reason(p, f, &r->reason.value))
+				return false;
+		}
 	} else if (field_is(f, "ok")) {
 		if (i < p->nfields && !memchr(p->fields[i].s, '=', p->fields[i].len) &&
 		    !field_is(&p->fields[i], "recorded") &&

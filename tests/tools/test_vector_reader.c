@@ -145,11 +145,12 @@ static void test_translate(void)
 	    "translate 2:3.1 write 0 expect fault spt.4.2 suppressed\n"
 	    "translate 0 r 0 expect ok fault=SFL.2 recorded perm=rwxpug status=sc\n"
 	    "translate 0 r 0 expect ok perm=r/rw\n"
-	    "translate 0 r 0 expect ok perm=-/x\n");
+	    "translate 0 r 0 expect ok perm=-/x\n"
+	    "translate 0 r 0 expect fault any unrecorded status=ur\n");
 	struct vec_translate *t;
 
 	CHECK(f);
-	CHECK_EQ(f->count, 8);
+	CHECK_EQ(f->count, 9);
 	t = &f->stmts[0].u.translate;
 	CHECK_EQ(t->sid, 0xff);
 	CHECK(t->read && !t->write && !t->has_pasid);
@@ -195,6 +196,9 @@ static void test_translate(void)
 	t = &f->stmts[7].u.translate;
 	CHECK_EQ(t->expect.perm.value, 0);
 	CHECK_EQ(t->expect.perm_mask, VEC_PERM_X);
+	t = &f->stmts[8].u.translate;
+	CHECK(t->expect.fault && t->expect.reason_any && !t->expect.reason.set);
+	CHECK_EQ(t->expect.recorded.value, 0);
 	vec_file_free(f);
 }
 
