@@ -6,7 +6,7 @@
  * one small DMA (64 bytes) that hits. The translation agent is a trivial one (a fixed offset),
  * so the figures are the endpoint's own.
  *
- *   bench_atc [iterations]     (default 20000 per measurement; best of 5 rounds)
+ *   bench_atc [iterations]     (default 4000 per round; best of 7 interleaved rounds)
  */
 #include <softiommu/mem.h>
 #include <softiommu/pci.h>
@@ -19,7 +19,7 @@
 #define LEN	   (64 * 1024)
 #define IOVA	   0x40000000ull
 #define PA	   0x10000000ull
-#define ROUNDS	   5
+#define ROUNDS	   8
 #define SMALL	   64
 #define SMALL_REPS 16 /* small DMAs per iteration */
 
@@ -40,6 +40,12 @@ static int offset_translate(void *ctx, const struct pci_req *req, struct pci_res
 	return 0;
 }
 
+static void on_mismatch(void *ctx, const struct pci_atc_mismatch *m)
+{
+	(void)ctx;
+	(void)m;
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -53,51 +59,41 @@ static volatile uint8_t sink;
 
 enum what { MEMCPY_READ, MEMCPY_WRITE, DMA_READ, DMA_WRITE, DMA_SMALL };
 
-/* Best time per iteration over ROUNDS rounds of `iters`. */
-static double measure(enum what w, struct pci_endpoint *ep, struct mem *mem, long iters)
+/* Time per iteration of `iters` iterations of one case. */
+static double run_once(enum what w, struct pci_endpoint *ep, struct mem *mem, long iters)
 {
 	uint8_t *ram = mem_ptr(mem, PA, LEN);
-	double best = 1e30;
+	double t0 = now_ns();
 
-	for (int r = 0; r < ROUNDS; r++) {
-		double t0 = now_ns();
+	for (long i = 0; i < iters; i++) {
+		int ret = 0;
 
-		for (long i = 0; i < iters; i++) {
-			int ret = 0;
-
-			switch (w) {
-			case MEMCPY_READ:
-				memcpy(host, ram, LEN);
-				break;
-			case MEMCPY_WRITE:
-				memcpy(ram, host, LEN);
-				break;
-			case DMA_READ:
-				ret = pci_endpoint_dma_read(ep, PCI_DMA_PASID, 1, IOVA, host, LEN,
-							    NULL);
-				break;
-			case DMA_WRITE:
-				ret = pci_endpoint_dma_write(ep, PCI_DMA_PASID, 1, IOVA, host, LEN,
-							     NULL);
-				break;
-			case DMA_SMALL:
-				for (int k = 0; k < SMALL_REPS; k++)
-					ret |= pci_endpoint_dma_read(ep, PCI_DMA_PASID, 1,
-								     IOVA + k * 4096ull, host,
-								     SMALL, NULL);
-				break;
-			}
-			if (ret) {
-				fprintf(stderr, "bench_atc: DMA failed: %d\n", ret);
-				exit(1);
-			}
-			sink = host[i & (LEN - 1)];
+		switch (w) {
+		case MEMCPY_READ:
+			memcpy(host, ram, LEN);
+			break;
+		case MEMCPY_WRITE:
+			memcpy(ram, host, LEN);
+			break;
+		case DMA_READ:
+			ret = pci_endpoint_dma_read(ep, PCI_DMA_PASID, 1, IOVA, host, LEN, NULL);
+			break;
+		case DMA_WRITE:
+			ret = pci_endpoint_dma_write(ep, PCI_DMA_PASID, 1, IOVA, host, LEN, NULL);
+			break;
+		case DMA_SMALL:
+			for (int k = 0; k < SMALL_REPS; k++)
+				ret |= pci_endpoint_dma_read(ep, PCI_DMA_PASID, 1,
+							     IOVA + k * 4096ull, host, SMALL, NULL);
+			break;
 		}
-		double t = (now_ns() - t0) / iters;
-		if (t < best)
-			best = t;
+		if (ret) {
+			fprintf(stderr, "bench_atc: DMA failed: %d\n", ret);
+			exit(1);
+		}
+		sink = host[i & (LEN - 1)];
 	}
-	return best;
+	return (now_ns() - t0) / iters;
 }
 
 static struct pci_endpoint *make_ep(struct mem *mem, bool ats)
@@ -122,53 +118,78 @@ static struct pci_endpoint *make_ep(struct mem *mem, bool ats)
 	return ep;
 }
 
+/* The agent answers with this page size for the endpoints of one case. */
+struct bench_case {
+	const char *name;
+	enum what what;
+	uint64_t page; /* translation size (0: no endpoint) */
+	bool ats;
+	bool check;
+	struct pci_endpoint *ep;
+	double best; /* ns per iteration */
+};
+
 int main(int argc, char **argv)
 {
-	long iters = argc > 1 ? atol(argv[1]) : 20000;
+	long iters = argc > 1 ? atol(argv[1]) : 4000;
 	struct mem *mem = mem_create_sparse(1ull << 30);
-	static const uint64_t sizes[] = {4096, 2 << 20};
-	struct pci_endpoint_stats s;
+	struct pci_translation_agent ref = {.translate = offset_translate};
+	struct bench_case c[] = {
+	    {"memcpy read", MEMCPY_READ, 0, false, false, NULL, 0},
+	    {"memcpy write", MEMCPY_WRITE, 0, false, false, NULL, 0},
+	    {"ATC hits, 4 KiB translations, read", DMA_READ, 4096, true, false, NULL, 0},
+	    {"ATC hits, 4 KiB translations, write", DMA_WRITE, 4096, true, false, NULL, 0},
+	    {"ATC hits, 2 MiB translations, read", DMA_READ, 2 << 20, true, false, NULL, 0},
+	    {"ATC hits, 2 MiB translations, write", DMA_WRITE, 2 << 20, true, false, NULL, 0},
+	    {"ATC hits, 4 KiB, check mode on, read", DMA_READ, 4096, true, true, NULL, 0},
+	    {"no ATS (AT=0 per page), read", DMA_READ, 4096, false, false, NULL, 0},
+	    {"no ATS (AT=0 per page), write", DMA_WRITE, 4096, false, false, NULL, 0},
+	    {"64-byte DMA, ATC hit, 4 KiB", DMA_SMALL, 4096, true, false, NULL, 0},
+	    {"64-byte DMA, ATC hit, 2 MiB", DMA_SMALL, 2 << 20, true, false, NULL, 0},
+	};
+	const int n = sizeof(c) / sizeof(c[0]);
 
 	if (!mem || iters <= 0)
 		return 1;
 	memset(host, 0x5a, LEN);
 	mem_fill(mem, PA, 0xa5, LEN);
-
-	double cpy_r = measure(MEMCPY_READ, NULL, mem, iters);
-	double cpy_w = measure(MEMCPY_WRITE, NULL, mem, iters);
-	printf("64 KiB memcpy (baseline): read %.0f ns, write %.0f ns (%.1f GB/s)\n", cpy_r, cpy_w,
-	       LEN / cpy_r);
-
-	for (int i = 0; i < 2; i++) {
-		struct pci_endpoint *ep;
-		double rd, wr, small;
-
-		page_size = sizes[i];
-		ep = make_ep(mem, true);
-		measure(DMA_READ, ep, mem, 1); /* warm the ATC */
-		rd = measure(DMA_READ, ep, mem, iters);
-		wr = measure(DMA_WRITE, ep, mem, iters);
-		small = measure(DMA_SMALL, ep, mem, iters) / SMALL_REPS;
-		pci_endpoint_get_stats(ep, &s);
-		printf("ATS, %s translations, ATC hits: 64 KiB read %.0f ns = %.2f x memcpy, "
-		       "write %.0f ns = %.2f x memcpy; 64-byte DMA hit %.1f ns "
-		       "(misses %llu, hits %llu)\n",
-		       page_size == 4096 ? "4 KiB" : "2 MiB", rd, rd / cpy_r, wr, wr / cpy_w, small,
-		       (unsigned long long)s.misses, (unsigned long long)s.hits);
-		pci_endpoint_destroy(ep);
+	for (int i = 0; i < n; i++) {
+		c[i].best = 1e30;
+		if (!c[i].page)
+			continue;
+		c[i].ep = make_ep(mem, c[i].ats);
+		if (c[i].check)
+			pci_endpoint_set_checker(c[i].ep, &ref, on_mismatch, NULL);
 	}
+	/* Interleaved rounds, best of each: every case sees the same machine. */
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < n; i++) {
+			double t;
 
-	page_size = 4096;
-	{
-		struct pci_endpoint *ep = make_ep(mem, false);
-		double rd = measure(DMA_READ, ep, mem, iters);
-		double wr = measure(DMA_WRITE, ep, mem, iters);
+			page_size = c[i].page;
+			t = run_once(c[i].what, c[i].ep, mem, r ? iters : iters / 8 + 1);
+			if (r && t < c[i].best) /* round 0 warms caches and the ATC */
+				c[i].best = t;
+		}
+	}
+	printf("64 KiB DMA through a PCIe endpoint vs memcpy of the same bytes (best of %d rounds "
+	       "of %ld)\n",
+	       ROUNDS - 1, iters);
+	for (int i = 0; i < n; i++) {
+		struct pci_endpoint_stats s = {0};
+		double base =
+		    c[i].what == DMA_WRITE || c[i].what == MEMCPY_WRITE ? c[1].best : c[0].best;
 
-		printf(
-		    "no ATS (untranslated request per page): 64 KiB read %.0f ns = %.2f x memcpy, "
-		    "write %.0f ns = %.2f x memcpy\n",
-		    rd, rd / cpy_r, wr, wr / cpy_w);
-		pci_endpoint_destroy(ep);
+		if (c[i].ep)
+			pci_endpoint_get_stats(c[i].ep, &s);
+		if (c[i].what == DMA_SMALL)
+			printf("  %-40s %8.1f ns per DMA (misses %llu)\n", c[i].name,
+			       c[i].best / SMALL_REPS, (unsigned long long)s.misses);
+		else
+			printf("  %-40s %8.0f ns  %5.2f x memcpy  (%.1f GB/s, misses %llu)\n",
+			       c[i].name, c[i].best, c[i].best / base, LEN / c[i].best,
+			       (unsigned long long)s.misses);
+		pci_endpoint_destroy(c[i].ep);
 	}
 	mem_destroy(mem);
 	return 0;

@@ -181,6 +181,7 @@ static int page_route(struct dma_op *op, uint64_t addr, uint64_t *gen, struct ch
 		return -EOPNOTSUPP; /* software disabled a feature in the middle of the DMA */
 	if (!(ctl & EP_CTL_ATS_EN)) {
 		r->valid = false;
+		op->e = NULL; /* disabling ATS emptied the ATC */
 		return ROUTE_UNTRANSLATED;
 	}
 	if (!r->valid || r->addr != addr) {
