@@ -214,8 +214,14 @@ static bool model_need(struct replay *r, const struct vec_stmt *s)
 	if (vtd_config_validate(&r->cfg)) {
 		input_error(r, s, 1,
 			    "the configuration of the model started at line %u is not valid "
-			    "(see vtd_config_validate() in vtd.h)",
-			    r->model_line);
+			    "(see vtd_config_validate() in vtd.h)%s",
+			    r->model_line,
+			    r->cfg.scalable
+				? ""
+				: "; a legacy unit (scalable off) also needs first_stage, "
+				  "second_stage, nested, fs_5level, fs_1g, fs_ea, ss_ad, "
+				  "supervisor_requests and execute_requests off and "
+				  "pasid_bits 0");
 		return false;
 	}
 	r->mem = mem_create_sparse(r->mem_size);

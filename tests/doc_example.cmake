@@ -1,0 +1,20 @@
+# Run the first example of docs/vectors.md through `softiommu replay`, so that the
+# document's example stays a working vector. TOOL, DOC and OUT are given with -D.
+file(READ ${DOC} doc)
+string(FIND "${doc}" "## A first vector" at)
+if(at LESS 0)
+  message(FATAL_ERROR "no '## A first vector' section in ${DOC}")
+endif()
+string(SUBSTRING "${doc}" ${at} -1 doc)
+string(FIND "${doc}" "```\n" open)
+string(SUBSTRING "${doc}" ${open} -1 doc)
+string(SUBSTRING "${doc}" 4 -1 doc)
+string(FIND "${doc}" "```" close)
+string(SUBSTRING "${doc}" 0 ${close} example)
+file(WRITE ${OUT} "${example}")
+execute_process(COMMAND ${TOOL} replay -v ${OUT} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the example in ${DOC} does not pass (exit status ${rc})")
+endif()
