@@ -11,6 +11,8 @@ struct tool_command {
 	int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
 };
 
+int cmd_check_scenario(int argc, char **argv); /* tools/cmd_check_scenario.c */
+
 /* The table, terminated by a zeroed entry (tools/main.c). */
 extern const struct tool_command tool_commands[];
 

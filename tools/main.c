@@ -19,6 +19,7 @@ const struct tool_command tool_commands[] = {
     {"help", "list the subcommands", cmd_help},
     {"version", "print the version", cmd_version},
     {"replay", "run VT-d conformance vectors (docs/vectors.md)", cmd_replay},
+    {"check-scenario", "read scenario files and print them in normal form", cmd_check_scenario},
     {0},
 };
 
