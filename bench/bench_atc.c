@@ -6,7 +6,8 @@
  * one small DMA (64 bytes) that hits. The translation agent is a trivial one (a fixed offset),
  * so the figures are the endpoint's own.
  *
- *   bench_atc [iterations]     (default 4000 per round; best of 7 interleaved rounds)
+ *   bench_atc [iterations [rounds]]   (default 1000 per round, best of 20 interleaved rounds:
+ *                                      short rounds dodge other work on a shared machine)
  */
 #include <softiommu/mem.h>
 #include <softiommu/pci.h>
@@ -19,7 +20,6 @@
 #define LEN	   (64 * 1024)
 #define IOVA	   0x40000000ull
 #define PA	   0x10000000ull
-#define ROUNDS	   8
 #define SMALL	   64
 #define SMALL_REPS 16 /* small DMAs per iteration */
 
@@ -131,7 +131,8 @@ struct bench_case {
 
 int main(int argc, char **argv)
 {
-	long iters = argc > 1 ? atol(argv[1]) : 4000;
+	long iters = argc > 1 ? atol(argv[1]) : 1000;
+	int rounds = argc > 2 ? atoi(argv[2]) : 21;
 	struct mem *mem = mem_create_sparse(1ull << 30);
 	struct pci_translation_agent ref = {.translate = offset_translate};
 	struct bench_case c[] = {
@@ -149,7 +150,7 @@ int main(int argc, char **argv)
 	};
 	const int n = sizeof(c) / sizeof(c[0]);
 
-	if (!mem || iters <= 0)
+	if (!mem || iters <= 0 || rounds < 2)
 		return 1;
 	memset(host, 0x5a, LEN);
 	mem_fill(mem, PA, 0xa5, LEN);
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
 			pci_endpoint_set_checker(c[i].ep, &ref, on_mismatch, NULL);
 	}
 	/* Interleaved rounds, best of each: every case sees the same machine. */
-	for (int r = 0; r < ROUNDS; r++) {
+	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < n; i++) {
 			double t;
 
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
 	}
 	printf("64 KiB DMA through a PCIe endpoint vs memcpy of the same bytes (best of %d rounds "
 	       "of %ld)\n",
-	       ROUNDS - 1, iters);
+	       rounds - 1, iters);
 	for (int i = 0; i < n; i++) {
 		struct pci_endpoint_stats s = {0};
 		double base =
