@@ -125,6 +125,12 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 		free(vtd);
 		return -ENOMEM;
 	}
+	vtd->mem_size = mem_size(mem);
+	vtd->base = mem->base && vtd->mem_size >= 64 ? mem->base : NULL;
+	vtd_context_init(vtd);
+	vtd_pasid_init(vtd);
+	vtd_walk_ss_init(vtd);
+	vtd_walk_fs_init(vtd);
 	init_masks(vtd);
 	reset_locked(vtd);
 	*out = vtd;

@@ -6,23 +6,23 @@
  * FPD is evaluated whether or not the context entry is present (2.5 step 7), so it is
  * returned even when the lookup fails at the context entry.
  */
-#include "vtd_internal.h"
+#include "root_context.h"
 
 /* Legacy mode: 16-byte root entries by bus, 16-byte context entries by devfn. */
-static uint8_t legacy_context(struct vtd *vtd, uint64_t root, uint16_t sid, struct vtd_ctx *ctx,
-			      bool *fpd)
+uint8_t vtd_legacy_context(struct vtd *vtd, uint64_t root, uint16_t sid, struct vtd_ctx *ctx,
+			   bool *fpd)
 {
 	const struct vtd_config *c = &vtd->cfg;
 	uint64_t re[2], ce[2];
 	unsigned tt, aw;
 
-	if (vtd_fetch(vtd->mem, (root & VTD_ROOT_RTA_MASK) + PCI_RID_BUS(sid) * 16, 2, re))
+	if (vtd_fetch(vtd, (root & VTD_ROOT_RTA_MASK) + PCI_RID_BUS(sid) * 16, 2, re))
 		return VTD_FR_LRT_1;
 	if (!(re[0] & VTD_RE_Q0_P))
 		return VTD_FR_LRT_2;
 	if ((re[0] & (VTD_RE_Q0_RSVD | vtd->ptr_rsvd)) || re[1])
 		return VTD_FR_LRT_3;
-	if (vtd_fetch(vtd->mem, (re[0] & VTD_RE_Q0_CTP_MASK) + PCI_RID_DEVFN(sid) * 16, 2, ce))
+	if (vtd_fetch(vtd, (re[0] & VTD_RE_Q0_CTP_MASK) + PCI_RID_DEVFN(sid) * 16, 2, ce))
 		return VTD_FR_LCT_1;
 	*fpd = ce[0] & VTD_CE_Q0_FPD;
 	if (!(ce[0] & VTD_CE_Q0_P))
@@ -55,9 +55,10 @@ static uint8_t legacy_context(struct vtd *vtd, uint64_t root, uint16_t sid, stru
  * ECAP.DT, PASIDE without ECAP.PASID, PRE without ECAP.PRS, RID_PASID without ECAP.RPS,
  * RID_PRIV without ECAP.RPRIVS).
  */
-static void sm_context_rsvd(const struct vtd *vtd, uint64_t rsvd[2])
+void vtd_context_init(struct vtd *vtd)
 {
 	const struct vtd_config *c = &vtd->cfg;
+	uint64_t *rsvd = vtd->sm_ctx_rsvd;
 
 	rsvd[0] = VTD_SCE_Q0_RSVD | vtd->ptr_rsvd | VTD_SCE_Q0_PRE;
 	rsvd[0] |= c->dev_tlb ? 0 : VTD_SCE_Q0_DTE;
@@ -65,46 +66,4 @@ static void sm_context_rsvd(const struct vtd *vtd, uint64_t rsvd[2])
 	rsvd[1] = VTD_SCE_Q1_RSVD;
 	rsvd[1] |= c->rid_pasid ? 0 : VTD_SCE_Q1_RID_PASID_MASK;
 	rsvd[1] |= c->rid_priv ? 0 : VTD_SCE_Q1_RID_PRIV;
-}
-
-/* Scalable mode: root entry halves by devfn[7], 32-byte context entries by devfn[6:0]. */
-static uint8_t sm_context(struct vtd *vtd, uint64_t root, uint16_t sid, struct vtd_ctx *ctx,
-			  bool *fpd)
-{
-	unsigned devfn = PCI_RID_DEVFN(sid);
-	uint64_t re[2], ce[4], half, rsvd[2];
-
-	if (vtd_fetch(vtd->mem, (root & VTD_ROOT_RTA_MASK) + PCI_RID_BUS(sid) * 16, 2, re))
-		return VTD_FR_SRT_1;
-	half = re[devfn >> 7]; /* LP/LCTP and UP/UCTP have the same layout */
-	if (!(half & VTD_SRE_Q0_LP))
-		return VTD_FR_SRT_2;
-	if (half & (VTD_SRE_Q0_RSVD | vtd->ptr_rsvd))
-		return VTD_FR_SRT_3;
-	if (vtd_fetch(vtd->mem, (half & VTD_SRE_Q0_LCTP_MASK) + (devfn & 0x7f) * 32, 4, ce))
-		return VTD_FR_SCT_1;
-	*fpd = ce[0] & VTD_SCE_Q0_FPD;
-	if (!(ce[0] & VTD_SCE_Q0_P))
-		return VTD_FR_SCT_2;
-	sm_context_rsvd(vtd, rsvd);
-	if ((ce[0] & rsvd[0]) || (ce[1] & rsvd[1]) || ce[2] || ce[3])
-		return VTD_FR_SCT_3;
-	ctx->ptr = ce[0] & VTD_SCE_Q0_PASIDDIRPTR_MASK;
-	ctx->rid_pasid = (uint32_t)VTD_GET(ce[1], VTD_SCE_Q1_RID_PASID);
-	ctx->did = 0;
-	ctx->tt = 0;
-	ctx->aw = 0;
-	ctx->pdts = (uint8_t)VTD_GET(ce[0], VTD_SCE_Q0_PDTS);
-	ctx->flags = (*fpd ? VTD_CTX_FPD : 0) | ((ce[0] & VTD_SCE_Q0_DTE) ? VTD_CTX_DTE : 0) |
-		     ((ce[0] & VTD_SCE_Q0_PASIDE) ? VTD_CTX_PASIDE : 0) |
-		     ((ce[1] & VTD_SCE_Q1_RID_PRIV) ? VTD_CTX_RID_PRIV : 0);
-	return 0;
-}
-
-uint8_t vtd_context_lookup(struct vtd *vtd, uint64_t root, bool scalable, uint16_t sid,
-			   struct vtd_ctx *ctx, bool *fpd)
-{
-	*fpd = false;
-	return scalable ? sm_context(vtd, root, sid, ctx, fpd)
-			: legacy_context(vtd, root, sid, ctx, fpd);
 }

@@ -4,12 +4,25 @@
  * PASID entry, the walk for the entry's PGTT, permission checks, interrupt-range check,
  * A/D updates, and the completion - including the ATS rules (translation requests answer
  * with permissions; page-level failures are not faults for them).
+ *
+ * The path is written for the common case: permissions are computed once as a mask and
+ * compared with what the request needs; only a refused request goes through the checks
+ * in their architectural order to name its fault.
  */
-#include "vtd_internal.h"
+#include "pasid.h"
+#include "root_context.h"
+#include "walk_fs.h"
+#include "walk_ss.h"
 
 #define XL_ALL	       (VTD_XL_R | VTD_XL_W | VTD_XL_X | VTD_XL_US)
 #define REASON_RETRY   0xff /* internal: an entry changed under an A/D update */
 #define MAX_WALK_TRIES 8
+#define VTD_ACC_NW     (1u << 6) /* ATS no-write, honoured (ECAP.NWFS) */
+
+_Static_assert(VTD_XL_R == PCI_PERM_R && VTD_XL_W == PCI_PERM_W && VTD_XL_X == PCI_PERM_X,
+	       "walk permissions double as completion permissions");
+_Static_assert(VTD_ACC_R == PCI_PERM_R && VTD_ACC_W == PCI_PERM_W && VTD_ACC_X == PCI_PERM_X,
+	       "access bits double as the permissions they need");
 
 /* The outcome of the walk for one PGTT: output, page size, and each stage's permissions
  * (all set for a stage that is not used). */
@@ -24,12 +37,12 @@ struct walks {
 	struct vtd_walk fs, ss;
 };
 
-static bool in_intr_range(uint64_t a)
+static inline bool in_intr_range(uint64_t a)
 {
 	return a - VTD_INTR_RANGE_BASE < VTD_INTR_RANGE_SIZE;
 }
 
-static uint8_t ss_reason(enum vtd_walk_status s, bool legacy, const struct vtd_access *a)
+static uint8_t ss_reason(enum vtd_walk_status s, bool legacy, unsigned acc)
 {
 	if (s == VTD_WALK_RETRY)
 		return REASON_RETRY;
@@ -38,7 +51,7 @@ static uint8_t ss_reason(enum vtd_walk_status s, bool legacy, const struct vtd_a
 		case VTD_WALK_WIDTH:
 			return VTD_FR_LGN_1;
 		case VTD_WALK_NOT_PRESENT:
-			return a->write ? VTD_FR_LGN_2 : VTD_FR_LGN_3;
+			return (acc & VTD_ACC_W) ? VTD_FR_LGN_2 : VTD_FR_LGN_3;
 		case VTD_WALK_RSVD:
 			return VTD_FR_LSL_2;
 		default:
@@ -101,105 +114,121 @@ static bool page_level(uint8_t reason)
 }
 
 /* Walk the tables of `pe`'s PGTT for a->addr. 0 or a reason code. */
-static uint8_t walk(struct vtd *vtd, const struct vtd_pe *pe, const struct vtd_access *a,
-		    struct xl *x, struct walks *w)
+static inline __attribute__((always_inline)) uint8_t walk(struct vtd *vtd, const struct vtd_pe *pe,
+							  const struct vtd_access *a, struct xl *x,
+							  struct walks *w)
 {
 	bool legacy = pe->flags & VTD_PE_LEGACY;
 	enum vtd_walk_status s;
 
-	x->out = 0;
-	x->shift = 12;
 	x->fs = XL_ALL;
 	x->ss = XL_ALL;
-	switch (pe->pgtt) {
-	case VTD_PGTT_PT:
-		/* Pass-through: the output must be below HAW (3.2, SGN.5). */
-		if (a->addr >> vtd->cfg.haw)
-			return legacy ? VTD_FR_LGN_1 : VTD_FR_SGN_5;
-		x->out = a->addr;
-		x->shift = 12;
-		return 0;
-	case VTD_PGTT_SS:
-		s = vtd_walk_ss(vtd, pe, a->addr, &w->ss);
-		if (s)
-			return ss_reason(s, legacy, a);
-		x->out = w->ss.out;
-		x->shift = w->ss.shift;
-		x->ss = w->ss.perm;
-		return 0;
-	default: /* first-stage or nested (the entry's PGTT was checked) */
+	if (VTD_LIKELY(pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED)) {
 		s = vtd_walk_fs(vtd, pe, a->addr, &w->fs);
-		if (s)
+		if (VTD_UNLIKELY(s))
 			return fs_reason(s, &w->fs);
 		x->out = w->fs.out;
 		x->shift = w->fs.shift;
 		x->fs = w->fs.perm;
-		if (pe->pgtt != VTD_PGTT_NESTED)
+		if (pe->pgtt == VTD_PGTT_FS)
 			return 0;
 		s = vtd_walk_ss(vtd, pe, w->fs.out, &w->ss);
 		if (s)
-			return ss_reason(s, false, a);
+			return ss_reason(s, false, a->acc);
 		x->out = w->ss.out;
 		x->shift = w->ss.shift < x->shift ? w->ss.shift : x->shift;
 		x->ss = w->ss.perm;
 		return 0;
 	}
-}
-
-/* Permission checks of an untranslated request (4.1, 4.2). 0 or a reason code. */
-static uint8_t check_access(const struct vtd_pe *pe, const struct vtd_access *a, const struct xl *x)
-{
-	if (pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) {
-		if (!a->priv && !(x->fs & VTD_XL_US))
-			return VTD_FR_SGN_2;
-		/* Supervisor writes ignore R/W unless WPE is set. */
-		if (a->write && !(x->fs & VTD_XL_W) && (!a->priv || (pe->flags & VTD_PE_WPE)))
-			return VTD_FR_SGN_6;
-		/* XD (with NXE) forbids execution; SMEP forbids it to supervisor requests on
-		 * user pages. */
-		if (a->exec && (!(x->fs & VTD_XL_X) ||
-				(a->priv && (pe->flags & VTD_PE_SMEP) && (x->fs & VTD_XL_US))))
-			return VTD_FR_SGN_3;
-	}
-	if (pe->flags & VTD_PE_LEGACY) {
-		if (a->read && !(x->ss & VTD_XL_R))
-			return VTD_FR_LGN_3;
-		if (a->write && !(x->ss & VTD_XL_W))
-			return VTD_FR_LGN_2;
+	if (pe->pgtt == VTD_PGTT_SS) {
+		s = vtd_walk_ss(vtd, pe, a->addr, &w->ss);
+		if (s)
+			return ss_reason(s, legacy, a->acc);
+		x->out = w->ss.out;
+		x->shift = w->ss.shift;
+		x->ss = w->ss.perm;
 		return 0;
 	}
-	if (a->read && !(x->ss & VTD_XL_R))
-		return VTD_FR_SGN_7;
-	if (a->write && !(x->ss & VTD_XL_W))
-		return VTD_FR_SGN_6;
-	if (a->exec && !(x->ss & VTD_XL_X))
-		return VTD_FR_SGN_3;
+	/* Pass-through: the output must be below HAW (3.2, SGN.5). */
+	if (a->addr >> vtd->cfg.haw)
+		return legacy ? VTD_FR_LGN_1 : VTD_FR_SGN_5;
+	x->out = a->addr;
+	x->shift = 12;
 	return 0;
 }
 
-/* What the translation grants this requester, as a completion's PCI_PERM_* bits. */
-static unsigned granted(const struct vtd *vtd, const struct vtd_pe *pe, const struct vtd_access *a,
-			const struct xl *x, const struct pci_req *req)
+/* The permission checks of an untranslated request in order (4.1, 4.2): its fault. */
+static uint8_t check_access(const struct vtd_pe *pe, unsigned acc, const struct xl *x)
 {
-	bool user_ok = a->priv || (x->fs & VTD_XL_US);
-	bool wp = !a->priv || (pe->flags & VTD_PE_WPE);
-	bool nw = req->at == PCI_AT_TRANSLATION && (req->flags & PCI_REQ_NW) && vtd->cfg.nwfs;
-	unsigned p = 0;
+	bool priv = acc & VTD_ACC_PRIV;
 
-	if (!user_ok)
+	if (pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) {
+		if (!priv && !(x->fs & VTD_XL_US))
+			return VTD_FR_SGN_2;
+		/* Supervisor writes ignore R/W unless WPE is set. */
+		if ((acc & VTD_ACC_W) && !(x->fs & VTD_XL_W) && (!priv || (pe->flags & VTD_PE_WPE)))
+			return VTD_FR_SGN_6;
+		/* XD (with NXE) forbids execution; SMEP forbids it to supervisor requests on
+		 * user pages. */
+		if ((acc & VTD_ACC_X) &&
+		    (!(x->fs & VTD_XL_X) ||
+		     (priv && (pe->flags & VTD_PE_SMEP) && (x->fs & VTD_XL_US))))
+			return VTD_FR_SGN_3;
+	}
+	if (pe->flags & VTD_PE_LEGACY) {
+		if ((acc & VTD_ACC_R) && !(x->ss & VTD_XL_R))
+			return VTD_FR_LGN_3;
+		return VTD_FR_LGN_2;
+	}
+	if ((acc & VTD_ACC_R) && !(x->ss & VTD_XL_R))
+		return VTD_FR_SGN_7;
+	if ((acc & VTD_ACC_W) && !(x->ss & VTD_XL_W))
+		return VTD_FR_SGN_6;
+	return VTD_FR_SGN_3;
+}
+
+/*
+ * What the translation grants this requester, as a completion's PCI_PERM_* bits: the
+ * second stage's R/W/X ANDed with the first stage's, where a user request needs U/S, a
+ * supervisor request may write read-only pages unless WPE and may not execute user pages
+ * with SMEP (4.1). X only when execute was requested; no W for an ATS no-write request.
+ */
+static inline unsigned granted(const struct vtd_pe *pe, unsigned acc, const struct xl *x)
+{
+	unsigned f = x->fs, p;
+
+	if (acc & VTD_ACC_PRIV) {
+		if (!(pe->flags & VTD_PE_WPE))
+			f |= VTD_XL_W;
+		if ((pe->flags & VTD_PE_SMEP) && (x->fs & VTD_XL_US))
+			f &= ~VTD_XL_X;
+	} else if (!(x->fs & VTD_XL_US)) {
 		return 0;
-	if (x->ss & VTD_XL_R)
-		p |= PCI_PERM_R;
-	if ((x->ss & VTD_XL_W) && ((x->fs & VTD_XL_W) || !wp) && !nw)
-		p |= PCI_PERM_W;
-	if (a->exec && (x->ss & VTD_XL_X) && (x->fs & VTD_XL_X) &&
-	    !(a->priv && (pe->flags & VTD_PE_SMEP) && (x->fs & VTD_XL_US)))
-		p |= PCI_PERM_X;
-	if (p && a->priv)
+	}
+	p = x->ss & f & (VTD_XL_R | VTD_XL_W | (acc & VTD_ACC_X));
+	if (VTD_UNLIKELY(acc & VTD_ACC_NW))
+		p &= ~VTD_XL_W;
+	if (p && (acc & VTD_ACC_PRIV))
 		p |= PCI_PERM_PRIV;
-	if (p && (x->fs & VTD_XL_G) && pe->pgtt != VTD_PGTT_SS)
+	if (p && (x->fs & VTD_XL_G))
 		p |= PCI_PERM_GLOBAL;
 	return p;
+}
+
+/* Whether the walks left A (EA) or a needed D unset: the common case writes nothing. */
+static inline bool ad_needed(const struct vtd_pe *pe, const struct walks *w, bool dirty)
+{
+	if (pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) {
+		uint64_t a = VTD_FL_A | ((pe->flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
+
+		if ((w->fs.and_all & a) != a || (dirty && !(w->fs.ev[w->fs.nlev - 1] & VTD_FL_D)))
+			return true;
+	}
+	if ((pe->pgtt == VTD_PGTT_SS || pe->pgtt == VTD_PGTT_NESTED) &&
+	    (pe->flags & VTD_PE_SLADE) && !(pe->flags & VTD_PE_LEGACY))
+		return !(w->ss.and_all & VTD_SL_A) ||
+		       (dirty && !(w->ss.ev[w->ss.nlev - 1] & VTD_SL_D));
+	return false;
 }
 
 /* A/D updates for a translation that is being used (4.1, 4.2). 0 or a reason code. */
@@ -213,7 +242,7 @@ static uint8_t update_ad(struct vtd *vtd, const struct vtd_pe *pe, struct walks 
 			return fs_reason(s, &w->fs);
 	}
 	if ((pe->pgtt == VTD_PGTT_SS || pe->pgtt == VTD_PGTT_NESTED) &&
-	    (pe->flags & VTD_PE_SLADE)) {
+	    (pe->flags & VTD_PE_SLADE) && !(pe->flags & VTD_PE_LEGACY)) {
 		s = vtd_ss_set_ad(vtd, &w->ss, dirty);
 		if (s)
 			return s == VTD_WALK_RETRY ? REASON_RETRY : VTD_FR_SSL_6;
@@ -221,75 +250,79 @@ static uint8_t update_ad(struct vtd *vtd, const struct vtd_pe *pe, struct walks 
 	return 0;
 }
 
-static void complete(struct pci_resp *resp, uint64_t addr, unsigned shift, unsigned perm)
+static inline void complete(struct pci_resp *resp, uint64_t addr, unsigned shift, unsigned perm)
 {
-	resp->status = PCI_SC;
 	resp->addr = addr;
 	resp->page_size = 1ull << shift;
+	resp->status = PCI_SC;
 	resp->perm = (uint8_t)perm;
 	resp->fault = 0;
 	resp->flags = 0;
 }
 
 /* One attempt at the walk and its checks; REASON_RETRY asks for another. */
-static uint8_t translate_once(struct vtd *vtd, const struct pci_req *req,
-			      const struct vtd_access *a, const struct vtd_pe *pe,
-			      struct pci_resp *resp)
+static inline __attribute__((always_inline)) uint8_t translate_once(struct vtd *vtd,
+								    const struct vtd_access *a,
+								    const struct vtd_pe *pe,
+								    struct pci_resp *resp)
 {
-	bool legacy = pe->flags & VTD_PE_LEGACY, ats = a->at == PCI_AT_TRANSLATION;
+	bool ats = a->acc & VTD_ACC_ATS;
 	struct walks w;
-	struct xl x;
-	unsigned perm;
+	struct xl x = {.shift = 12};
+	/* A translation request needs nothing: it reports what is granted. */
+	unsigned perm, need = ats ? 0 : a->acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
 	uint8_t r = walk(vtd, pe, a, &x, &w);
 
-	if (r) {
+	if (VTD_UNLIKELY(r)) {
 		if (ats && page_level(r)) {
 			complete(resp, 0, 12, 0);
 			return 0;
 		}
 		return r;
 	}
-	perm = granted(vtd, pe, a, &x, req);
-	if (!ats) {
-		r = check_access(pe, a, &x);
-		if (r)
-			return r;
-	} else if (!(perm & (PCI_PERM_R | PCI_PERM_W))) {
+	perm = granted(pe, a->acc, &x);
+	if (VTD_UNLIKELY((perm & need) != need))
+		return check_access(pe, a->acc, &x);
+	if (VTD_UNLIKELY(ats && !(perm & (PCI_PERM_R | PCI_PERM_W)))) {
 		complete(resp, 0, 12, 0);
 		return 0;
 	}
-	if (in_intr_range(x.out))
-		return legacy ? VTD_FR_LGN_4 : VTD_FR_SGN_8;
+	if (VTD_UNLIKELY(in_intr_range(x.out)))
+		return (pe->flags & VTD_PE_LEGACY) ? VTD_FR_LGN_4 : VTD_FR_SGN_8;
 	/* Untranslated writes set D; a translation request sets it when it hands out write
 	 * permission, since later writes bypass the IOMMU. */
-	r = update_ad(vtd, pe, &w, ats ? (perm & PCI_PERM_W) : a->write);
-	if (r)
-		return r;
+	bool dirty = ats ? (perm & PCI_PERM_W) : (a->acc & VTD_ACC_W);
+	if (VTD_UNLIKELY(ad_needed(pe, &w, dirty))) {
+		r = update_ad(vtd, pe, &w, dirty);
+		if (r)
+			return r;
+	}
 	complete(resp, x.out, x.shift, perm);
 	return 0;
 }
 
-static void translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
-			 const struct vtd_pe *pe, bool fpd, struct pci_resp *resp)
+static inline __attribute__((always_inline)) void
+translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
+	     const struct vtd_pe *pe, bool fpd, struct pci_resp *resp)
 {
 	uint8_t r;
 
 	/* Interrupt messages must reach the unit untranslated: a translation request for
 	 * the interrupt range gets "untranslated access only" (U) with write access. */
-	if (a->at == PCI_AT_TRANSLATION && in_intr_range(a->addr)) {
+	if (VTD_UNLIKELY((a->acc & VTD_ACC_ATS) && in_intr_range(a->addr))) {
 		complete(resp, a->addr, 12, PCI_PERM_W | PCI_PERM_U);
 		return;
 	}
 	for (int tries = 0;; tries++) {
-		r = translate_once(vtd, req, a, pe, resp);
-		if (r != REASON_RETRY)
+		r = translate_once(vtd, a, pe, resp);
+		if (VTD_LIKELY(r != REASON_RETRY))
 			break;
 		if (tries + 1 == MAX_WALK_TRIES) {
 			r = pe->pgtt == VTD_PGTT_SS ? VTD_FR_SSL_6 : VTD_FR_SFL_10;
 			break;
 		}
 	}
-	if (r)
+	if (VTD_UNLIKELY(r))
 		vtd_fault(vtd, req, r, fpd, resp);
 }
 
@@ -308,7 +341,7 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 	bool fpd;
 	uint8_t r;
 
-	if (a->has_pasid) {
+	if (a->acc & VTD_ACC_PASID) {
 		vtd_fault(vtd, req, VTD_FR_RTA_2, false, resp);
 		return;
 	}
@@ -335,14 +368,14 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 }
 
 /* Scalable mode, 2.5 steps 3-4: the request against the context entry. 0 or a reason. */
-static uint8_t check_sm_request(const struct vtd *vtd, const struct vtd_ctx *ctx,
-				struct vtd_access *a)
+static inline uint8_t check_sm_request(const struct vtd *vtd, const struct vtd_ctx *ctx,
+				       struct vtd_access *a)
 {
 	uint32_t dir_entries = 1u << (ctx->pdts + 7);
 
-	if (a->at != PCI_AT_UNTRANSLATED && !(ctx->flags & VTD_CTX_DTE))
+	if (VTD_UNLIKELY(a->at != PCI_AT_UNTRANSLATED && !(ctx->flags & VTD_CTX_DTE)))
 		return VTD_FR_SCT_5;
-	if (a->has_pasid) {
+	if (a->acc & VTD_ACC_PASID) {
 		if (!(ctx->flags & VTD_CTX_PASIDE))
 			return VTD_FR_SCT_6;
 		/* Beyond the directory, or beyond the PASID width the unit implements. */
@@ -353,7 +386,8 @@ static uint8_t check_sm_request(const struct vtd *vtd, const struct vtd_ctx *ctx
 	}
 	/* Requests without PASID use RID_PASID (0 without ECAP.RPS) and RID_PRIV. */
 	a->pasid = ctx->rid_pasid;
-	a->priv = ctx->flags & VTD_CTX_RID_PRIV;
+	if (ctx->flags & VTD_CTX_RID_PRIV)
+		a->acc |= VTD_ACC_PRIV;
 	if ((a->pasid >> VTD_PASID_DIR_SHIFT) >= dir_entries)
 		return VTD_FR_SCT_9;
 	return 0;
@@ -368,36 +402,37 @@ static void translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_
 	uint8_t r;
 
 	r = vtd_context_lookup(vtd, root, true, a->sid, &ctx, &fpd);
-	if (!r)
+	if (VTD_LIKELY(!r))
 		r = check_sm_request(vtd, &ctx, a);
-	if (!r && a->at == PCI_AT_TRANSLATED) {
+	if (VTD_UNLIKELY(!r && a->at == PCI_AT_TRANSLATED)) {
 		pass(resp, a->addr);
 		return;
 	}
-	if (!r)
+	if (VTD_LIKELY(!r))
 		r = vtd_pasid_lookup(vtd, &ctx, a->pasid, &pe, &fpd);
 	/* ERE / SRE gate execute and supervisor requests of first-stage translations. */
-	if (!r && (pe.pgtt == VTD_PGTT_FS || pe.pgtt == VTD_PGTT_NESTED)) {
-		if (a->exec && !(pe.flags & VTD_PE_ERE))
+	if (VTD_LIKELY(!r) && (pe.pgtt == VTD_PGTT_FS || pe.pgtt == VTD_PGTT_NESTED)) {
+		if ((a->acc & VTD_ACC_X) && !(pe.flags & VTD_PE_ERE))
 			r = VTD_FR_SPT_5;
-		else if (a->priv && !(pe.flags & VTD_PE_SRE))
+		else if ((a->acc & VTD_ACC_PRIV) && !(pe.flags & VTD_PE_SRE))
 			r = VTD_FR_SPT_6;
 	}
-	if (r) {
+	if (VTD_UNLIKELY(r)) {
 		vtd_fault(vtd, req, r, fpd, resp);
 		return;
 	}
 	translate_pe(vtd, req, a, &pe, fpd, resp);
 }
 
-/* Abort-DMA mode (TTM 11): every request is blocked, and none is a fault to record. */
+/* A completion that refuses without a fault: abort-DMA mode (TTM 11) blocks every
+ * request, and a translation request finds nothing to answer with while TE = 0. */
 static void block(struct pci_resp *resp)
 {
 	complete(resp, 0, 12, 0);
 	resp->status = PCI_UR;
 }
 
-/* GSTS.TES = 0: DMA is not remapped; there is nothing to answer a translation with. */
+/* GSTS.TES = 0: DMA is not remapped. */
 static void translate_disabled(const struct pci_req *req, struct pci_resp *resp)
 {
 	if (req->at == PCI_AT_TRANSLATION)
@@ -406,24 +441,32 @@ static void translate_disabled(const struct pci_req *req, struct pci_resp *resp)
 		pass(resp, req->addr);
 }
 
-static void decode(const struct pci_req *req, struct vtd_access *a)
+static inline void decode(const struct vtd *vtd, const struct pci_req *req, struct vtd_access *a)
 {
-	bool pasid = req->flags & PCI_REQ_PASID;
+	unsigned f = req->flags, acc = 0;
 
 	a->addr = req->addr;
 	a->sid = req->rid;
 	a->at = req->at;
-	a->has_pasid = pasid;
-	a->pasid = pasid ? req->pasid : 0;
-	a->write = req->flags & PCI_REQ_WRITE;
-	a->read = (req->flags & PCI_REQ_READ) || !a->write;
+	a->pasid = 0;
 	/* Privileged-mode and execute requests travel in the PASID prefix. */
-	a->priv = pasid && (req->flags & PCI_REQ_PRIV);
-	a->exec = pasid && (req->flags & PCI_REQ_EXEC);
-	if (req->at == PCI_AT_TRANSLATION) {
-		a->write = false; /* intent only: permissions are reported, not enforced */
-		a->read = false;
+	if (f & PCI_REQ_PASID) {
+		a->pasid = req->pasid;
+		acc = VTD_ACC_PASID | ((f & PCI_REQ_PRIV) ? VTD_ACC_PRIV : 0) |
+		      ((f & PCI_REQ_EXEC) ? VTD_ACC_X | VTD_ACC_R : 0);
 	}
+	if (VTD_UNLIKELY(req->at == PCI_AT_TRANSLATION)) {
+		/* Intent only: permissions are reported, not enforced. */
+		acc = (acc & ~(unsigned)VTD_ACC_R) | VTD_ACC_ATS |
+		      ((f & PCI_REQ_NW) && vtd->cfg.nwfs ? VTD_ACC_NW : 0);
+		a->acc = (uint8_t)acc; /* X here asks for X to be reported */
+		return;
+	}
+	if (f & PCI_REQ_WRITE)
+		acc |= VTD_ACC_W;
+	if ((f & PCI_REQ_READ) || !(f & PCI_REQ_WRITE))
+		acc |= VTD_ACC_R;
+	a->acc = (uint8_t)acc;
 }
 
 int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
@@ -432,14 +475,14 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 	uint64_t root;
 	unsigned ttm;
 
-	if (!vtd || !req || !resp || req->at > PCI_AT_TRANSLATED ||
-	    ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX))
+	if (VTD_UNLIKELY(!vtd || !req || !resp || req->at > PCI_AT_TRANSLATED ||
+			 ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX)))
 		return -EINVAL;
 	root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE);
-	if (!(root & VTD_ROOT_TE)) {
+	if (VTD_UNLIKELY(!(root & VTD_ROOT_TE))) {
 		translate_disabled(req, resp);
 	} else {
-		decode(req, &a);
+		decode(vtd, req, &a);
 		ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
 		if (VTD_LIKELY(ttm == VTD_TTM_SCALABLE && vtd->cfg.scalable))
 			translate_scalable(vtd, root, req, &a, resp);

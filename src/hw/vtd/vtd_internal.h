@@ -50,6 +50,16 @@ struct vtd {
 	uint32_t pasid_limit; /* 2^pasid_bits (0 without PASID support) */
 	uint64_t root;	      /* VTD_ROOT_*: RTA | TTM | TE, atomic */
 
+	/* The walk's fast path: memory reached directly, and the reserved-bit masks of every
+	 * entry kind precomputed from the configuration (see each file's _init). */
+	const uint8_t *base; /* mem->base, or NULL to go through mem_read64 */
+	uint64_t mem_size;
+	uint64_t fs_rsvd[2][2][6][2]; /* [nested][NXE][level][PS] */
+	uint64_t ss_rsvd[2][6][2];    /* [legacy][level][PS] */
+	uint64_t pe_rsvd[8][3];	      /* [PGTT][Q0..Q2] */
+	uint64_t sm_ctx_rsvd[2];      /* scalable context entry Q0, Q1 */
+	uint8_t pgtt_ok;	      /* bit n: PGTT n supported */
+
 	pthread_mutex_t lock;	       /* the register lock: regs[], fault state, ATS ports */
 	uint32_t *regs;		       /* the window, one dword each */
 	uint32_t *wmask;	       /* writable bits per dword */
@@ -59,6 +69,11 @@ struct vtd {
 };
 
 /* ---- config.c -------------------------------------------------------------------------- */
+/* The precomputed masks (each in the file of the structure it describes). */
+void vtd_context_init(struct vtd *vtd);
+void vtd_pasid_init(struct vtd *vtd);
+void vtd_walk_ss_init(struct vtd *vtd);
+void vtd_walk_fs_init(struct vtd *vtd);
 uint64_t vtd_config_cap(const struct vtd_config *cfg);
 uint64_t vtd_config_ecap(const struct vtd_config *cfg);
 
@@ -99,19 +114,26 @@ void vtd_fault(struct vtd *vtd, const struct pci_req *req, uint8_t reason, bool 
 
 /* ---- memory access --------------------------------------------------------------------- */
 
-/* Fetch `n` naturally aligned quad-words at `pa`. 0 or -EFAULT/-EIO (a fetch error). */
-static inline int vtd_fetch(struct mem *m, uint64_t pa, unsigned n, uint64_t *q)
+/*
+ * Fetch `n` quad-words at `pa` (naturally aligned by construction: every structure
+ * address is a 4 KiB-aligned pointer plus a scaled index). 0, or -EFAULT / a backend error
+ * (a fetch error for the caller). vtd->base is only set when memory is at least 64 bytes,
+ * so mem_size - 8 * n cannot wrap for n <= 8.
+ */
+static inline __attribute__((always_inline)) int vtd_fetch(const struct vtd *vtd, uint64_t pa,
+							   unsigned n, uint64_t *q)
 {
-	if (VTD_LIKELY(m->base != NULL)) {
-		if (VTD_UNLIKELY(!mem_range_ok(m, pa, (uint64_t)n * 8)))
+	if (VTD_LIKELY(vtd->base != NULL)) {
+		if (VTD_UNLIKELY(pa > vtd->mem_size - 8 * n))
 			return -EFAULT;
-		const uint64_t *p = (const uint64_t *)(const void *)(m->base + pa);
+		const uint64_t *p = (const uint64_t *)(const void *)(vtd->base + pa);
+#pragma GCC unroll 8
 		for (unsigned i = 0; i < n; i++)
 			q[i] = __atomic_load_n(&p[i], __ATOMIC_RELAXED);
 		return 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		int r = mem_read64(m, pa + 8 * i, &q[i]);
+		int r = mem_read64(vtd->mem, pa + 8 * i, &q[i]);
 		if (r)
 			return r;
 	}
@@ -120,13 +142,20 @@ static inline int vtd_fetch(struct mem *m, uint64_t pa, unsigned n, uint64_t *q)
 
 /* ---- the request, decoded (translate.c) ------------------------------------------------ */
 
+/* struct vtd_access.acc */
+#define VTD_ACC_R     (1u << 0) /* read (also for execute and atomics) */
+#define VTD_ACC_W     (1u << 1) /* write */
+#define VTD_ACC_X     (1u << 2) /* execute (PASID prefix ER) */
+#define VTD_ACC_PRIV  (1u << 3) /* supervisor (PASID prefix PMR, or RID_PRIV) */
+#define VTD_ACC_PASID (1u << 4) /* the request carried a PASID prefix */
+#define VTD_ACC_ATS   (1u << 5) /* a translation request: permissions reported, not checked */
+
 struct vtd_access {
 	uint64_t addr;
 	uint32_t pasid; /* the request's PASID, or RID_PASID for requests without one */
 	uint16_t sid;
-	uint8_t at;	/* enum pci_at */
-	bool has_pasid; /* the request carried a PASID prefix */
-	bool read, write, exec, priv;
+	uint8_t at;  /* enum pci_at */
+	uint8_t acc; /* VTD_ACC_* */
 };
 
 /* ---- root_context.c -------------------------------------------------------------------- */
@@ -153,21 +182,24 @@ struct vtd_ctx {
  * fault reason; on a fault, *fpd says whether FPD was known set (a present or not-present
  * context entry was read). Legacy when `scalable` is false.
  */
-uint8_t vtd_context_lookup(struct vtd *vtd, uint64_t root, bool scalable, uint16_t sid,
-			   struct vtd_ctx *ctx, bool *fpd);
+uint8_t vtd_legacy_context(struct vtd *vtd, uint64_t root, uint16_t sid, struct vtd_ctx *ctx,
+			   bool *fpd);
+/* static inline uint8_t vtd_context_lookup(vtd, root, scalable, sid, ctx, fpd): root_context.h */
 
 /* ---- pasid.c --------------------------------------------------------------------------- */
 
-#define VTD_PE_FPD    (1u << 0)
-#define VTD_PE_SLEE   (1u << 1)
-#define VTD_PE_SLADE  (1u << 2)
-#define VTD_PE_SRE    (1u << 3)
-#define VTD_PE_ERE    (1u << 4)
-#define VTD_PE_WPE    (1u << 5)
-#define VTD_PE_NXE    (1u << 6)
-#define VTD_PE_SMEP   (1u << 7)
-#define VTD_PE_EAFE   (1u << 8)
-#define VTD_PE_LEGACY (1u << 9) /* made from a legacy context entry: legacy fault codes */
+/* struct vtd_pe.flags: the PASID entry's Q0 bits 11:0 as they are and its Q2 bits 7:0
+ * moved to 23:16, so decoding is two masks and a shift. */
+#define VTD_PE_FPD    ((uint32_t)VTD_PE_Q0_FPD)
+#define VTD_PE_SLEE   ((uint32_t)VTD_PE_Q0_SLEE)
+#define VTD_PE_SLADE  ((uint32_t)VTD_PE_Q0_SLADE)
+#define VTD_PE_SRE    ((uint32_t)VTD_PE_Q2_SRE << 16)
+#define VTD_PE_ERE    ((uint32_t)VTD_PE_Q2_ERE << 16)
+#define VTD_PE_WPE    ((uint32_t)VTD_PE_Q2_WPE << 16)
+#define VTD_PE_NXE    ((uint32_t)VTD_PE_Q2_NXE << 16)
+#define VTD_PE_SMEP   ((uint32_t)VTD_PE_Q2_SMEP << 16)
+#define VTD_PE_EAFE   ((uint32_t)VTD_PE_Q2_EAFE << 16)
+#define VTD_PE_LEGACY (1u << 30) /* made from a legacy context entry: legacy fault codes */
 
 /* What a translation needs from a PASID-table entry (or a legacy context entry). */
 struct vtd_pe {
@@ -178,7 +210,7 @@ struct vtd_pe {
 	uint8_t ss_levels; /* 3..5 (AW + 2) */
 	uint8_t ss_width;  /* min(30 + 9 * AW, MGAW) */
 	uint8_t fs_levels; /* 4 or 5 */
-	uint16_t flags;	   /* VTD_PE_* */
+	uint32_t flags;	   /* VTD_PE_* */
 };
 
 /* 2.3: second-stage input width of AW value `aw`, limited by MGAW. */
@@ -193,8 +225,7 @@ static inline uint8_t vtd_ss_width(const struct vtd *vtd, unsigned aw)
  * Find and check the PASID-table entry of `pasid` below scalable context `ctx`.
  * Returns 0 or a fault reason; *fpd collects FPD from the entries read (digest 2.5.7).
  */
-uint8_t vtd_pasid_lookup(struct vtd *vtd, const struct vtd_ctx *ctx, uint32_t pasid,
-			 struct vtd_pe *pe, bool *fpd);
+/* static inline uint8_t vtd_pasid_lookup(vtd, ctx, pasid, pe, fpd): pasid.h */
 
 /* ---- walks (walk_ss.c, walk_fs.c) ------------------------------------------------------ */
 
@@ -229,20 +260,19 @@ struct vtd_walk {
 	uint8_t perm;		      /* VTD_XL_* */
 	uint8_t nlev;		      /* entries used */
 	uint8_t fault;		      /* VTD_WALK_NESTED: the reason code */
+	uint64_t and_all;	      /* AND of the entries used: which A bits are already set */
 	uint64_t epa[VTD_MAX_LEVELS]; /* physical address of each entry used, root first */
 	uint64_t ev[VTD_MAX_LEVELS];  /* its value as read */
 	uint64_t gpa[VTD_MAX_LEVELS]; /* nested: the entry's guest-physical address */
 };
 
 /* Second-stage walk of `iova` with the AW and SLPTPTR of `pe` (legacy rules if LEGACY). */
-enum vtd_walk_status vtd_walk_ss(struct vtd *vtd, const struct vtd_pe *pe, uint64_t iova,
-				 struct vtd_walk *w);
+/* static inline enum vtd_walk_status vtd_walk_ss(vtd, pe, iova, w): walk_ss.h */
 /* Set A at every level and D on the leaf (if `dirty`) of a second-stage walk (SLADE). */
 enum vtd_walk_status vtd_ss_set_ad(struct vtd *vtd, const struct vtd_walk *w, bool dirty);
 
 /* First-stage walk of `va` (nested through the second stage when pe->pgtt is NESTED). */
-enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
-				 struct vtd_walk *w);
+/* static inline enum vtd_walk_status vtd_walk_fs(vtd, pe, va, w): walk_fs.h */
 /* Set A (and EA) at every level and D on the leaf (if `dirty`) of a first-stage walk. */
 enum vtd_walk_status vtd_fs_set_ad(struct vtd *vtd, const struct vtd_pe *pe, struct vtd_walk *w,
 				   bool dirty);

@@ -10,24 +10,39 @@
  * before it is read (SFL.5-SFL.7), and an A/D update needs second-stage write
  * permission on it (SFL.8). The final guest-physical output is translated by the caller.
  */
-#include "vtd_internal.h"
+#include "walk_fs.h"
+#include "walk_ss.h"
 
-/* Reserved bits of a present first-stage entry `e` at `lvl`. */
-static uint64_t fs_rsvd(const struct vtd *vtd, const struct vtd_pe *pe, unsigned lvl, uint64_t e)
+/*
+ * Reserved bits of a present first-stage entry, by nesting, NXE, level and PS:
+ *  - address bits at or above HAW (not in nested mode: there the entries hold
+ *    guest-physical addresses, whose width the second stage checks - SFL.5, SGN.4);
+ *  - XD without NXE (as on x86 with EFER.NXE = 0);
+ *  - PS in a PML5E/PML4E, and in a PDPE without CAP.FL1GP;
+ *  - address bits 29:13 of a 1 GiB leaf and 20:13 of a 2 MiB leaf (bit 12 is PAT).
+ */
+void vtd_walk_fs_init(struct vtd *vtd)
 {
-	/* Nested first-stage entries hold guest-physical addresses: their width is checked
-	 * by the second stage (SFL.5, SGN.4), not against HAW. */
-	uint64_t r = pe->pgtt == VTD_PGTT_NESTED ? 0 : vtd->addr_rsvd;
+	for (unsigned nested = 0; nested < 2; nested++) {
+		for (unsigned nxe = 0; nxe < 2; nxe++) {
+			uint64_t base = (nested ? 0 : vtd->addr_rsvd) | (nxe ? 0 : VTD_FL_XD);
 
-	if (!(pe->flags & VTD_PE_NXE))
-		r |= VTD_FL_XD; /* as on x86 with EFER.NXE = 0 */
-	if (lvl >= 4)
-		r |= VTD_FL_PS;
-	else if (lvl == 3 && (e & VTD_FL_PS))
-		r |= vtd->cfg.fs_1g ? VTD_GENMASK(29, 13) : VTD_FL_PS;
-	else if (lvl == 2 && (e & VTD_FL_PS))
-		r |= VTD_GENMASK(20, 13);
-	return r;
+			for (unsigned lvl = 0; lvl < 6; lvl++) {
+				uint64_t *r = vtd->fs_rsvd[nested][nxe][lvl];
+
+				r[0] = base;
+				if (lvl >= 4)
+					r[1] = base | VTD_FL_PS;
+				else if (lvl == 3)
+					r[1] = base |
+					       (vtd->cfg.fs_1g ? VTD_GENMASK(29, 13) : VTD_FL_PS);
+				else if (lvl == 2)
+					r[1] = base | VTD_GENMASK(20, 13);
+				else
+					r[1] = base; /* bit 7 of a PTE is PAT */
+			}
+		}
+	}
 }
 
 /* Map a second-stage walk outcome on a first-stage structure to its reason code. */
@@ -84,48 +99,37 @@ static enum vtd_walk_status nested_gpa(struct vtd *vtd, const struct vtd_pe *pe,
 	return VTD_WALK_OK;
 }
 
-enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
-				 struct vtd_walk *w)
+/* Nested: each table address is a guest-physical address, translated before the read. */
+enum vtd_walk_status vtd_walk_fs_nested(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
+					struct vtd_walk *w)
 {
-	unsigned lvl = pe->fs_levels, top = lvl, n = 0, hi = lvl == 5 ? 56 : 47;
-	bool nested = pe->pgtt == VTD_PGTT_NESTED;
-	uint64_t table = pe->flptptr, e;
-	unsigned perm = VTD_XL_R | VTD_XL_W | VTD_XL_X | VTD_XL_US;
+	const uint64_t(*rsvd)[2] = vtd->fs_rsvd[1][!!(pe->flags & VTD_PE_NXE)];
+	unsigned lvl = pe->fs_levels, top = lvl, n = 0;
+	uint64_t table = pe->flptptr, e, and_all = ~0ull, or_all = 0;
 
-	/* Canonical: bits 63:48 (4-level) or 63:57 (5-level) repeat the top bit. */
-	if ((uint64_t)((int64_t)(va << (63 - hi)) >> (63 - hi)) != va)
-		return VTD_WALK_WIDTH;
 	for (;;) {
-		uint64_t pa = table + VTD_PT_INDEX(va, lvl) * 8;
+		uint64_t gpa = table + VTD_PT_INDEX(va, lvl) * 8, pa;
+		enum vtd_walk_status s = nested_gpa(vtd, pe, gpa, lvl == top, false, &pa, w);
 
-		w->gpa[n] = pa;
-		if (nested) {
-			enum vtd_walk_status s = nested_gpa(vtd, pe, pa, lvl == top, false, &pa, w);
-			if (s)
-				return s;
-		}
-		if (vtd_fetch(vtd->mem, pa, 1, &e))
+		if (s)
+			return s;
+		if (vtd_fetch(vtd, pa, 1, &e))
 			return lvl == top ? VTD_WALK_FETCH_ROOT : VTD_WALK_FETCH;
+		w->gpa[n] = gpa;
 		w->epa[n] = pa;
 		w->ev[n++] = e;
 		if (!(e & VTD_FL_P))
 			return VTD_WALK_NOT_PRESENT;
-		if (e & fs_rsvd(vtd, pe, lvl, e))
+		if (e & rsvd[lvl][(e >> 7) & 1])
 			return VTD_WALK_RSVD;
-		perm &= ~((e & VTD_FL_RW) ? 0 : VTD_XL_W) & ~((e & VTD_FL_US) ? 0 : VTD_XL_US) &
-			~((e & VTD_FL_XD) ? VTD_XL_X : 0);
+		and_all &= e;
+		or_all |= e;
 		if (lvl == 1 || (e & VTD_FL_PS))
 			break;
 		table = e & VTD_FL_ADDR_MASK;
 		lvl--;
 	}
-	unsigned shift = VTD_PT_LEVEL_SHIFT(lvl);
-	uint64_t size = 1ull << shift;
-	w->out = (e & VTD_FL_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
-	w->shift = (uint8_t)shift;
-	w->perm = (uint8_t)(perm | ((e & VTD_FL_G) ? VTD_XL_G : 0));
-	w->nlev = (uint8_t)n;
-	return VTD_WALK_OK;
+	return vtd_fs_done(w, va, lvl, e, and_all, or_all, n);
 }
 
 enum vtd_walk_status vtd_fs_set_ad(struct vtd *vtd, const struct vtd_pe *pe, struct vtd_walk *w,
@@ -133,6 +137,9 @@ enum vtd_walk_status vtd_fs_set_ad(struct vtd *vtd, const struct vtd_pe *pe, str
 {
 	uint64_t a = VTD_FL_A | ((pe->flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
 
+	/* Nothing to write when A (and EA) is set everywhere and D (if needed) on the leaf. */
+	if ((w->and_all & a) == a && (!dirty || (w->ev[w->nlev - 1] & VTD_FL_D)))
+		return VTD_WALK_OK;
 	for (unsigned i = 0; i < w->nlev; i++) {
 		uint64_t bits = a | (dirty && i + 1 == w->nlev ? VTD_FL_D : 0), hpa;
 		enum vtd_walk_status s;

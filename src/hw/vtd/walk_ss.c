@@ -7,78 +7,39 @@
  * The walk reports its own outcome (enum vtd_walk_status); the caller turns it into the
  * reason code of its mode (legacy LSL/LGN, scalable SSL/SGN, nested SFL).
  */
-#include "vtd_internal.h"
+#include "walk_ss.h"
 
-/* Reserved bits of a second-stage entry at `lvl` that is a leaf (`leaf`) or not. */
-static uint64_t ss_rsvd(const struct vtd *vtd, unsigned lvl, bool leaf, bool legacy)
+/*
+ * Reserved bits of a present second-stage entry, by mode, level and PS:
+ *  - every entry: address bits at or above HAW, TM (reserved since spec 3.2);
+ *  - non-leaf: SNP; PS at a level without large pages on this unit (PS itself is then
+ *    the reserved bit: levels 4 and 5 always, 2 and 3 per CAP.SLLPS);
+ *  - 2 MiB / 1 GiB leaf: address bits 20:12 / 29:12;
+ *  - leaf SNP in legacy mode without ECAP.SC (scalable mode always accepts it).
+ * At level 1 bit 7 is ignored: a level-1 entry is a leaf either way.
+ */
+void vtd_walk_ss_init(struct vtd *vtd)
 {
-	uint64_t r = vtd->addr_rsvd | VTD_SL_TM; /* TM is reserved since spec 3.2 */
+	const struct vtd_config *c = &vtd->cfg;
 
-	if (!leaf)
-		return r | VTD_SL_SNP;
-	/* SNP needs ECAP.SC in legacy mode; scalable mode always accepts it. */
-	if (legacy && !vtd->cfg.snoop_control)
-		r |= VTD_SL_SNP;
-	if (lvl == 2)
-		r |= VTD_GENMASK(20, 12);
-	else if (lvl == 3)
-		r |= VTD_GENMASK(29, 12);
-	return r;
-}
+	for (unsigned legacy = 0; legacy < 2; legacy++) {
+		uint64_t base = vtd->addr_rsvd | VTD_SL_TM;
+		uint64_t leaf = base | (legacy && !c->snoop_control ? VTD_SL_SNP : 0);
 
-/* Whether a present entry with PS set at `lvl` is a valid large leaf on this unit. */
-static bool ss_large_ok(const struct vtd *vtd, unsigned lvl)
-{
-	return (lvl == 2 && vtd->cfg.ss_2m) || (lvl == 3 && vtd->cfg.ss_1g);
-}
+		for (unsigned lvl = 0; lvl < 6; lvl++) {
+			uint64_t *r = vtd->ss_rsvd[legacy][lvl];
 
-enum vtd_walk_status vtd_walk_ss(struct vtd *vtd, const struct vtd_pe *pe, uint64_t iova,
-				 struct vtd_walk *w)
-{
-	bool legacy = pe->flags & VTD_PE_LEGACY, slee = pe->flags & VTD_PE_SLEE;
-	unsigned lvl = pe->ss_levels, top = lvl, n = 0;
-	uint64_t table = pe->slptptr, e;
-	unsigned perm = VTD_XL_R | VTD_XL_W | VTD_XL_X;
-
-	if (iova >> pe->ss_width)
-		return VTD_WALK_WIDTH;
-	for (;;) {
-		uint64_t pa = table + VTD_PT_INDEX(iova, lvl) * 8;
-
-		if (vtd_fetch(vtd->mem, pa, 1, &e))
-			return lvl == top ? VTD_WALK_FETCH_ROOT : VTD_WALK_FETCH;
-		w->epa[n] = pa;
-		w->ev[n++] = e;
-		/* R = W = 0 is "not present"; other bits are then ignored. At the last level
-		 * that is a page without permissions (a permission fault for the caller). */
-		if (!(e & (VTD_SL_R | VTD_SL_W))) {
-			if (lvl > 1)
-				return VTD_WALK_NOT_PRESENT;
-			w->out = 0;
-			w->shift = 12;
-			w->perm = 0;
-			w->nlev = (uint8_t)n;
-			return VTD_WALK_OK;
+			r[0] = lvl == 1 ? leaf : base | VTD_SL_SNP;
+			if (lvl == 1)
+				r[1] = leaf;
+			else if (lvl == 2 && c->ss_2m)
+				r[1] = leaf | VTD_GENMASK(20, 12);
+			else if (lvl == 3 && c->ss_1g)
+				r[1] = leaf | VTD_GENMASK(29, 12);
+			else
+				r[1] = VTD_SL_PS;
 		}
-		bool leaf = lvl == 1 || (e & VTD_SL_PS);
-		if (leaf && lvl > 1 && !ss_large_ok(vtd, lvl))
-			return VTD_WALK_RSVD; /* PS where this level has no large page */
-		if (e & ss_rsvd(vtd, lvl, leaf, legacy))
-			return VTD_WALK_RSVD;
-		perm &= (unsigned)(e & (VTD_SL_R | VTD_SL_W)) |
-			(slee ? ((e & VTD_SL_X) ? VTD_XL_X : 0) : ((e & VTD_SL_R) ? VTD_XL_X : 0));
-		if (leaf)
-			break;
-		table = e & VTD_SL_ADDR_MASK;
-		lvl--;
 	}
-	unsigned shift = VTD_PT_LEVEL_SHIFT(lvl);
-	uint64_t size = 1ull << shift;
-	w->out = ((e & VTD_SL_ADDR_MASK) & ~(size - 1)) | (iova & (size - 1));
-	w->shift = (uint8_t)shift;
-	w->perm = (uint8_t)perm;
-	w->nlev = (uint8_t)n;
-	return VTD_WALK_OK;
 }
 
 enum vtd_walk_status vtd_entry_set_bits(struct vtd *vtd, uint64_t pa, uint64_t seen, uint64_t bits,
@@ -104,6 +65,9 @@ enum vtd_walk_status vtd_entry_set_bits(struct vtd *vtd, uint64_t pa, uint64_t s
 
 enum vtd_walk_status vtd_ss_set_ad(struct vtd *vtd, const struct vtd_walk *w, bool dirty)
 {
+	/* Nothing to write when A is set everywhere and D (if needed) on the leaf. */
+	if ((w->and_all & VTD_SL_A) && (!dirty || (w->ev[w->nlev - 1] & VTD_SL_D)))
+		return VTD_WALK_OK;
 	for (unsigned i = 0; i < w->nlev; i++) {
 		uint64_t bits = VTD_SL_A | (dirty && i + 1 == w->nlev ? VTD_SL_D : 0);
 		enum vtd_walk_status s;

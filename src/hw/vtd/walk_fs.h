@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * First-stage walk (digest 4.1), inline for the request path (walk_fs.c has the masks,
+ * nesting and the A/D updates).
+ */
+#ifndef SOFTIOMMU_HW_VTD_WALK_FS_H
+#define SOFTIOMMU_HW_VTD_WALK_FS_H
+
+#include "vtd_internal.h"
+
+/* Nested walks go through the second stage for every table (walk_fs.c). */
+enum vtd_walk_status vtd_walk_fs_nested(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
+					struct vtd_walk *w);
+
+/* The result of a walk that ended at `lvl` with leaf `e`. */
+static inline __attribute__((always_inline)) enum vtd_walk_status
+vtd_fs_done(struct vtd_walk *restrict w, uint64_t va, unsigned lvl, uint64_t e, uint64_t and_all,
+	    uint64_t or_all, unsigned n)
+{
+	unsigned shift = VTD_PT_LEVEL_SHIFT(lvl);
+	uint64_t size = 1ull << shift;
+
+	/* R/W and U/S are ANDed over the levels, XD ORed (it is reserved without NXE). */
+	w->perm =
+	    (uint8_t)(VTD_XL_R | ((and_all & VTD_FL_RW) ? VTD_XL_W : 0) |
+		      ((and_all & VTD_FL_US) ? VTD_XL_US : 0) |
+		      ((or_all & VTD_FL_XD) ? 0 : VTD_XL_X) | ((e & VTD_FL_G) ? VTD_XL_G : 0));
+	w->out = (e & VTD_FL_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
+	w->shift = (uint8_t)shift;
+	w->nlev = (uint8_t)n;
+	w->and_all = and_all;
+	return VTD_WALK_OK;
+}
+
+/*
+ * The plain walk, specialised by the compiler for `levels` = 4 and 5 (constant at each
+ * call): the loop unrolls with constant shifts and masks. Memory limits are held in
+ * locals because the stores into `w` could otherwise alias them.
+ */
+static inline __attribute__((always_inline)) enum vtd_walk_status
+vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
+		   struct vtd_walk *restrict w, const unsigned levels)
+{
+	const uint64_t(*rsvd)[2] = vtd->fs_rsvd[0][!!(pe->flags & VTD_PE_NXE)];
+	const uint8_t *base = vtd->base;
+	uint64_t table = pe->flptptr, e = 0, and_all = ~0ull, or_all = 0, lim = vtd->mem_size - 8;
+	unsigned lvl = levels;
+
+#pragma GCC unroll 5
+	for (unsigned n = 0; n < levels; n++, lvl--) {
+		uint64_t pa = table + VTD_PT_INDEX(va, lvl) * 8;
+
+		if (VTD_LIKELY(base != NULL)) {
+			if (VTD_UNLIKELY(pa > lim))
+				return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+			e = __atomic_load_n((const uint64_t *)(const void *)(base + pa),
+					    __ATOMIC_RELAXED);
+		} else if (mem_read64(vtd->mem, pa, &e)) {
+			return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+		}
+		w->epa[n] = pa;
+		w->ev[n] = e;
+		if (VTD_UNLIKELY(!(e & VTD_FL_P))) {
+			w->nlev = (uint8_t)(n + 1);
+			return VTD_WALK_NOT_PRESENT;
+		}
+		if (VTD_UNLIKELY(e & rsvd[lvl][(e >> 7) & 1]))
+			return VTD_WALK_RSVD;
+		and_all &= e;
+		or_all |= e;
+		if (lvl == 1 || (e & VTD_FL_PS))
+			return vtd_fs_done(w, va, lvl, e, and_all, or_all, n + 1);
+		table = e & VTD_FL_ADDR_MASK;
+	}
+	return VTD_WALK_RSVD; /* not reached: level 1 is always a leaf */
+}
+
+static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe,
+					       uint64_t va, struct vtd_walk *restrict w)
+{
+	unsigned hi = pe->fs_levels == 5 ? 56 : 47;
+
+	/* Canonical: bits 63:48 (4-level) or 63:57 (5-level) repeat the top bit. */
+	if ((uint64_t)((int64_t)(va << (63 - hi)) >> (63 - hi)) != va)
+		return VTD_WALK_WIDTH;
+	if (VTD_UNLIKELY(pe->pgtt == VTD_PGTT_NESTED))
+		return vtd_walk_fs_nested(vtd, pe, va, w);
+	if (pe->fs_levels == 5)
+		return vtd_walk_fs_levels(vtd, pe, va, w, 5);
+	return vtd_walk_fs_levels(vtd, pe, va, w, 4);
+}
+
+#endif

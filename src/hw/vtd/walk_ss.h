@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Second-stage walk (digest 4.2), inline for the request path (walk_ss.c has the masks
+ * and the A/D updates).
+ */
+#ifndef SOFTIOMMU_HW_VTD_WALK_SS_H
+#define SOFTIOMMU_HW_VTD_WALK_SS_H
+
+#include "vtd_internal.h"
+
+static inline enum vtd_walk_status vtd_walk_ss(struct vtd *vtd, const struct vtd_pe *pe,
+					       uint64_t iova, struct vtd_walk *w)
+{
+	const uint64_t(*rsvd)[2] = vtd->ss_rsvd[!!(pe->flags & VTD_PE_LEGACY)];
+	unsigned lvl = pe->ss_levels, n = 0, perm;
+	uint64_t table = pe->slptptr, e, and_all = ~0ull;
+
+	if (iova >> pe->ss_width)
+		return VTD_WALK_WIDTH;
+	for (;;) {
+		uint64_t pa = table + VTD_PT_INDEX(iova, lvl) * 8;
+
+		if (VTD_UNLIKELY(vtd_fetch(vtd, pa, 1, &e)))
+			return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+		w->epa[n] = pa;
+		w->ev[n++] = e;
+		/* R = W = 0 is "not present"; other bits are then ignored. At the last level
+		 * that is a page without permissions (a permission fault for the caller). */
+		if (VTD_UNLIKELY(!(e & (VTD_SL_R | VTD_SL_W)))) {
+			if (lvl > 1)
+				return VTD_WALK_NOT_PRESENT;
+			w->out = 0;
+			w->shift = 12;
+			w->perm = 0;
+			w->nlev = (uint8_t)n;
+			w->and_all = ~0ull;
+			return VTD_WALK_OK;
+		}
+		if (VTD_UNLIKELY(e & rsvd[lvl][(e >> 7) & 1]))
+			return VTD_WALK_RSVD;
+		and_all &= e;
+		if (lvl == 1 || (e & VTD_SL_PS))
+			break;
+		table = e & VTD_SL_ADDR_MASK;
+		lvl--;
+	}
+	unsigned shift = VTD_PT_LEVEL_SHIFT(lvl);
+	uint64_t size = 1ull << shift;
+	/* X is the X bit with SLEE; without it execute follows read. */
+	perm = (unsigned)(and_all & (VTD_SL_R | VTD_SL_W));
+	if ((pe->flags & VTD_PE_SLEE) ? (and_all & VTD_SL_X) : (and_all & VTD_SL_R))
+		perm |= VTD_XL_X;
+	w->out = ((e & VTD_SL_ADDR_MASK) & ~(size - 1)) | (iova & (size - 1));
+	w->shift = (uint8_t)shift;
+	w->perm = (uint8_t)perm;
+	w->nlev = (uint8_t)n;
+	w->and_all = and_all;
+	return VTD_WALK_OK;
+}
+
+#endif
