@@ -15,7 +15,7 @@
  *
  *  - Per-thread caches for sizes up to IOVA_RCACHE_MAX_SIZE granules ("cached sizes"),
  *    which are rounded up to a power of two and size-aligned: six size classes (1, 2, 4, 8,
- *    16, 32), each with a loaded and a previous magazine of IOVA_MAG_SIZE freed ranges per
+ *    16, 32), each with a loaded and a previous magazine of 127 freed ranges per
  *    thread, and per domain a depot of full magazines per class. A freed range stays
  *    allocated in the tree while it is cached; the next allocation of its class on the same
  *    thread takes it back without touching the tree. This is the common DMA map/unmap path.

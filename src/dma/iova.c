@@ -16,7 +16,7 @@ static int iova_map_init(struct iova_state_map *m, uint64_t limit_pfn)
 {
 	unsigned int bits = 64 - (unsigned int)__builtin_clzll(limit_pfn | 1);
 
-	m->levels = 1;
+	m->levels = 2; /* at least: see iova_state_slot() */
 	while (IOVA_MAP_LEAF_BITS + m->levels * IOVA_MAP_INNER_BITS < bits)
 		m->levels++;
 	m->top_shift = IOVA_MAP_LEAF_BITS + (m->levels - 1) * IOVA_MAP_INNER_BITS;
@@ -60,7 +60,7 @@ static _Atomic uint8_t *iova_map_slot_alloc(struct iova_state_map *m, uint64_t p
 		}
 		node = next;
 	}
-	return (_Atomic uint8_t *)(void *)node + (pfn & ((1u << IOVA_MAP_LEAF_BITS) - 1));
+	return (_Atomic uint8_t *)(void *)node + iova_map_leaf_index(pfn);
 }
 
 /* ---- domain ------------------------------------------------------------------------- */
@@ -252,9 +252,7 @@ static int iova_tree_alloc(struct iova_domain *d, uint64_t size, uint64_t limit,
 	if (aligned && size > 1)
 		mask = ~((1ull << (64 - __builtin_clzll(size - 1))) - 1);
 	if (iova_fails_32(d, size, limit, aligned)) {
-		pthread_mutex_lock(&d->tree_lock);
-		d->fast_fail_32++;
-		pthread_mutex_unlock(&d->tree_lock);
+		atomic_fetch_add_explicit(&d->fast_fail_32, 1, memory_order_relaxed);
 		return -ENOSPC;
 	}
 	n = calloc(1, sizeof(*n));
@@ -325,18 +323,19 @@ static int iova_tree_free(struct iova_domain *d, uint64_t pfn, uint64_t size)
 
 /* ---- public allocation entry points ------------------------------------------------- */
 
+/* One attempt at or below `limit`: the thread's cache first for a cached size, then the tree. */
 static int iova_alloc_below(struct iova_domain *d, uint64_t size, uint64_t limit,
-			    unsigned int flags, uint64_t *pfn)
+			    unsigned int flags, bool deep, uint64_t *pfn)
 {
-	if (IOVA_LIKELY(size <= IOVA_RCACHE_MAX_SIZE)) {
+	if (size <= IOVA_RCACHE_MAX_SIZE) {
 		unsigned int k = iova_size_class(size);
 		uint64_t granted = 1ull << k;
+		_Atomic uint8_t *state;
 
 		if (limit - d->start_pfn + 1 < granted)
 			return -ENOSPC;
-		if (IOVA_LIKELY(iova_rcache_get(d, k, limit - granted + 1, pfn))) {
-			atomic_store_explicit(iova_state_slot(&d->map, *pfn),
-					      (uint8_t)(IOVA_STATE_LIVE | size),
+		if (iova_rcache_get(d, k, limit - granted + 1, deep, pfn, &state)) {
+			atomic_store_explicit(state, (uint8_t)(IOVA_STATE_LIVE | size),
 					      memory_order_relaxed);
 			return 0;
 		}
@@ -352,44 +351,105 @@ static int iova_alloc_once(struct iova_domain *d, uint64_t size, uint64_t limit,
 {
 	if ((flags & IOVA_ALLOC_PREFER_32) && limit > d->dma32_pfn &&
 	    d->dma32_pfn >= d->start_pfn) {
-		int ret = iova_alloc_below(d, size, d->dma32_pfn, flags, pfn);
+		/*
+		 * Below 4 GiB first. Only the magazines' tops are tried here: once the 32-bit
+		 * range is full they hold higher ranges, and a scan per allocation would be
+		 * the price of the preference.
+		 */
+		int ret = iova_alloc_below(d, size, d->dma32_pfn, flags, false, pfn);
 
 		if (ret != -ENOSPC)
 			return ret;
 	}
-	return iova_alloc_below(d, size, limit, flags, pfn);
+	return iova_alloc_below(d, size, limit, flags, true, pfn);
 }
 
-int iova_alloc(struct iova_domain *d, uint64_t size, uint64_t limit_pfn, unsigned int flags,
-	       uint64_t *pfn)
+static __attribute__((noinline)) int iova_alloc_slow(struct iova_domain *d, uint64_t size,
+						     uint64_t limit_pfn, unsigned int flags,
+						     uint64_t *pfn)
 {
 	int ret;
 
-	if (IOVA_UNLIKELY(!d || !pfn || !size ||
-			  (flags & ~(unsigned int)(IOVA_ALLOC_ALIGN | IOVA_ALLOC_PREFER_32 |
-						   IOVA_ALLOC_FLUSH_RCACHE))))
+	if (!d || !pfn || !size ||
+	    (flags &
+	     ~(unsigned int)(IOVA_ALLOC_ALIGN | IOVA_ALLOC_PREFER_32 | IOVA_ALLOC_FLUSH_RCACHE)))
 		return -EINVAL;
 	if (limit_pfn > d->limit_pfn)
 		limit_pfn = d->limit_pfn;
-	if (IOVA_UNLIKELY(limit_pfn < d->start_pfn))
+	if (limit_pfn < d->start_pfn)
 		return -EINVAL;
 	ret = iova_alloc_once(d, size, limit_pfn, flags, pfn);
-	if (IOVA_UNLIKELY(ret == -ENOSPC && (flags & IOVA_ALLOC_FLUSH_RCACHE))) {
+	if (ret == -ENOSPC && (flags & IOVA_ALLOC_FLUSH_RCACHE)) {
 		iova_flush_rcaches(d);
 		ret = iova_alloc_once(d, size, limit_pfn, flags, pfn);
 	}
 	return ret;
 }
 
+int iova_alloc(struct iova_domain *d, uint64_t size, uint64_t limit_pfn, unsigned int flags,
+	       uint64_t *pfn)
+{
+	struct iova_tc *tc;
+	struct iova_mag *m;
+	unsigned int k;
+	uint64_t lim, i, p;
+
+	/*
+	 * The fast path, the DMA layer's every map: a cached size on top of this thread's
+	 * loaded magazine. Everything else, including every error and a contended cache
+	 * lock, is iova_alloc_slow(); the calls to it are tail calls, so the fast path
+	 * needs no stack frame.
+	 */
+	if (IOVA_UNLIKELY(!d || !pfn || size - 1 >= IOVA_RCACHE_MAX_SIZE ||
+			  (flags & ~(unsigned int)(IOVA_ALLOC_ALIGN | IOVA_ALLOC_PREFER_32 |
+						   IOVA_ALLOC_FLUSH_RCACHE))))
+		return iova_alloc_slow(d, size, limit_pfn, flags, pfn);
+	tc = iova_tc_cached(d);
+	if (IOVA_UNLIKELY(!tc || !iova_tc_trylock(tc)))
+		return iova_alloc_slow(d, size, limit_pfn, flags, pfn);
+	k = iova_size_class(size);
+	lim = limit_pfn < d->limit_pfn ? limit_pfn : d->limit_pfn;
+	if ((flags & IOVA_ALLOC_PREFER_32) && lim > d->dma32_pfn)
+		lim = d->dma32_pfn;
+	m = tc->loaded[k];
+	if (IOVA_UNLIKELY(!m->n))
+		goto slow;
+	i = m->n - 1;
+	p = m->pfns[i];
+	/* No overflow: p and the size are far below 2^63. */
+	if (IOVA_UNLIKELY(p + (1ull << k) - 1 > lim))
+		goto slow;
+	m->n = i;
+	atomic_store_explicit(m->states[i], (uint8_t)(IOVA_STATE_LIVE | size),
+			      memory_order_relaxed);
+	iova_tc_unlock(tc);
+	*pfn = p;
+	return 0;
+slow:
+	iova_tc_unlock(tc);
+	return iova_alloc_slow(d, size, limit_pfn, flags, pfn);
+}
+
+/* Uncached sizes, and every argument error. */
+static __attribute__((noinline)) int iova_free_slow(struct iova_domain *d, uint64_t pfn,
+						    uint64_t size)
+{
+	if (!d || !size || pfn < d->start_pfn || pfn > d->limit_pfn || size <= IOVA_RCACHE_MAX_SIZE)
+		return -EINVAL;
+	return iova_tree_free(d, pfn, size);
+}
+
 int iova_free(struct iova_domain *d, uint64_t pfn, uint64_t size)
 {
 	_Atomic uint8_t *state;
+	struct iova_tc *tc;
+	struct iova_mag *m;
+	unsigned int k;
 	uint8_t live;
 
-	if (IOVA_UNLIKELY(!d || !size || pfn < d->start_pfn || pfn > d->limit_pfn))
-		return -EINVAL;
-	if (size > IOVA_RCACHE_MAX_SIZE)
-		return iova_tree_free(d, pfn, size);
+	if (IOVA_UNLIKELY(!d || size - 1 >= IOVA_RCACHE_MAX_SIZE || pfn < d->start_pfn ||
+			  pfn > d->limit_pfn))
+		return iova_free_slow(d, pfn, size);
 	state = iova_state_slot(&d->map, pfn);
 	live = (uint8_t)(IOVA_STATE_LIVE | size);
 	/* The exchange is what makes a double free or a wrong size harmless under races. */
@@ -397,7 +457,19 @@ int iova_free(struct iova_domain *d, uint64_t pfn, uint64_t size)
 					state, &live, IOVA_STATE_CACHED, memory_order_relaxed,
 					memory_order_relaxed)))
 		return -EINVAL;
-	iova_rcache_put(d, iova_size_class(size), pfn);
+	k = iova_size_class(size);
+	tc = iova_tc_cached(d);
+	if (IOVA_UNLIKELY(!tc || !iova_tc_trylock(tc)))
+		return iova_rcache_put(d, k, pfn, state);
+	m = tc->loaded[k];
+	if (IOVA_UNLIKELY(m->n >= IOVA_MAG_SIZE)) {
+		iova_tc_unlock(tc);
+		return iova_rcache_put(d, k, pfn, state);
+	}
+	m->pfns[m->n] = pfn;
+	m->states[m->n] = state;
+	m->n++;
+	iova_tc_unlock(tc);
 	return 0;
 }
 
@@ -502,8 +574,8 @@ int iova_stats(struct iova_domain *d, struct iova_stats *st)
 	st->allocated = st->allocated > st->cached ? st->allocated - st->cached : 0;
 	st->tree_allocs = d->tree_allocs;
 	st->tree_frees = d->tree_frees;
-	st->fast_fail_32 = d->fast_fail_32;
 	pthread_mutex_unlock(&d->tree_lock);
 	st->rcache_flushes = atomic_load(&d->rcache_flushes);
+	st->fast_fail_32 = atomic_load(&d->fast_fail_32);
 	return 0;
 }

@@ -68,14 +68,18 @@ long iova_tree_check(const struct iova_tree *t);
  * One byte per pfn, at the first pfn of each allocation of a cached size, so that a free
  * can be checked without the tree lock: IOVA_STATE_LIVE | size while the caller owns it,
  * IOVA_STATE_CACHED while it sits in a magazine, 0 otherwise (never allocated at a cached
- * size, or returned to the tree). A radix tree: 9-bit inner levels, 4 KiB leaves of 4096
- * pfns, filled under the tree lock and never freed before the domain; readers walk it
- * with acquire loads and no lock.
+ * size, or returned to the tree). A radix tree of 12-bit levels (two for a 48-bit IOVA
+ * space) ending in 4 KiB leaves of 4096 pfns, filled under the tree lock and never freed
+ * before the domain; readers walk it with acquire loads and no lock.
+ *
+ * Within a leaf the index is the pfn's low 12 bits times 65 (a permutation), so that
+ * neighbouring pfns (which top-down allocation hands to different threads) sit 65 bytes
+ * apart, not in one cache line that their threads would pull back and forth.
  */
 #define IOVA_STATE_LIVE	    0x80u
 #define IOVA_STATE_CACHED   0x40u
 #define IOVA_MAP_LEAF_BITS  12
-#define IOVA_MAP_INNER_BITS 9
+#define IOVA_MAP_INNER_BITS 12
 
 struct iova_state_map {
 	_Atomic(void *) *root;
@@ -83,29 +87,63 @@ struct iova_state_map {
 	unsigned int top_shift; /* pfn bit where the root's index starts */
 };
 
-static inline _Atomic uint8_t *iova_state_slot(const struct iova_state_map *m, uint64_t pfn)
+static inline unsigned int iova_map_leaf_index(uint64_t pfn)
+{
+	return (unsigned int)(pfn * 65) & ((1u << IOVA_MAP_LEAF_BITS) - 1);
+}
+
+/* The general walk, for IOVA spaces above 48 bits. */
+static inline _Atomic uint8_t *iova_state_slot_deep(const struct iova_state_map *m, uint64_t pfn)
 {
 	_Atomic(void *) *node = m->root;
-	unsigned int shift = m->top_shift;
+	unsigned int shift = m->top_shift, left = m->levels;
 
-	for (unsigned int i = 1; i < m->levels; i++, shift -= IOVA_MAP_INNER_BITS) {
-		node =
+	for (;;) {
+		void *next =
 		    atomic_load_explicit(&node[(pfn >> shift) & ((1u << IOVA_MAP_INNER_BITS) - 1)],
 					 memory_order_acquire);
-		if (!node)
+
+		if (IOVA_UNLIKELY(!next))
 			return NULL;
+		if (--left == 0)
+			return (_Atomic uint8_t *)next + iova_map_leaf_index(pfn);
+		node = next;
+		shift -= IOVA_MAP_INNER_BITS;
 	}
-	uint8_t *leaf = atomic_load_explicit(
-	    &node[(pfn >> shift) & ((1u << IOVA_MAP_INNER_BITS) - 1)], memory_order_acquire);
-	if (!leaf)
+}
+
+/*
+ * The state byte of `pfn` (which must lie inside the domain), or NULL if nothing was
+ * ever allocated near it. Two levels (at least two are always used) cover IOVA spaces up
+ * to 48 bits with 4 KiB granules, and get a straight-line walk.
+ */
+static inline _Atomic uint8_t *iova_state_slot(const struct iova_state_map *m, uint64_t pfn)
+{
+	enum { MASK = (1u << IOVA_MAP_INNER_BITS) - 1 };
+	_Atomic(void *) *mid;
+	void *leaf;
+
+	if (IOVA_UNLIKELY(m->levels != 2))
+		return iova_state_slot_deep(m, pfn);
+	mid = atomic_load_explicit(
+	    &m->root[(pfn >> (IOVA_MAP_LEAF_BITS + IOVA_MAP_INNER_BITS)) & MASK],
+	    memory_order_acquire);
+	if (IOVA_UNLIKELY(!mid))
 		return NULL;
-	return (_Atomic uint8_t *)leaf + (pfn & ((1u << IOVA_MAP_LEAF_BITS) - 1));
+	leaf = atomic_load_explicit(&mid[(pfn >> IOVA_MAP_LEAF_BITS) & MASK], memory_order_acquire);
+	if (IOVA_UNLIKELY(!leaf))
+		return NULL;
+	return (_Atomic uint8_t *)leaf + iova_map_leaf_index(pfn);
 }
 
 /* ---- per-thread caches (iova_rcache.c) ---------------------------------------------- */
 
-/* 126 pfns + link + count: a magazine is exactly 1 KiB. */
-#define IOVA_MAG_SIZE	       126
+/*
+ * A magazine: up to IOVA_MAG_SIZE cached ranges of one class, each with its state byte
+ * (found once, when the range was freed, so that allocating it again needs no map walk).
+ * 127 entries make it exactly 2 KiB.
+ */
+#define IOVA_MAG_SIZE	       127
 #define IOVA_TLS_SLOTS	       16 /* per thread: direct-mapped (domain id -> cache) */
 #define IOVA_DEPOT_MAX_DEFAULT 32
 
@@ -113,6 +151,7 @@ struct iova_mag {
 	struct iova_mag *next; /* depot list */
 	uint64_t n;
 	uint64_t pfns[IOVA_MAG_SIZE];
+	_Atomic uint8_t *states[IOVA_MAG_SIZE];
 };
 
 struct iova_tls;
@@ -122,10 +161,10 @@ struct iova_tls;
  * `lock`, which is contended only while another thread drains it (iova_flush_rcaches,
  * iova_stats, iova_domain_destroy). `domain` and the list links are protected by the
  * process-wide registry mutex; `domain` becomes NULL when the domain is destroyed while
- * the owning thread lives on.
+ * the owning thread lives on. Cache-line aligned: no false sharing with another's.
  */
 struct iova_tc {
-	atomic_int lock;
+	alignas(64) atomic_int lock;
 	struct iova_mag *loaded[IOVA_RCACHE_CLASSES];
 	struct iova_mag *prev[IOVA_RCACHE_CLASSES];
 	struct iova_domain *domain;
@@ -150,7 +189,7 @@ struct iova_tls {
  * __tls_get_addr, which is what keeps the fast path short. The block is small (272
  * bytes), so a dlopen()ed libsoftiommu still fits in glibc's static TLS reserve.
  */
-extern __thread struct iova_tls iova_tls_self __attribute__((tls_model("initial-exec")));
+extern _Thread_local struct iova_tls iova_tls_self __attribute__((tls_model("initial-exec")));
 
 struct iova_depot {
 	alignas(64) pthread_mutex_t lock;
@@ -186,7 +225,8 @@ struct iova_domain {
 	 */
 	atomic_uint_least64_t max32_any, max32_aligned;
 	uint64_t reserved_nodes;
-	uint64_t tree_allocs, tree_frees, fast_fail_32;
+	uint64_t tree_allocs, tree_frees;
+	atomic_uint_least64_t fast_fail_32; /* counted without the lock: it saves taking it */
 };
 
 #define IOVA_ANCHOR_PFN UINT64_MAX
@@ -203,18 +243,42 @@ void iova_tree_free_cached(struct iova_domain *d, const uint64_t *pfns, uint64_t
 int iova_rcache_init(struct iova_domain *d);
 void iova_rcache_destroy(struct iova_domain *d);
 struct iova_tc *iova_tc_get_slow(struct iova_domain *d);
-bool iova_rcache_get_slow(struct iova_domain *d, struct iova_tc *tc, unsigned int k, uint64_t last,
-			  uint64_t *pfn);
-void iova_rcache_put_slow(struct iova_domain *d, struct iova_tc *tc, unsigned int k, uint64_t pfn);
 void iova_rcache_count(struct iova_domain *d, struct iova_stats *st);
+/*
+ * Take a cached range of class k whose first pfn is at most `last`, with its state byte,
+ * from the calling thread's cache (refilled from the depot when empty). `deep` looks past
+ * the magazines' tops for one below a low limit; without it only the tops are tried.
+ */
+bool iova_rcache_get(struct iova_domain *d, unsigned int k, uint64_t last, bool deep, uint64_t *pfn,
+		     _Atomic uint8_t **state);
+/*
+ * Cache a freed range of class k (its state already CACHED); the slow half of iova_free.
+ * Returns 0 (for a tail call from iova_free).
+ */
+int iova_rcache_put(struct iova_domain *d, unsigned int k, uint64_t pfn, _Atomic uint8_t *state);
 
-static inline struct iova_tc *iova_tc_get(struct iova_domain *d)
+/*
+ * The calling thread's cache for d if its slot remembers it, else NULL (no side effects).
+ * A slot's id and tc are set and cleared together, and no domain has id 0.
+ */
+static inline struct iova_tc *iova_tc_cached(const struct iova_domain *d)
 {
 	struct iova_tls_slot *s = &iova_tls_self.slots[d->id & (IOVA_TLS_SLOTS - 1)];
 
-	if (IOVA_LIKELY(s->id == d->id))
-		return s->tc;
-	return iova_tc_get_slow(d);
+	return IOVA_LIKELY(s->id == d->id) ? s->tc : NULL;
+}
+
+static inline struct iova_tc *iova_tc_get(struct iova_domain *d)
+{
+	struct iova_tc *tc = iova_tc_cached(d);
+
+	return IOVA_LIKELY(tc != NULL) ? tc : iova_tc_get_slow(d);
+}
+
+/* The fast paths only try: on the rare contention they hand over to the slow path. */
+static inline bool iova_tc_trylock(struct iova_tc *tc)
+{
+	return !atomic_exchange_explicit(&tc->lock, 1, memory_order_acquire);
 }
 
 static inline void iova_tc_lock(struct iova_tc *tc)
@@ -228,50 +292,6 @@ static inline void iova_tc_lock(struct iova_tc *tc)
 static inline void iova_tc_unlock(struct iova_tc *tc)
 {
 	atomic_store_explicit(&tc->lock, 0, memory_order_release);
-}
-
-/*
- * Take a cached range of class k whose first pfn is at most `last` from the calling
- * thread's cache. The common case is the top of the loaded magazine.
- */
-static inline bool iova_rcache_get(struct iova_domain *d, unsigned int k, uint64_t last,
-				   uint64_t *pfn)
-{
-	struct iova_tc *tc = iova_tc_get(d);
-	struct iova_mag *m;
-	bool ok;
-
-	if (IOVA_UNLIKELY(!tc))
-		return false;
-	iova_tc_lock(tc);
-	m = tc->loaded[k];
-	if (IOVA_LIKELY(m->n && m->pfns[m->n - 1] <= last)) {
-		*pfn = m->pfns[--m->n];
-		iova_tc_unlock(tc);
-		return true;
-	}
-	ok = iova_rcache_get_slow(d, tc, k, last, pfn);
-	iova_tc_unlock(tc);
-	return ok;
-}
-
-/* Put a freed range of class k (its state already CACHED) into the calling thread's cache. */
-static inline void iova_rcache_put(struct iova_domain *d, unsigned int k, uint64_t pfn)
-{
-	struct iova_tc *tc = iova_tc_get(d);
-	struct iova_mag *m;
-
-	if (IOVA_UNLIKELY(!tc)) {
-		iova_tree_free_cached(d, &pfn, 1);
-		return;
-	}
-	iova_tc_lock(tc);
-	m = tc->loaded[k];
-	if (IOVA_LIKELY(m->n < IOVA_MAG_SIZE))
-		m->pfns[m->n++] = pfn;
-	else
-		iova_rcache_put_slow(d, tc, k, pfn);
-	iova_tc_unlock(tc);
 }
 
 #endif

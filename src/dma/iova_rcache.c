@@ -61,16 +61,38 @@ static struct iova_mag *iova_mag_new(void)
 }
 
 /* Take out the most recently cached entry whose first pfn is at or below `last`. */
-static bool iova_mag_take_below(struct iova_mag *m, uint64_t last, uint64_t *pfn)
+static bool iova_mag_take_below(struct iova_mag *m, uint64_t last, uint64_t *pfn,
+				_Atomic uint8_t **state)
 {
 	for (uint64_t i = m->n; i--;) {
 		if (m->pfns[i] <= last) {
 			*pfn = m->pfns[i];
-			m->pfns[i] = m->pfns[--m->n];
+			*state = m->states[i];
+			m->n--;
+			m->pfns[i] = m->pfns[m->n];
+			m->states[i] = m->states[m->n];
 			return true;
 		}
 	}
 	return false;
+}
+
+static bool iova_mag_pop_top(struct iova_mag *m, uint64_t last, uint64_t *pfn,
+			     _Atomic uint8_t **state)
+{
+	if (!m->n || m->pfns[m->n - 1] > last)
+		return false;
+	m->n--;
+	*pfn = m->pfns[m->n];
+	*state = m->states[m->n];
+	return true;
+}
+
+static void iova_mag_push(struct iova_mag *m, uint64_t pfn, _Atomic uint8_t *state)
+{
+	m->pfns[m->n] = pfn;
+	m->states[m->n] = state;
+	m->n++;
 }
 
 /* Hand a full magazine to the depot; with the depot at its limit, its ranges to the tree. */
@@ -107,10 +129,10 @@ static struct iova_mag *iova_depot_pop(struct iova_domain *d, unsigned int k)
 	return m;
 }
 
-/* ---- the slow halves of the fast path (the thread's cache lock is held) ----------------- */
+/* ---- the slow halves of the fast path ------------------------------------------------ */
 
-bool iova_rcache_get_slow(struct iova_domain *d, struct iova_tc *tc, unsigned int k, uint64_t last,
-			  uint64_t *pfn)
+static bool iova_rcache_get_locked(struct iova_domain *d, struct iova_tc *tc, unsigned int k,
+				   uint64_t last, bool deep, uint64_t *pfn, _Atomic uint8_t **state)
 {
 	struct iova_mag *m = tc->loaded[k];
 
@@ -128,11 +150,30 @@ bool iova_rcache_get_slow(struct iova_domain *d, struct iova_tc *tc, unsigned in
 		}
 		m = tc->loaded[k];
 	}
-	/* The top is above the limit (a lower-limited request): look deeper, as Linux does. */
-	return iova_mag_take_below(m, last, pfn) || iova_mag_take_below(tc->prev[k], last, pfn);
+	if (iova_mag_pop_top(m, last, pfn, state) ||
+	    iova_mag_pop_top(tc->prev[k], last, pfn, state))
+		return true;
+	/* A limit below the tops: look deeper, as Linux's magazine pop does. */
+	return deep && (iova_mag_take_below(m, last, pfn, state) ||
+			iova_mag_take_below(tc->prev[k], last, pfn, state));
 }
 
-void iova_rcache_put_slow(struct iova_domain *d, struct iova_tc *tc, unsigned int k, uint64_t pfn)
+bool iova_rcache_get(struct iova_domain *d, unsigned int k, uint64_t last, bool deep, uint64_t *pfn,
+		     _Atomic uint8_t **state)
+{
+	struct iova_tc *tc = iova_tc_get(d);
+	bool ok;
+
+	if (!tc)
+		return false;
+	iova_tc_lock(tc);
+	ok = iova_rcache_get_locked(d, tc, k, last, deep, pfn, state);
+	iova_tc_unlock(tc);
+	return ok;
+}
+
+/* The loaded magazine is full: swap in the previous one, or retire it to the depot. */
+static bool iova_rcache_make_room(struct iova_domain *d, struct iova_tc *tc, unsigned int k)
 {
 	struct iova_mag *m;
 
@@ -140,19 +181,33 @@ void iova_rcache_put_slow(struct iova_domain *d, struct iova_tc *tc, unsigned in
 		m = tc->prev[k];
 		tc->prev[k] = tc->loaded[k];
 		tc->loaded[k] = m;
-	} else {
-		struct iova_mag *fresh = iova_mag_new();
-
-		if (!fresh) {
-			iova_tree_free_cached(d, &pfn, 1);
-			return;
-		}
-		iova_depot_push(d, k, tc->prev[k]);
-		tc->prev[k] = tc->loaded[k];
-		tc->loaded[k] = fresh;
+		return true;
 	}
-	m = tc->loaded[k];
-	m->pfns[m->n++] = pfn;
+	m = iova_mag_new();
+	if (!m)
+		return false;
+	iova_depot_push(d, k, tc->prev[k]);
+	tc->prev[k] = tc->loaded[k];
+	tc->loaded[k] = m;
+	return true;
+}
+
+int iova_rcache_put(struct iova_domain *d, unsigned int k, uint64_t pfn, _Atomic uint8_t *state)
+{
+	struct iova_tc *tc = iova_tc_get(d);
+
+	if (tc) {
+		iova_tc_lock(tc);
+		if (tc->loaded[k]->n < IOVA_MAG_SIZE || iova_rcache_make_room(d, tc, k)) {
+			iova_mag_push(tc->loaded[k], pfn, state);
+			iova_tc_unlock(tc);
+			return 0;
+		}
+		iova_tc_unlock(tc);
+	}
+	/* No cache to be had (no memory): straight back to the tree. */
+	iova_tree_free_cached(d, &pfn, 1);
+	return 0;
 }
 
 /* ---- thread caches and their registry ------------------------------------------------- */
@@ -168,10 +223,11 @@ static void iova_tc_free(struct iova_tc *tc)
 
 static struct iova_tc *iova_tc_new(void)
 {
-	struct iova_tc *tc = calloc(1, sizeof(*tc));
+	struct iova_tc *tc = aligned_alloc(alignof(struct iova_tc), sizeof(*tc));
 
 	if (!tc)
 		return NULL;
+	memset(tc, 0, sizeof(*tc));
 	for (unsigned int k = 0; k < IOVA_RCACHE_CLASSES; k++) {
 		tc->loaded[k] = iova_mag_new();
 		tc->prev[k] = iova_mag_new();

@@ -490,6 +490,37 @@ static void test_bad_frees_change_nothing(void)
 	iova_domain_destroy(d);
 }
 
+/* IOVA spaces wider than 48 bits (57-bit and 64-bit addresses) take the deeper state walk. */
+static void test_wide_domains(void)
+{
+	const uint64_t limits[] = {(1ull << 45) - 1, (1ull << 52) - 1};
+
+	for (int i = 0; i < 2; i++) {
+		struct iova_domain *d = mk(1, limits[i], 0);
+		uint64_t a, b, c, lo, size;
+
+		CHECK(d);
+		CHECK_EQ(iova_alloc(d, 3, ANY, 0, &a), 0);
+		CHECK_EQ(a, limits[i] - 3);
+		CHECK_EQ(iova_alloc(d, 1, 0x1000, 0, &b), 0);
+		CHECK_EQ(b, 0x1000);
+		CHECK_EQ(iova_alloc(d, 2, ANY, IOVA_ALLOC_PREFER_32, &c), 0);
+		CHECK_EQ(c, 0xffe); /* below the last 32-bit allocation */
+		CHECK_EQ(iova_find(d, a + 2, &lo, &size), 0);
+		CHECK_EQ(lo, a);
+		CHECK_EQ(size, 3);
+		CHECK_EQ(iova_free(d, a, 2), -EINVAL);
+		CHECK_EQ(iova_free(d, limits[i] >> 1, 1), -EINVAL); /* no leaf there */
+		CHECK_EQ(iova_free(d, a, 3), 0);
+		CHECK_EQ(iova_free(d, b, 1), 0);
+		CHECK_EQ(iova_free(d, c, 2), 0);
+		CHECK_EQ(iova_free(d, c, 2), -EINVAL);
+		CHECK_EQ(iova_alloc(d, 3, ANY, 0, &lo), 0);
+		CHECK_EQ(lo, a); /* from the cache */
+		iova_domain_destroy(d);
+	}
+}
+
 /*
  * More domains than thread-local slots, used in turn from one thread: each domain's cache
  * must stay its own (each domain has its own range, so a mix-up shows as a foreign pfn).
@@ -690,6 +721,7 @@ int main(void)
 	RUN(test_flush_and_retry);
 	RUN(test_thread_exit_returns_cache);
 	RUN(test_bad_frees_change_nothing);
+	RUN(test_wide_domains);
 	RUN(test_many_domains_one_thread);
 	RUN(test_teardown_frees_everything);
 	RUN(test_random_against_oracle);
