@@ -345,7 +345,7 @@ struct hoarder {
 static void *hoard(void *arg)
 {
 	struct hoarder *h = arg;
-	uint64_t pfns[256];
+	uint64_t pfns[4 * IOVA_MAG_SIZE];
 
 	for (int i = 0; i < h->n; i++)
 		if (iova_alloc(h->d, 1, ANY, 0, &pfns[i]))
@@ -436,6 +436,28 @@ static void test_thread_exit_returns_cache(void)
 	CHECK_EQ(st.tree_allocs, allocs);
 	CHECK_EQ(st.depot_magazines, 0);
 	CHECK_EQ(st.cached, IOVA_MAG_SIZE - 1);
+	iova_domain_destroy(d);
+}
+
+/* The depot keeps at most depot_max full magazines per class; the rest go to the tree. */
+static void test_depot_limit(void)
+{
+	struct iova_config cfg = {.start_pfn = 1, .limit_pfn = 0xfffff, .depot_max = 1};
+	struct hoarder h = {.n = 3 * IOVA_MAG_SIZE};
+	struct iova_domain *d;
+	struct iova_stats st;
+	pthread_t t;
+
+	CHECK_EQ(iova_domain_create(&cfg, &d), 0);
+	h.d = d;
+	CHECK_EQ(pthread_create(&t, NULL, hoard, &h), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(h.err, 0);
+	st = stats(d);
+	CHECK_EQ(st.depot_magazines, 1);
+	CHECK_EQ(st.cached, IOVA_MAG_SIZE);
+	CHECK_EQ(st.tree_frees, 2 * IOVA_MAG_SIZE);
+	CHECK_EQ(st.allocated, 0);
 	iova_domain_destroy(d);
 }
 
@@ -720,6 +742,7 @@ int main(void)
 	RUN(test_exhaustion_then_free);
 	RUN(test_flush_and_retry);
 	RUN(test_thread_exit_returns_cache);
+	RUN(test_depot_limit);
 	RUN(test_bad_frees_change_nothing);
 	RUN(test_wide_domains);
 	RUN(test_many_domains_one_thread);
