@@ -3,8 +3,10 @@
  * The scenario reader's insides, shared by its files:
  *   scenario_lex.c     pass 1: text -> sections of entries (syntax only)
  *   scenario_value.c   typed values (sizes, durations, requester IDs, ...) and suggestions
- *   scenario_reader.c  pass 2: sections -> struct scenario; the entry points
+ *   scenario_reader.c  pass 2: sections -> struct scenario
+ *   scenario_expect.c  pass 2 for [expect] sections
  *   scenario_check.c   pass 3: cross-references, capabilities, resolved defaults
+ *   scenario_parse.c   the entry points: the passes in order, files, scenario_free
  *   scenario_print.c   normal form and diagnostics output
  * Nothing here is for the runner; it uses scenario.h only.
  */
@@ -282,6 +284,33 @@ struct scn_read {
 /* The position to blame for key `key` of a keyset: the value if written, else `fallback`. */
 const struct scn_pos *scn_key_pos(const struct scn_keyset *k, unsigned key,
 				  const struct scn_pos *fallback);
+
+/* Pass 2 (scenario_reader.c): sort the sections by kind and read them all into s;
+ * false when memory ran out. */
+bool scn_read(struct scn_ctx *c, struct scenario *s, struct scn_read *r);
+
+/* Pass 2's working state, shared by scenario_reader.c and scenario_expect.c. */
+struct scn_rd {
+	struct scn_ctx *c;
+	struct scenario *s;
+	struct scn_read r;
+	/* Sections by kind, in file order, after duplicates and excess were dropped. */
+	const struct scn_section **devs, **dmas, **wls, **phases, **expects;
+	size_t n_devs, n_dmas, n_wls, n_phases, n_expects;
+	size_t expect_cap;
+	bool over[8]; /* "more than N sections" was reported, per section kind */
+};
+
+/* Index of the section named `name` in secs[0..n), or -1. */
+int scn_find_name(const char *name, const struct scn_section **secs, size_t n);
+/* Report an unknown reference to a `kind` named in `t`, suggesting the nearest name. */
+void scn_unknown_ref(struct scn_ctx *c, const struct scn_text *t, const char *kind,
+		     const struct scn_section **secs, size_t n);
+/* Resolve a name to its index in `secs`, reporting errors; -1 when it does not resolve. */
+int scn_resolve_ref(struct scn_rd *rd, const struct scn_text *t, const char *kind,
+		    const struct scn_section **secs, size_t n);
+/* Read one [expect] or [expect PHASE] section into rd->s->expects. */
+void scn_read_expects(struct scn_rd *rd, const struct scn_section *sec);
 
 /* Pass 3 (scenario_check.c), called by the reader once every section is read. */
 void scn_check(struct scn_ctx *c, struct scn_read *r, struct scenario *s);

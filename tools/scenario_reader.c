@@ -5,17 +5,13 @@
  * keys get the nearest known key suggested, or the section they belong in), parsed by its
  * type and stored. Defaults are in place before any key is applied. Keys whose meaning
  * depends on another key (a device's `type`, the unit's `mode`, a workload's `device`) are
- * applied after that key. Pass 3 (scenario_check.c) then checks the sections against each
- * other. Also here: the entry points and scenario_free.
+ * applied after that key. [expect] lines are read by scenario_expect.c; pass 3
+ * (scenario_check.c) then checks the sections against each other.
  */
 #include "scenario_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 _Static_assert(sizeof(enum scenario_mode) == sizeof(int), "word keys store enums as int");
 _Static_assert(IK_COUNT <= 32 && DK_COUNT <= 32 && WK_COUNT <= 32, "scn_keyset holds 32 keys");
@@ -146,6 +142,7 @@ static const struct key_desc phase_keys[PK_COUNT] = {
 /* ---- section kinds ------------------------------------------------------------------------ */
 
 enum sec_kind { SEC_SCENARIO, SEC_IOMMU, SEC_DMA, SEC_DEVICE, SEC_WORKLOAD, SEC_PHASE, SEC_EXPECT };
+_Static_assert(SEC_EXPECT < 8, "scn_rd.over has one flag per section kind");
 
 static const struct {
 	const char *name;
@@ -163,22 +160,9 @@ static const struct {
 };
 #define N_SEC_KINDS (sizeof(sec_kinds) / sizeof(sec_kinds[0]))
 
-/* ---- the reader's working state ------------------------------------------------------------ */
-
-struct rd {
-	struct scn_ctx *c;
-	struct scenario *s;
-	struct scn_read r;
-	/* Sections by kind, in file order, after duplicates and excess were dropped. */
-	const struct scn_section **devs, **dmas, **wls, **phases, **expects;
-	size_t n_devs, n_dmas, n_wls, n_phases, n_expects;
-	size_t expect_cap;
-	bool over[SEC_EXPECT + 1]; /* "more than N sections" was reported for this kind */
-};
-
 /* How one section is being applied. */
 struct apply {
-	struct rd *rd;
+	struct scn_rd *rd;
 	const struct scn_section *sec;
 	enum sec_kind kind;
 	void *target;
@@ -477,7 +461,7 @@ static bool dma_custom(struct apply *a, unsigned key, const struct scn_entry *en
 
 /* ---- [scenario], [iommu], [dma] ------------------------------------------------------------ */
 
-static void read_scenario(struct rd *rd, const struct scn_section *sec)
+static void read_scenario(struct scn_rd *rd, const struct scn_section *sec)
 {
 	struct apply a = {.rd = rd,
 			  .sec = sec,
@@ -514,7 +498,7 @@ static void iommu_defaults(struct scenario_iommu *io, enum scenario_mode mode)
 	io->pwc = (struct scenario_cache){256, 4};
 }
 
-static void read_iommu(struct rd *rd, const struct scn_section *sec)
+static void read_iommu(struct scn_rd *rd, const struct scn_section *sec)
 {
 	struct scenario_iommu *io = &rd->s->iommu;
 	struct apply a = {.rd = rd,
@@ -547,7 +531,7 @@ static void dma_defaults(struct scenario_dma *d)
 	d->skip_invalidation = 0;
 }
 
-static void read_dma(struct rd *rd, const struct scn_section *sec, struct scenario_dma *d,
+static void read_dma(struct scn_rd *rd, const struct scn_section *sec, struct scenario_dma *d,
 		     struct scn_keyset *set)
 {
 	struct apply a = {.rd = rd,
@@ -577,7 +561,7 @@ static void device_defaults(struct scenario_device *d, enum scenario_dev_type t)
 	d->max_segments = t == SCENARIO_DEV_STORAGE ? 128 : 0;
 }
 
-static void read_device(struct rd *rd, unsigned i)
+static void read_device(struct scn_rd *rd, unsigned i)
 {
 	const struct scn_section *sec = rd->devs[i];
 	struct scenario_device *d = &rd->s->devices[i];
@@ -607,7 +591,7 @@ static void read_device(struct rd *rd, unsigned i)
 
 /* ---- [workload NAME] ----------------------------------------------------------------------- */
 
-static int find_name(const char *name, const struct scn_section **secs, size_t n)
+int scn_find_name(const char *name, const struct scn_section **secs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(secs[i]->name.s, name))
@@ -616,8 +600,8 @@ static int find_name(const char *name, const struct scn_section **secs, size_t n
 }
 
 /* Report an unknown reference to a `kind` named in `t`, suggesting the nearest name. */
-static void unknown_ref(struct scn_ctx *c, const struct scn_text *t, const char *kind,
-			const struct scn_section **secs, size_t n)
+void scn_unknown_ref(struct scn_ctx *c, const struct scn_text *t, const char *kind,
+		     const struct scn_section **secs, size_t n)
 {
 	const char *cands[SCENARIO_MAX_WORKLOADS > SCENARIO_MAX_DEVICES ? SCENARIO_MAX_WORKLOADS
 									: SCENARIO_MAX_DEVICES] = {
@@ -644,16 +628,16 @@ static void unknown_ref(struct scn_ctx *c, const struct scn_text *t, const char 
 }
 
 /* Resolve a name to its index in `secs`, reporting errors. */
-static int resolve_ref(struct rd *rd, const struct scn_text *t, const char *kind,
-		       const struct scn_section **secs, size_t n)
+int scn_resolve_ref(struct scn_rd *rd, const struct scn_text *t, const char *kind,
+		    const struct scn_section **secs, size_t n)
 {
 	int i;
 
 	if (!scn_val_name(rd->c, t, kind))
 		return -1;
-	i = find_name(t->s, secs, n);
+	i = scn_find_name(t->s, secs, n);
 	if (i < 0)
-		unknown_ref(rd->c, t, kind, secs, n);
+		scn_unknown_ref(rd->c, t, kind, secs, n);
 	return i;
 }
 
@@ -687,7 +671,7 @@ static bool workload_custom(struct apply *a, unsigned key, const struct scn_entr
 	}
 	switch (key) {
 	case WK_DEVICE:
-		v = resolve_ref(a->rd, t, "device", a->rd->devs, a->rd->n_devs);
+		v = scn_resolve_ref(a->rd, t, "device", a->rd->devs, a->rd->n_devs);
 		if (v < 0)
 			return false;
 		w->device = (unsigned)v;
@@ -735,7 +719,7 @@ static void workload_defaults(struct scenario_workload *w, enum scenario_dev_typ
 	w->verify = true;
 }
 
-static void read_workload(struct rd *rd, unsigned i)
+static void read_workload(struct scn_rd *rd, unsigned i)
 {
 	const struct scn_section *sec = rd->wls[i];
 	struct scenario_workload *w = &rd->s->workloads[i];
@@ -777,7 +761,7 @@ static void read_workload(struct rd *rd, unsigned i)
 static bool ref_list(struct apply *a, const struct scn_entry *en, const char *kind,
 		     const struct scn_section **secs, size_t n, unsigned **out, size_t *nout)
 {
-	struct rd *rd = a->rd;
+	struct scn_rd *rd = a->rd;
 	unsigned *v = scn_alloc(rd->c->arena, en->n_items * sizeof(*v));
 	size_t nv = 0;
 	bool ok = true;
@@ -785,7 +769,7 @@ static bool ref_list(struct apply *a, const struct scn_entry *en, const char *ki
 	if (!v)
 		return false;
 	for (uint32_t i = 0; i < en->n_items; i++) {
-		int k = resolve_ref(rd, &en->items[i], kind, secs, n);
+		int k = scn_resolve_ref(rd, &en->items[i], kind, secs, n);
 		bool dup = false;
 
 		for (size_t j = 0; k >= 0 && j < nv; j++)
@@ -805,7 +789,7 @@ static bool ref_list(struct apply *a, const struct scn_entry *en, const char *ki
 static bool phase_custom(struct apply *a, unsigned key, const struct scn_entry *en)
 {
 	struct scenario_phase *p = a->target;
-	struct rd *rd = a->rd;
+	struct scn_rd *rd = a->rd;
 
 	switch (key) {
 	case PK_RUN:
@@ -824,7 +808,7 @@ static bool phase_custom(struct apply *a, unsigned key, const struct scn_entry *
 	return false;
 }
 
-static void read_phase(struct rd *rd, unsigned i)
+static void read_phase(struct scn_rd *rd, unsigned i)
 {
 	const struct scn_section *sec = rd->phases[i];
 	struct scenario_phase *p = &rd->s->phases[i];
@@ -840,221 +824,6 @@ static void read_phase(struct rd *rd, unsigned i)
 	p->line = sec->pos.line;
 	rd->r.phase_sec[i] = sec;
 	apply_section(&a, NULL);
-}
-
-/* ---- [expect] ------------------------------------------------------------------------------ */
-
-enum sel_id { SEL_DEVICE, SEL_WORKLOAD, SEL_PASID, SEL_REASON, SEL_CACHE, SEL_TYPE, SEL_GRAN };
-static const char *const sel_names[] = {"device", "workload", "pasid",	    "reason",
-					"cache",  "type",     "granularity"};
-#define N_SELS (sizeof(sel_names) / sizeof(sel_names[0]))
-#define SB(x)  (1u << SEL_##x)
-static const unsigned metric_sels[SCENARIO_M_COUNT] = {
-    [SCENARIO_M_CHECKER_FINDINGS] = SB(DEVICE) | SB(PASID) | SB(CACHE),
-    [SCENARIO_M_FAULTS] = SB(DEVICE) | SB(PASID) | SB(REASON),
-    [SCENARIO_M_DMA_OPS] = SB(DEVICE) | SB(WORKLOAD) | SB(PASID),
-    [SCENARIO_M_DMA_BYTES] = SB(DEVICE) | SB(WORKLOAD) | SB(PASID),
-    [SCENARIO_M_FAILED_OPS] = SB(DEVICE) | SB(WORKLOAD),
-    [SCENARIO_M_VERIFIED_OPS] = SB(DEVICE) | SB(WORKLOAD),
-    [SCENARIO_M_DATA_MISMATCHES] = SB(DEVICE) | SB(WORKLOAD),
-    [SCENARIO_M_INVALIDATIONS] = SB(TYPE) | SB(GRAN) | SB(DEVICE),
-    [SCENARIO_M_HIT_RATE] = SB(CACHE) | SB(DEVICE),
-    [SCENARIO_M_DEBUG_FINDINGS] = SB(DEVICE),
-    [SCENARIO_M_PASID_FALLBACKS] = SB(DEVICE),
-};
-
-static const char *sel_list(unsigned mask, char *out, size_t outsz)
-{
-	out[0] = '\0';
-	for (unsigned i = 0; i < N_SELS; i++)
-		if ((mask >> i) & 1)
-			snprintf(out + strlen(out), outsz - strlen(out), "%s%s", out[0] ? ", " : "",
-				 sel_names[i]);
-	return out;
-}
-
-static bool sel_pasid(struct scn_ctx *c, const struct scn_text *t, struct scenario_expect *e)
-{
-	bool overflow;
-	uint64_t v;
-
-	if (t->n == 4 && !strncmp(t->s, "none", 4)) {
-		e->pasid_sel = SCENARIO_PSEL_NONE;
-	} else if (t->n == 6 && !strncmp(t->s, "kernel", 6)) {
-		e->pasid_sel = SCENARIO_PSEL_KERNEL;
-	} else if (scn_parse_u64(t->s, t->n, &v, &overflow) && v < (1u << 20)) {
-		e->pasid_sel = v ? SCENARIO_PSEL_VALUE : SCENARIO_PSEL_NONE; /* 0 is RID_PASID */
-		e->pasid = (uint32_t)v;
-	} else {
-		scn_error(c, &t->pos, "expected none, kernel or a PASID (0 to 0xfffff), got '%s'",
-			  t->s);
-		return false;
-	}
-	return true;
-}
-
-static bool sel_reason(struct scn_ctx *c, const struct scn_text *t, struct scenario_expect *e)
-{
-	bool overflow;
-	uint64_t v;
-	const char *s;
-
-	if (scn_parse_u64(t->s, t->n, &v, &overflow)) {
-		if (v == 0 || v > 0xff) {
-			scn_error(c, &t->pos, "a fault reason code is 0x01 to 0xff, got '%s'",
-				  t->s);
-			return false;
-		}
-		e->reason = (uint16_t)v;
-		return true;
-	}
-	e->reason = scenario_fault_reason_code(t->s);
-	if (e->reason)
-		return true;
-	s = scn_diags_full(c) ? NULL : scn_suggest_fault_reason(t->s);
-	if (s)
-		scn_error(c, &t->pos, "unknown fault reason '%s'; did you mean '%s'?", t->s, s);
-	else
-		scn_error(c, &t->pos,
-			  "unknown fault reason '%s': use a spec condition such as SPT.2 or a "
-			  "code such as 0x59",
-			  t->s);
-	return false;
-}
-
-static bool read_selector(struct rd *rd, const struct scn_sel *sel, enum sel_id id,
-			  struct scenario_expect *e)
-{
-	struct scn_ctx *c = rd->c;
-	int v;
-
-	switch (id) {
-	case SEL_DEVICE:
-		e->device = resolve_ref(rd, &sel->value, "device", rd->devs, rd->n_devs);
-		return e->device >= 0;
-	case SEL_WORKLOAD:
-		e->workload = resolve_ref(rd, &sel->value, "workload", rd->wls, rd->n_wls);
-		return e->workload >= 0;
-	case SEL_PASID:
-		return sel_pasid(c, &sel->value, e);
-	case SEL_REASON:
-		return sel_reason(c, &sel->value, e);
-	case SEL_CACHE:
-		if (!scn_val_word(c, &sel->value, scn_words_cache, "'cache'", &v))
-			return false;
-		e->cache = (enum scenario_cache_id)v;
-		return true;
-	case SEL_TYPE:
-		if (!scn_val_word(c, &sel->value, scn_words_inv_type, "'type'", &v))
-			return false;
-		e->inv_type = (enum scenario_inv_type)v;
-		return true;
-	case SEL_GRAN:
-		if (!scn_val_word(c, &sel->value, scn_words_inv_gran, "'granularity'", &v))
-			return false;
-		e->inv_gran = (enum scenario_inv_gran)v;
-		return true;
-	}
-	return false;
-}
-
-static bool read_selectors(struct rd *rd, const struct scn_entry *en, struct scenario_expect *e)
-{
-	struct scn_ctx *c = rd->c;
-	unsigned seen = 0, allowed = metric_sels[e->metric];
-	char list[100];
-
-	for (uint32_t i = 0; i < en->n_sels; i++) {
-		const struct scn_sel *sel = &en->sels[i];
-		unsigned id;
-
-		for (id = 0; id < N_SELS && strcmp(sel_names[id], sel->key.s); id++)
-			;
-		if (id == N_SELS || !((allowed >> id) & 1)) {
-			const char *s =
-			    id == N_SELS ? scn_suggest(sel->key.s, sel_names, N_SELS) : NULL;
-
-			scn_error(c, &sel->key.pos, "%s takes no selector '%s'%s%s%s (it takes %s)",
-				  en->key.s, sel->key.s, s ? "; did you mean '" : "", s ? s : "",
-				  s ? "'?" : "", sel_list(allowed, list, sizeof(list)));
-			return false;
-		}
-		if ((seen >> id) & 1) {
-			scn_error(c, &sel->key.pos, "selector '%s' is given twice", sel->key.s);
-			return false;
-		}
-		seen |= 1u << id;
-		if (!read_selector(rd, sel, (enum sel_id)id, e))
-			return false;
-	}
-	return true;
-}
-
-static bool read_expect_value(struct rd *rd, const struct scn_entry *en, struct scenario_expect *e)
-{
-	struct scn_ctx *c = rd->c;
-	const struct scn_text *t = &en->items[0];
-
-	if (en->n_items != 1) {
-		scn_error(c, &en->items[1].pos,
-			  "an expectation compares with one value, not a list");
-		return false;
-	}
-	if (e->metric == SCENARIO_M_HIT_RATE)
-		return scn_val_percent(c, t, &e->value);
-	if (e->metric == SCENARIO_M_DMA_BYTES)
-		return scn_val_size(c, t, "dma_bytes", 0, UINT64_MAX, &e->value);
-	return scn_val_u64(c, t, en->key.s, 0, UINT64_MAX, &e->value);
-}
-
-static bool read_expect(struct rd *rd, const struct scn_entry *en, int phase,
-			struct scenario_expect *e)
-{
-	static const enum scenario_cmp cmps[] = {
-	    [SCN_OP_ASSIGN] = SCENARIO_CMP_EQ, [SCN_OP_EQ] = SCENARIO_CMP_EQ,
-	    [SCN_OP_NE] = SCENARIO_CMP_NE,     [SCN_OP_LT] = SCENARIO_CMP_LT,
-	    [SCN_OP_LE] = SCENARIO_CMP_LE,     [SCN_OP_GT] = SCENARIO_CMP_GT,
-	    [SCN_OP_GE] = SCENARIO_CMP_GE,
-	};
-	int m;
-
-	memset(e, 0, sizeof(*e));
-	e->phase = phase;
-	e->device = -1;
-	e->workload = -1;
-	e->line = en->key.pos.line;
-	if (!scn_val_word(rd->c, &en->key, scn_words_metric, "a metric", &m))
-		return false;
-	e->metric = (enum scenario_metric)m;
-	e->cmp = cmps[en->op];
-	return read_selectors(rd, en, e) && read_expect_value(rd, en, e);
-}
-
-static void read_expects(struct rd *rd, const struct scn_section *sec)
-{
-	int phase = -1;
-
-	if (sec->name.s) {
-		phase = find_name(sec->name.s, rd->phases, rd->n_phases);
-		if (phase < 0 && rd->n_phases == 0 && !strcmp(sec->name.s, "main"))
-			phase = 0; /* the implicit phase */
-		if (phase < 0) {
-			unknown_ref(rd->c, &sec->name, "phase", rd->phases, rd->n_phases);
-			return;
-		}
-	}
-	for (const struct scn_entry *en = sec->entries; en; en = en->next) {
-		struct scenario_expect *e;
-
-		if (rd->s->n_expects == SCENARIO_MAX_EXPECTS) {
-			scn_error(rd->c, &en->key.pos, "more than %d expectations",
-				  SCENARIO_MAX_EXPECTS);
-			return;
-		}
-		e = &rd->s->expects[rd->s->n_expects];
-		if (read_expect(rd, en, phase, e))
-			rd->r.expect_pos[rd->s->n_expects++] = en->key.pos;
-	}
 }
 
 /* ---- sorting sections by kind -------------------------------------------------------------- */
@@ -1081,15 +850,15 @@ static int kind_of(struct scn_ctx *c, const struct scn_section *sec)
 }
 
 /* Add a named section to its list unless its name is taken or the list is full. */
-static void add_named(struct rd *rd, const struct scn_section *sec, const struct scn_section **list,
-		      size_t *n, size_t max, bool *over)
+static void add_named(struct scn_rd *rd, const struct scn_section *sec,
+		      const struct scn_section **list, size_t *n, size_t max, bool *over)
 {
 	struct scn_ctx *c = rd->c;
 	int dup;
 
 	if (!scn_val_name(c, &sec->name, sec->kind.s))
 		return;
-	dup = find_name(sec->name.s, list, *n);
+	dup = scn_find_name(sec->name.s, list, *n);
 	if (dup >= 0) {
 		scn_error(c, &sec->pos, "duplicate section [%s %s]", sec->kind.s, sec->name.s);
 		scn_note(c, &list[dup]->pos, "[%s %s] was first defined here", sec->kind.s,
@@ -1105,7 +874,7 @@ static void add_named(struct rd *rd, const struct scn_section *sec, const struct
 	*over = true;
 }
 
-static void add_single(struct rd *rd, const struct scn_section *sec,
+static void add_single(struct scn_rd *rd, const struct scn_section *sec,
 		       const struct scn_section **slot)
 {
 	if (*slot) {
@@ -1116,7 +885,7 @@ static void add_single(struct rd *rd, const struct scn_section *sec,
 	*slot = sec;
 }
 
-static void sort_section(struct rd *rd, const struct scn_section *sec, int kind)
+static void sort_section(struct scn_rd *rd, const struct scn_section *sec, int kind)
 {
 	struct scn_ctx *c = rd->c;
 	bool named = sec->name.s != NULL;
@@ -1175,7 +944,7 @@ static void sort_section(struct rd *rd, const struct scn_section *sec, int kind)
 	}
 }
 
-static bool sort_sections(struct rd *rd)
+static bool sort_sections(struct scn_rd *rd)
 {
 	struct scn_arena *ar = rd->c->arena;
 
@@ -1201,7 +970,7 @@ static bool sort_sections(struct rd *rd)
 
 /* ---- putting it together ------------------------------------------------------------------- */
 
-static bool alloc_arrays(struct rd *rd)
+static bool alloc_arrays(struct scn_rd *rd)
 {
 	struct scn_arena *ar = rd->c->arena;
 	struct scenario *s = rd->s;
@@ -1231,11 +1000,11 @@ static bool alloc_arrays(struct rd *rd)
 	return !ar->failed;
 }
 
-static void read_dma_overrides(struct rd *rd)
+static void read_dma_overrides(struct scn_rd *rd)
 {
 	for (size_t i = 0; i < rd->n_dmas; i++) {
 		const struct scn_section *sec = rd->dmas[i];
-		int d = resolve_ref(rd, &sec->name, "device", rd->devs, rd->n_devs);
+		int d = scn_resolve_ref(rd, &sec->name, "device", rd->devs, rd->n_devs);
 
 		if (d < 0)
 			continue;
@@ -1244,7 +1013,7 @@ static void read_dma_overrides(struct rd *rd)
 	}
 }
 
-static void read_all(struct rd *rd)
+static void read_all(struct scn_rd *rd)
 {
 	struct scenario *s = rd->s;
 
@@ -1267,204 +1036,16 @@ static void read_all(struct rd *rd)
 	for (unsigned i = 0; i < rd->n_phases; i++)
 		read_phase(rd, i);
 	for (size_t i = 0; i < rd->n_expects; i++)
-		read_expects(rd, rd->expects[i]);
+		scn_read_expects(rd, rd->expects[i]);
 }
 
-/* Default name: the file's base name without its extension. */
-static const char *name_from_file(struct scn_arena *ar, const char *file)
+bool scn_read(struct scn_ctx *c, struct scenario *s, struct scn_read *r)
 {
-	const char *b = strrchr(file, '/'), *dot;
+	struct scn_rd rd = {.c = c, .s = s};
 
-	char *name;
-
-	b = b ? b + 1 : file;
-	dot = strrchr(b, '.');
-	if (!*b || dot == b)
-		return "scenario";
-	name = scn_strndup(ar, b, dot ? (size_t)(dot - b) : strlen(b));
-	for (char *p = name; p && *p; p++) /* the name must print back as scenario text */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return name;
-}
-
-/* Stable insertion sort of this parse's diagnostics by position. */
-static void sort_diags(struct scenario_diags *d, size_t from)
-{
-	for (size_t i = from + 1; i < d->count; i++) {
-		struct scenario_diag g = d->list[i];
-		size_t j = i;
-
-		while (j > from &&
-		       (d->list[j - 1].line > g.line ||
-			(d->list[j - 1].line == g.line && d->list[j - 1].col > g.col))) {
-			d->list[j] = d->list[j - 1];
-			j--;
-		}
-		d->list[j] = g;
-	}
-}
-
-static int parse_into(struct scn_ctx *c, struct scenario **out)
-{
-	struct rd rd = {.c = c};
-	struct scenario *s = scn_alloc(c->arena, sizeof(*s));
-
-	if (!s)
-		return -ENOMEM;
-	rd.s = s;
-	s->file = scn_strndup(c->arena, c->file, strlen(c->file));
-	s->name = name_from_file(c->arena, c->file);
-	s->description = "";
-	scn_lex(c);
-	if (c->arena->failed || !sort_sections(&rd) || !alloc_arrays(&rd))
-		return -ENOMEM;
+	if (!sort_sections(&rd) || !alloc_arrays(&rd))
+		return false;
 	read_all(&rd);
-	if (c->arena->failed)
-		return -ENOMEM;
-	scn_check(c, &rd.r, s);
-	if (c->arena->failed)
-		return -ENOMEM;
-	if (c->errors)
-		return -EINVAL;
-	*out = s;
-	return 0;
-}
-
-int scenario_parse(const char *buf, size_t len, const char *file, struct scenario **out,
-		   struct scenario_diags *diags)
-{
-	struct scenario_diags local = {0};
-	struct scn_arena *arena;
-	struct scn_ctx c = {.buf = buf, .len = len, .file = file ? file : "<string>"};
-	int ret;
-
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	if (!diags)
-		diags = &local;
-	scenario_diags_free(diags);
-	diags->file = strdup(c.file);
-	c.diags = diags;
-	arena = calloc(1, sizeof(*arena));
-	if (!arena || !diags->file) {
-		free(arena);
-		scenario_diags_free(&local);
-		return -ENOMEM;
-	}
-	c.arena = arena;
-	if (len > SCENARIO_MAX_INPUT) {
-		scn_error(&c, NULL, "the input is %zu bytes; a scenario may have at most %u", len,
-			  SCENARIO_MAX_INPUT);
-		ret = -EFBIG;
-	} else if (!buf && len) {
-		ret = -EINVAL;
-	} else {
-		ret = parse_into(&c, out);
-	}
-	sort_diags(diags, 0);
-	if (ret == 0) {
-		(*out)->priv = arena;
-	} else {
-		*out = NULL;
-		scn_arena_free(arena);
-		free(arena);
-	}
-	scenario_diags_free(&local);
-	return ret;
-}
-
-int scenario_parse_string(const char *text, const char *file, struct scenario **out,
-			  struct scenario_diags *diags)
-{
-	return scenario_parse(text, text ? strlen(text) : 0, file, out, diags);
-}
-
-/* Read all of fd, up to one byte more than the limit (so "too large" can be told). */
-static int read_all_fd(int fd, char **buf, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *b = malloc(cap);
-
-	if (!b)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t k;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap > SCENARIO_MAX_INPUT)
-				break;
-			cap *= 2;
-			nb = realloc(b, cap);
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-		}
-		k = read(fd, b + n, cap - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int err = -errno;
-			free(b);
-			return err;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
-int scenario_parse_file(const char *path, struct scenario **out, struct scenario_diags *diags)
-{
-	bool is_stdin = path && !strcmp(path, "-");
-	int fd, ret;
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (!path || !out)
-		return -EINVAL;
-	*out = NULL;
-	fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-	ret = fd < 0 ? -errno : read_all_fd(fd, &buf, &len);
-	if (!is_stdin && fd >= 0)
-		close(fd);
-	if (ret < 0) {
-		if (diags) {
-			struct scenario_diag *g;
-
-			scenario_diags_free(diags);
-			diags->file = strdup(is_stdin ? "<stdin>" : path);
-			g = diags->file ? calloc(1, sizeof(*g)) : NULL;
-			if (g) {
-				g->severity = SCENARIO_ERROR;
-				snprintf(g->message, sizeof(g->message), "cannot read: %s",
-					 strerror(-ret));
-				diags->list = g;
-				diags->count = diags->cap = diags->errors = 1;
-			}
-		}
-		return ret;
-	}
-	ret = scenario_parse(buf, len, is_stdin ? "<stdin>" : path, out, diags);
-	free(buf);
-	return ret;
-}
-
-void scenario_free(struct scenario *s)
-{
-	struct scn_arena *arena;
-
-	if (!s)
-		return;
-	arena = s->priv; /* s itself lives in the arena */
-	scn_arena_free(arena);
-	free(arena);
+	*r = rd.r;
+	return !c->arena->failed;
 }

@@ -14,6 +14,8 @@
 #include "../../tools/scenario_lex.c"
 #include "../../tools/scenario_value.c"
 #include "../../tools/scenario_reader.c"
+#include "../../tools/scenario_expect.c"
+#include "../../tools/scenario_parse.c"
 #include "../../tools/scenario_check.c"
 #include "../../tools/scenario_print.c"
 #include "../../tools/default_scenario.c"
@@ -825,6 +827,45 @@ static void test_default_matches_example_file(void)
 	CHECK(pt && tr && strict && lazy && kp && nop);
 }
 
+/* The ```ini block that follows `heading` in docs/scenarios.md, or NULL. */
+static char *doc_block(const char *doc, const char *heading)
+{
+	const char *h = strstr(doc, heading), *b, *e;
+
+	if (!h || !(b = strstr(h, "```ini\n")))
+		return NULL;
+	b += 7;
+	e = strstr(b, "```\n");
+	return e ? strndup(b, (size_t)(e - b)) : NULL;
+}
+
+static void test_docs_examples_parse(void)
+{
+	static const char *const headings[] = {"## A first scenario", "## A complete example"};
+	size_t len;
+	char *doc = read_text("docs/scenarios.md", &len);
+
+	CHECK(doc);
+	for (size_t i = 0; i < 2; i++) {
+		char *text = doc_block(doc, headings[i]);
+		struct scenario_diags d = {0};
+		struct scenario *s = NULL;
+		int ret = text ? scenario_parse_string(text, "doc.scn", &s, &d) : -1;
+		bool bad = ret || d.count; /* not even a warning */
+
+		if (bad) {
+			fprintf(stderr, "docs/scenarios.md, %s:\n", headings[i]);
+			scenario_diags_print(&d, stderr);
+			free(doc);
+		}
+		scenario_diags_free(&d);
+		scenario_free(s);
+		free(text);
+		CHECK(!bad);
+	}
+	free(doc);
+}
+
 /* ---- errors at their exact positions ------------------------------------------------------ */
 
 static void test_error_syntax(void)
@@ -1608,6 +1649,7 @@ int main(void)
 	RUN(test_suggestions);
 	RUN(test_examples_parse_and_round_trip);
 	RUN(test_default_matches_example_file);
+	RUN(test_docs_examples_parse);
 	RUN(test_error_syntax);
 	RUN(test_error_keys_and_sections);
 	RUN(test_error_values);
