@@ -21,6 +21,7 @@ struct chk {
 	struct scn_ctx *c;
 	struct scn_read *r;
 	struct scenario *s;
+	bool kpasid_ever[SCENARIO_MAX_DEVICES]; /* the device has a kernel PASID at some point */
 };
 
 /* ---- the unit ------------------------------------------------------------------------------ */
@@ -420,6 +421,7 @@ static void check_phases(struct chk *k)
 		phase_runs(k, p, &st, run);
 	}
 	/* A run list with a bad name was reported; what it would have run is unknown. */
+	memcpy(k->kpasid_ever, st.ever, sizeof(st.ever));
 	for (unsigned p = 0; p < s->n_phases && !s->phases[p].implicit; p++)
 		if (k->r->phase_set[p].entry[PK_RUN] && !scn_isset(&k->r->phase_set[p], PK_RUN))
 			return;
@@ -464,6 +466,13 @@ static void check_expect(struct chk *k, size_t i)
 	    e->device >= 0 && !s->devices[e->device].ats)
 		scn_warning(k->c, pos, "device '%s' does not use ATS, so it has no device TLB",
 			    s->devices[e->device].name);
+	if (e->pasid_sel == SCENARIO_PSEL_KERNEL && e->device >= 0 && !k->kpasid_ever[e->device])
+		scn_warning(k->c, pos,
+			    "device '%s' never has a kernel PASID: pasid=kernel counts "
+			    "nothing here",
+			    s->devices[e->device].name);
+	if (e->cache == SCENARIO_CACHE_PASID && s->iommu.mode == SCENARIO_MODE_LEGACY)
+		scn_warning(k->c, pos, "a legacy-mode unit has no PASID cache");
 	for (size_t j = 0; j < i; j++)
 		if (same_expect(&s->expects[j], e)) {
 			scn_error(k->c, pos, "duplicate expectation");

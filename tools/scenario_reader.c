@@ -287,16 +287,28 @@ static bool store_string(struct apply *a, const struct key_desc *kd, const struc
 	const char **dst = (const char **)((char *)a->target + kd->off);
 
 	if (en->n_items == 1 && en->items[0].quoted) {
+		if (en->items[0].n > 1024) {
+			scn_error(a->rd->c, &en->items[0].pos,
+				  "'%s' is longer than 1024 characters", kd->name);
+			return false;
+		}
 		*dst = en->items[0].s;
 		return true;
 	}
-	for (uint32_t i = 0; i < en->n_items; i++)
+	for (uint32_t i = 0; i < en->n_items; i++) {
+		if (en->items[i].pos.line != en->raw.pos.line) {
+			scn_error(a->rd->c, &en->items[i].pos,
+				  "'%s' does not continue over lines: quote it, commas included",
+				  kd->name);
+			return false;
+		}
 		if (en->items[i].quoted) {
 			scn_error(a->rd->c, &en->items[i].pos,
 				  "'%s' takes one string: quote all of it, commas included",
 				  kd->name);
 			return false;
 		}
+	}
 	if (en->raw.n > 1024) {
 		scn_error(a->rd->c, &en->raw.pos, "'%s' is longer than 1024 characters", kd->name);
 		return false;

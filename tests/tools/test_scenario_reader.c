@@ -1056,6 +1056,23 @@ static void test_error_values(void)
 	CHECK(one_error("[scenario]\nname = \"a\", \"b\"\n", 2, 8,
 			"t.scn:2:8: error: 'name' takes one string: quote all of it, commas "
 			"included"));
+	{
+		char *long_name = malloc(1100);
+
+		CHECK(long_name);
+		memcpy(long_name, "[scenario]\nname = \"", 19);
+		memset(long_name + 19, 'x', 1025);
+		memcpy(long_name + 19 + 1025, "\"\n", 3);
+		if (!one_error(long_name, 2, 8,
+			       "t.scn:2:8: error: 'name' is longer than 1024 characters")) {
+			free(long_name);
+			CHECK(0);
+		}
+		free(long_name);
+	}
+	CHECK(one_error("[scenario]\ndescription = a,\n b\n", 3, 2,
+			"t.scn:3:2: error: 'description' does not continue over lines: quote it, "
+			"commas included"));
 	CHECK(one_error("[device d%d]\ntype = dsa\n", 1, 10,
 			"t.scn:1:10: error: expected ']' to close the section header, got '%'"));
 }
@@ -1282,6 +1299,19 @@ static void test_warnings_do_not_fail(void)
 			  "use ATS\n"));
 	CHECK(strstr(out, "t.scn:5:11: warning: 4 threads share 2 operations"));
 	free(out);
+	scenario_diags_free(&d);
+	/* Expectations that cannot count anything. */
+	CHECK_EQ(scenario_parse_string("[iommu]\nmode = legacy\n[device n]\ntype = nic\n[expect]\n"
+				       "faults(device=n, pasid=kernel) == 0\n"
+				       "checker_findings(cache=pasid-cache) == 0\n",
+				       "t.scn", &s, &d),
+		 0);
+	scenario_free(s);
+	CHECK_EQ(d.count, 2);
+	CHECK_EQ(d.list[0].line, 6);
+	CHECK(strstr(d.list[0].message, "device 'n' never has a kernel PASID"));
+	CHECK_EQ(d.list[1].line, 7);
+	CHECK(strstr(d.list[1].message, "a legacy-mode unit has no PASID cache"));
 	scenario_diags_free(&d);
 }
 
