@@ -14,7 +14,10 @@
  * nested and pass-through translation with 4 KiB / 2 MiB / 1 GiB pages, permission,
  * reserved-bit, width and interrupt-range checks and accessed/dirty updates (4.1, 4.2);
  * the architected fault reason codes, FPD, fault recording and the fault event (4.3, 4.4,
- * 1.8); ATS translation requests and translated requests.
+ * 1.8); ATS translation requests and translated requests; queued invalidation with every
+ * descriptor type, its errors (IQE, ITE, ICE) and the invalidation completion event, and
+ * register-based invalidation (1.6, 1.7, 5.1-5.9), forwarding device-TLB invalidations to
+ * the endpoints (vtd_connect_ats).
  * Not modelled: interrupt remapping (IR can be advertised so that its registers exist,
  * but interrupt requests are not translated), page requests (PRS = 0), advanced fault
  * logging, protected memory regions, memory types (MTS = 0), performance monitoring.
@@ -28,6 +31,9 @@
  *     8-byte single-copy-atomic loads; accessed/dirty updates use compare-and-exchange.
  *     It takes the register lock only to record a fault. A translation racing with a
  *     GCMD write (TE, SRTP) sees either the state before or the state after it.
+ *   - Queued and register-based invalidations are carried out inside the MMIO write that
+ *     starts them (an IQT, GCMD.QIE, FSTS, CCMD or IOTLB_REG write), with the register lock
+ *     held; so are the calls to a connected ATS port (see vtd_connect_ats()).
  *   - fault_event and inv_event callbacks are called with no model lock held, from the
  *     thread whose access or translation caused the event; they may call back into the
  *     model. The trace callback may be called with the register lock held and must not
@@ -77,6 +83,7 @@ struct vtd_config {
 	bool ss_1g;		  /* CAP.SLLPS bit 1: second-stage 1 GiB pages */
 	unsigned pasid_bits;	  /* ECAP.PSS + 1, 1..20; 0 = no PASID support (ECAP.PASID = 0) */
 	bool dev_tlb;		  /* ECAP.DT: ATS (needs QI) */
+	bool dev_tlb_throttle;	  /* ECAP.DIT: PFSID of device-TLB invalidations (needs DT) */
 	bool caching_mode;	  /* CAP.CM */
 	bool supervisor_requests; /* ECAP.SRS (needs PASID) */
 	bool execute_requests;	  /* ECAP.ERS (needs PASID) */
@@ -122,9 +129,9 @@ void vtd_config_default(struct vtd_config *cfg);
 /*
  * vtd_config_validate() - 0 if `cfg` describes a unit that can exist, else -EINVAL:
  * a field out of its range; scalable mode without QI; ATS without QI; first-stage,
- * second-stage, nested, PASID or RID_PASID/RID_PRIV without scalable mode; nested without
- * both stages; 5-level or 1 GiB first stage or EA without first stage; SS A/D without
- * second stage; SRS/ERS without PASID; x2APIC without IR; MGAW wider than the widest SAGAW
+ * second-stage, nested, PASID or RID_PASID/RID_PRIV without scalable mode; DIT without ATS;
+ * nested without both stages; 5-level or 1 GiB first stage or EA without first stage; SS
+ * A/D without second stage; SRS/ERS without PASID; x2APIC without IR; MGAW wider than the widest SAGAW
  * width; SAGAW without any supported value; IVA/IOTLB or FRCD registers overlapping each
  * other or the fixed registers (below 0xf0).
  */
@@ -175,6 +182,42 @@ uint64_t vtd_mmio_size(const struct vtd *vtd);
  * fields ignore writes; write-1-to-clear fields (FSTS.PFO/IQE/ICE/ITE, FRCD.F, ICS.IWC)
  * clear where 1 is written. Writes take effect as the digest's section 1 says (GCMD
  * commands, SRTP latching RTADDR, register-based invalidation completing at once).
+ *
+ * Queued invalidation (digest 1.7, 5). While GSTS.QIES = 1 and FSTS.IQE = FSTS.ITE = 0 the
+ * unit processes the descriptors from IQH to IQT, advancing IQH after each, synchronously
+ * inside the write that made that possible: an IQT write, the GCMD write that enables QI,
+ * or the FSTS write that clears IQE or ITE (hardware resumes fetching when they clear).
+ *   - IQA: base (bits at or above HAW are not implemented), QS, and DW (only with scalable
+ *     mode; otherwise reserved, reads 0). Writing IQA resets IQH and IQT to 0; while QI is
+ *     enabled IQA writes are ignored (the queue in use is not moved under the hardware).
+ *   - Disabling QI resets IQH to 0. Software may only do so when IQH == IQT and the last
+ *     descriptor was an invalidation wait; the unit obeys anyway (so that a driver can
+ *     recover a stopped queue) and counts it in vtd_inv_stats.unclean_disable.
+ *   - Errors stop the queue with IQH at the descriptor, set FSTS.IQE (fault event per 1.8)
+ *     and IQERCD.IQEI: 1 tail at or beyond the queue size, 6 tail not 32-byte aligned with
+ *     DW = 1, 7 the latched TTM is reserved or not supported, 2 a descriptor outside
+ *     memory, 3 an unknown type, a type this unit does not offer (device-TLB without
+ *     ECAP.DT, page group response) or a type 6/7/8 descriptor in a 128-bit queue,
+ *     4 a reserved field set (reserved bits, reserved granularities, Q2/Q3 of a 256-bit
+ *     descriptor, DW/DR without CAP.DWD/DRD, AM above CAP.MAMV, PFSID without ECAP.DIT,
+ *     PD (no ECAP.PDS), a status address at or above 2^HAW).
+ *   - Device-TLB invalidations (types 3 and 8) go to the port connected at their SID. No
+ *     port, or a port answering -ETIMEDOUT, is an invalidation time-out: FSTS.ITE with
+ *     IQERCD.ITESID (the first one), fault event. The invalidation waits that follow it up
+ *     to IQT are aborted - no status write, no interrupt (5.6: a wait completes only after
+ *     every earlier descriptor did) - and behind an aborted fence (FN) nothing more is
+ *     carried out; other descriptors are. IQH ends at IQT and nothing new is fetched while
+ *     ITE is set: software clears ITE and submits again. Any other error from the port is
+ *     an invalid completion: FSTS.ICE with IQERCD.ICESID, and the queue goes on.
+ *   - An invalidation wait with SW writes STDATA (32 bits) to STADDR; a write that memory
+ *     refuses is dropped (counted). With IF it sets ICS.IWC and raises the invalidation
+ *     completion event through IECTL (IM masks it, IP holds it until IM clears) - unless
+ *     IWC was already set, which is not a new interrupt condition.
+ * Register-based invalidation (CCMD, IOTLB_REG with IVA_REG) completes in the write that
+ * sets ICC / IVT and reports the granularity performed in CAIG / IAIG (page-selective is
+ * performed domain-selective without CAP.PSI or with AM above CAP.MAMV; a reserved
+ * granularity reports 0). While QI is enabled such commands are not performed and report
+ * granularity 0 (the digest is unsure whether hardware ignores or faults them).
  * -EINVAL (and no effect) for a NULL pointer, another size, a misaligned offset or an
  * offset outside the window.
  * Locking: takes the register lock; interrupt callbacks run after it is released.
@@ -212,11 +255,58 @@ struct pci_translation_agent vtd_translation_agent(struct vtd *vtd);
  * vtd_connect_ats() - tell the unit how to reach the device TLB of endpoint `rid`, for the
  * device-TLB invalidations it forwards. The port is copied. -EINVAL for a NULL port or
  * one without `invalidate`, -EBUSY if `rid` already has a port, -ENOMEM.
- * vtd_disconnect_ats() - forget it; -ENOENT if `rid` has none.
- * Locking: take the register lock.
+ * vtd_disconnect_ats() - forget it; -ENOENT if `rid` has none. Once it returns, the port is
+ * not called again.
+ * Locking: take the register lock. The port's invalidate() is called with the register
+ * lock held, from the thread whose MMIO write is processing the queue: it must return
+ * promptly (a hung device answers -ETIMEDOUT rather than blocking) and must not call any
+ * vtd_* function of this unit.
  */
 int vtd_connect_ats(struct vtd *vtd, uint16_t rid, const struct pci_ats_port *port);
 int vtd_disconnect_ats(struct vtd *vtd, uint16_t rid);
+
+/* ---- invalidation statistics ---------------------------------------------------------- */
+
+/*
+ * Invalidations carried out, by kind and granularity (digest 5.2-5.9 for descriptors, 1.6
+ * for registers). Descriptors are counted by the granularity they ask for, register-based
+ * commands by the one performed (CAIG / IAIG).
+ */
+struct vtd_inv_stats {
+	uint64_t cc_global, cc_domain, cc_device;	      /* type 1: context cache */
+	uint64_t iotlb_global, iotlb_domain, iotlb_page;      /* type 2: IOTLB */
+	uint64_t devtlb;				      /* type 3: device TLB, no PASID */
+	uint64_t iec_global, iec_index;			      /* type 4: interrupt-entry cache */
+	uint64_t wait;					      /* type 5: waits completed */
+	uint64_t piotlb_pasid, piotlb_page;		      /* type 6: PASID-based IOTLB */
+	uint64_t pc_global, pc_domain, pc_pasid;	      /* type 7: PASID cache */
+	uint64_t pdevtlb, pdevtlb_global;		      /* type 8: PASID-based device TLB */
+	uint64_t reg_cc_global, reg_cc_domain, reg_cc_device; /* CCMD */
+	uint64_t reg_iotlb_global, reg_iotlb_domain, reg_iotlb_page; /* IOTLB_REG */
+	uint64_t reg_ignored;	  /* CCMD / IOTLB_REG commands not performed (QI enabled) */
+	uint64_t descriptors;	  /* descriptors fetched and carried out, all types */
+	uint64_t wait_aborted;	  /* waits not completed because of a time-out (ITE) */
+	uint64_t fenced_dropped;  /* descriptors not carried out behind an aborted fence */
+	uint64_t status_dropped;  /* wait status writes that memory refused */
+	uint64_t iqe;		  /* queue errors (FSTS.IQE raised, counted per error) */
+	uint64_t ite;		  /* device-TLB invalidation time-outs */
+	uint64_t ice;		  /* invalid device-TLB invalidation completions */
+	uint64_t unclean_disable; /* QI disabled with IQH != IQT or not after a wait */
+};
+
+/*
+ * Everything the unit counts. Sub-structures group the counters of one block; the
+ * translation caches add theirs here.
+ */
+struct vtd_stats {
+	struct vtd_inv_stats inv;
+};
+
+/*
+ * vtd_get_stats() - a consistent copy of the counters. Counters start at 0 when the unit is
+ * created and survive vtd_reset(). -EINVAL for NULL pointers. Takes the register lock.
+ */
+int vtd_get_stats(struct vtd *vtd, struct vtd_stats *out);
 
 /* ---- tracing -------------------------------------------------------------------------- */
 
@@ -228,6 +318,30 @@ enum vtd_trace_kind {
 	VTD_TRACE_FAULT,       /* .fault: a fault was detected (recorded or not) */
 	VTD_TRACE_FAULT_EVENT, /* .msi: the fault-event interrupt was sent */
 	VTD_TRACE_INV_EVENT,   /* .msi: the invalidation completion interrupt was sent */
+	VTD_TRACE_INV,	       /* .inv: an invalidation was carried out or refused */
+};
+
+/* The scope of an invalidation (VTD_TRACE_INV), whatever the cache. */
+enum vtd_inv_gran {
+	VTD_INV_GRAN_NONE,	 /* invalidation wait; or a request refused before decoding */
+	VTD_INV_GRAN_GLOBAL,	 /* every entry (types 1, 2, 4, 7) */
+	VTD_INV_GRAN_DOMAIN,	 /* .did (types 1, 2, 7) */
+	VTD_INV_GRAN_DEVICE,	 /* .sid under .fm, .did (type 1) */
+	VTD_INV_GRAN_PAGE,	 /* .did and the range (type 2); .sid and the range (type 3) */
+	VTD_INV_GRAN_PASID,	 /* .did, .pasid (types 6, 7); .sid, .pasid and the range (8) */
+	VTD_INV_GRAN_PASID_PAGE, /* .did, .pasid and the range (type 6) */
+	VTD_INV_GRAN_ALL_PASID,	 /* .sid, every PASID, the range (type 8 with G) */
+	VTD_INV_GRAN_INDEX,	 /* 2^.fm interrupt indices from .sid (type 4) */
+};
+
+/* What became of it. */
+enum vtd_inv_result {
+	VTD_INV_RES_DONE,	    /* carried out (a wait: completed) */
+	VTD_INV_RES_ERROR,	    /* refused: IQE with .iqei, the queue stopped here */
+	VTD_INV_RES_TIMEOUT,	    /* a device-TLB invalidation timed out (ITE) */
+	VTD_INV_RES_BAD_COMPLETION, /* the endpoint answered with an error (ICE) */
+	VTD_INV_RES_ABORTED,	    /* a wait aborted, or a descriptor dropped behind its fence */
+	VTD_INV_RES_IGNORED,	    /* a register-based command while QI is enabled */
 };
 
 /* What happened to a detected fault. */
@@ -266,6 +380,22 @@ struct vtd_trace_event {
 			uint32_t data;
 			uint64_t addr;
 		} msi;
+		struct {
+			const uint64_t *desc; /* the descriptor's 2 or 4 quad-words; NULL when
+						 register-based */
+			uint32_t offset;      /* its offset in the queue (IQH) */
+			uint8_t type;	      /* VTD_INV_*: the descriptor type (CCMD: VTD_INV_CC,
+						 IOTLB_REG: VTD_INV_IOTLB) */
+			uint8_t gran;	      /* enum vtd_inv_gran */
+			uint8_t result;	      /* enum vtd_inv_result */
+			uint8_t iqei;	      /* VTD_INV_RES_ERROR: the IQERCD.IQEI value */
+			uint16_t did, sid;
+			uint8_t fm; /* function mask; VTD_INV_GRAN_INDEX: the index mask IM */
+			bool ih;    /* page ranges: only leaf entries changed */
+			uint32_t pasid;
+			uint64_t addr, size; /* ranges: aligned base and size, size 0 = the whole
+						address space */
+		} inv;
 	};
 };
 

@@ -85,6 +85,8 @@ int vtd_config_validate(const struct vtd_config *c)
 	 * device-TLB invalidations only exist as descriptors. */
 	if ((c->scalable || c->dev_tlb) && !c->queued_invalidation)
 		return -EINVAL;
+	if (c->dev_tlb_throttle && !c->dev_tlb)
+		return -EINVAL;
 	if (!c->scalable && (c->first_stage || c->second_stage || c->nested || c->pasid_bits ||
 			     c->rid_pasid || c->rid_priv))
 		return -EINVAL;
@@ -142,6 +144,7 @@ uint64_t vtd_config_ecap(const struct vtd_config *c)
 	ecap |= c->coherent ? VTD_ECAP_C : 0;
 	ecap |= c->queued_invalidation ? VTD_ECAP_QI : 0;
 	ecap |= c->dev_tlb ? VTD_ECAP_DT : 0;
+	ecap |= c->dev_tlb_throttle ? VTD_ECAP_DIT : 0;
 	ecap |= c->intr_remap ? VTD_ECAP_IR | VTD_SET(VTD_ECAP_MHMV, 0xf) : 0;
 	ecap |= c->x2apic ? VTD_ECAP_EIM : 0;
 	ecap |= c->pass_through ? VTD_ECAP_PT : 0;

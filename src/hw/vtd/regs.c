@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The register window (digest 1.1): access rules, GCMD/GSTS commands (1.4), RTADDR
- * latching (1.5), register-based invalidation (1.6) and the queue registers (1.7).
+ * latching (1.5), and the hooks into register-based invalidation (1.6, reg_inv.c) and the
+ * invalidation queue (1.7, inv_queue.c).
  *
  * The window is kept as an array of dwords with a writable mask and a write-1-to-clear
  * mask per dword, built from the configuration at creation: reserved and unimplemented
@@ -55,8 +56,11 @@ static void init_masks(struct vtd *vtd)
 	set_mask(vtd, VTD_REG_FEUADDR, 4, 0xffffffffu, 0);
 	if (c->queued_invalidation) {
 		set_mask(vtd, VTD_REG_IQT, 8, VTD_IQT_QT_MASK, 0);
+		/* 1.7: IQA bits at or above HAW are not implemented; DW needs SMTS. */
 		set_mask(vtd, VTD_REG_IQA, 8,
-			 VTD_IQA_IQA_MASK | VTD_IQA_QS_MASK | (c->scalable ? VTD_IQA_DW : 0), 0);
+			 (VTD_IQA_IQA_MASK & ~vtd->ptr_rsvd) | VTD_IQA_QS_MASK |
+			     (c->scalable ? VTD_IQA_DW : 0),
+			 0);
 		set_mask(vtd, VTD_REG_ICS, 4, 0, VTD_ICS_IWC);
 		set_mask(vtd, VTD_REG_IECTL, 4, VTD_IECTL_IM, 0);
 		set_mask(vtd, VTD_REG_IEDATA, 4, VTD_FEDATA_MASK, 0);
@@ -216,14 +220,13 @@ static void set_level(struct vtd *vtd, uint32_t cmd, uint32_t bit, bool supporte
 	if (bit == (uint32_t)VTD_GCMD_TE) {
 		uint64_t cur = __atomic_load_n(&vtd->root, __ATOMIC_RELAXED);
 		publish_root(vtd, cur & ~VTD_ROOT_TE, *gsts & bit);
-	} else if (bit == (uint32_t)VTD_GCMD_QIE && !(*gsts & bit)) {
-		/* 1.7: disabling queued invalidation resets the head. */
-		vtd_set_reg64(vtd, VTD_REG_IQH, 0);
+	} else if (bit == (uint32_t)VTD_GCMD_QIE) {
+		vtd_qi_enable_changed(vtd, *gsts & bit);
 	}
 	command_done(vtd, bit);
 }
 
-static void gcmd_write(struct vtd *vtd, uint32_t cmd)
+static void gcmd_write(struct vtd *vtd, uint32_t cmd, struct vtd_msi *msi)
 {
 	const struct vtd_config *c = &vtd->cfg;
 
@@ -242,45 +245,7 @@ static void gcmd_write(struct vtd *vtd, uint32_t cmd)
 		vtd->regs[DW(VTD_REG_GSTS)] |= (uint32_t)VTD_GSTS_IRTPS;
 		command_done(vtd, (uint32_t)VTD_GCMD_SIRTP);
 	}
-}
-
-/* ---- register-based invalidation (1.6) ------------------------------------------------ */
-
-/*
- * The model has no translation caches yet, so a command is complete as soon as it is
- * issued: the busy bit clears and the actual granularity is reported. Register-based
- * invalidation is not used while queued invalidation is enabled: such a command is
- * reported as ignored (actual granularity 0).
- */
-static void ccmd_written(struct vtd *vtd)
-{
-	uint64_t v = vtd_reg64(vtd, VTD_REG_CCMD);
-	uint64_t gran = VTD_GET(v, VTD_CCMD_CIRG);
-
-	if (!(v & VTD_CCMD_ICC))
-		return;
-	if (vtd->regs[DW(VTD_REG_GSTS)] & VTD_GSTS_QIES)
-		gran = VTD_CCMD_GRAN_NONE;
-	v &= ~(VTD_CCMD_ICC | VTD_CCMD_CAIG_MASK);
-	v |= VTD_SET(VTD_CCMD_CAIG, gran);
-	vtd_set_reg64(vtd, VTD_REG_CCMD, v);
-}
-
-static void iotlb_written(struct vtd *vtd)
-{
-	unsigned off = iotlb_off(vtd);
-	uint64_t v = vtd_reg64(vtd, off);
-	uint64_t gran = VTD_GET(v, VTD_IOTLB_IIRG);
-
-	if (!(v & VTD_IOTLB_IVT))
-		return;
-	if (gran == VTD_IOTLB_GRAN_PAGE && !vtd->cfg.psi)
-		gran = VTD_IOTLB_GRAN_DOMAIN; /* without PSI hardware widens the request */
-	if (vtd->regs[DW(VTD_REG_GSTS)] & VTD_GSTS_QIES)
-		gran = VTD_IOTLB_GRAN_NONE;
-	v &= ~(VTD_IOTLB_IVT | VTD_IOTLB_IAIG_MASK);
-	v |= VTD_SET(VTD_IOTLB_IAIG, gran);
-	vtd_set_reg64(vtd, off, v);
+	vtd_qi_kick(vtd, msi); /* a queue just enabled starts on what is pending */
 }
 
 /* ---- access --------------------------------------------------------------------------- */
@@ -304,16 +269,17 @@ static void write32(struct vtd *vtd, unsigned off, uint32_t val, struct vtd_msi 
 	uint32_t old = vtd->regs[i];
 
 	if (off == VTD_REG_GCMD) {
-		gcmd_write(vtd, val); /* GCMD itself stores nothing: it reads 0 */
+		gcmd_write(vtd, val, msi); /* GCMD itself stores nothing: it reads 0 */
 		return;
 	}
-	if (!(vtd->wmask[i] | vtd->w1c[i]))
-		return; /* read-only, reserved or unimplemented */
+	if (!(vtd->wmask[i] | vtd->w1c[i]) || vtd_qi_write_blocked(vtd, off))
+		return; /* read-only, reserved or unimplemented, or locked */
 	vtd->regs[i] = ((old & ~vtd->wmask[i]) | (val & vtd->wmask[i])) & ~(val & vtd->w1c[i]);
 
 	switch (off) {
 	case VTD_REG_FSTS:
 		vtd_fsts_update(vtd);
+		vtd_qi_kick(vtd, msi); /* clearing IQE / ITE resumes the queue (1.7) */
 		return;
 	case VTD_REG_FECTL:
 		vtd_fectl_written(vtd, msi);
@@ -326,12 +292,19 @@ static void write32(struct vtd *vtd, unsigned off, uint32_t val, struct vtd_msi 
 		if (!(vtd->regs[i] & VTD_ICS_IWC))
 			vtd->regs[DW(VTD_REG_IECTL)] &= ~(uint32_t)VTD_IECTL_IP;
 		return;
+	case VTD_REG_IQT:
+		vtd_qi_kick(vtd, msi);
+		return;
+	case VTD_REG_IQA:
+	case VTD_REG_IQA + 4:
+		vtd_qi_iqa_written(vtd);
+		return;
 	case VTD_REG_CCMD + 4:
-		ccmd_written(vtd);
+		vtd_ccmd_written(vtd);
 		return;
 	}
 	if (off == iotlb_off(vtd) + 4)
-		iotlb_written(vtd);
+		vtd_iotlb_reg_written(vtd, iotlb_off(vtd));
 	else if (vtd->w1c[i] & (uint32_t)(VTD_FRCD_Q1_F >> 32))
 		vtd_fsts_update(vtd); /* an FRCD.F was cleared */
 }

@@ -9,6 +9,10 @@
  *   walk_ss.c       second-stage tables (4.2)
  *   walk_fs.c       first-stage tables and nesting (4.1)
  *   translate.c     the request path that ties them together (2.5)
+ *   inv_queue.c     queued invalidation: the queue, every descriptor, IQE/ITE/ICE (1.7, 5)
+ *   reg_inv.c       register-based invalidation: CCMD, IOTLB_REG, IVA_REG (1.6)
+ *   cache_inv.h     the invalidation entry points the translation caches implement (5.11)
+ *   stats.c         vtd_get_stats()
  *
  * The request path is a chain of uncached steps - context lookup, PASID lookup, walk -
  * each a plain function of (unit, memory, inputs) returning decoded results and an
@@ -66,6 +70,10 @@ struct vtd {
 	uint32_t *w1c;		       /* write-1-to-clear bits per dword */
 	unsigned fault_next;	       /* next FRCD to use (4.4) */
 	struct pci_ats_port *ats[256]; /* per bus, 256 devfns each, allocated on connect */
+
+	/* Invalidation (inv_queue.c, reg_inv.c), under the register lock. */
+	struct vtd_inv_stats inv_stats;
+	bool qi_last_wait; /* the last descriptor carried out was a wait */
 };
 
 /* ---- config.c -------------------------------------------------------------------------- */
@@ -95,6 +103,21 @@ static inline void vtd_trace(struct vtd *vtd, const struct vtd_trace_event *ev)
 	if (VTD_UNLIKELY(vtd->cb.trace != NULL))
 		vtd->cb.trace(vtd->cb_ctx, ev);
 }
+
+/* ---- inv_queue.c (all with the register lock held) ------------------------------------ */
+/* True if a write to `off` must be ignored (IQA while QI is enabled). */
+bool vtd_qi_write_blocked(const struct vtd *vtd, unsigned off);
+/* IQA was written: IQH and IQT go back to 0. */
+void vtd_qi_iqa_written(struct vtd *vtd);
+/* GSTS.QIES changed to `enabled` (disabling resets IQH to 0). */
+void vtd_qi_enable_changed(struct vtd *vtd, bool enabled);
+/* Process the queue if it may run (QIES, no IQE/ITE, IQH != IQT). Cheap when it may not. */
+void vtd_qi_kick(struct vtd *vtd, struct vtd_msi *msi);
+
+/* ---- reg_inv.c (register lock held) ---------------------------------------------------- */
+/* The high dword of CCMD_REG / IOTLB_REG was written: run the command if ICC / IVT is set. */
+void vtd_ccmd_written(struct vtd *vtd);
+void vtd_iotlb_reg_written(struct vtd *vtd, unsigned iotlb_off);
 
 /* ---- fault.c --------------------------------------------------------------------------- */
 /* Set FSTS status bit(s) `bit` (PPF/IQE/ICE/ITE) with the 1.8 interrupt rule. Lock held. */
