@@ -211,6 +211,14 @@ void pt_gather_init(struct pt_gather *g);
  */
 void pt_gather_release(struct pt_gather *g);
 
+/*
+ * pt_gather_disown() - for a caller that has taken the collected table pages over (read
+ * freed[0 .. nfreed - 1] and will free each page itself after its invalidation, e.g. by
+ * moving them into another list): forget the pages without freeing them, free the
+ * gather's own memory and make it empty again. Safe on an empty gather.
+ */
+void pt_gather_disown(struct pt_gather *g);
+
 #ifdef __cplusplus
 }
 #endif

@@ -203,3 +203,9 @@ void pt_gather_release(struct pt_gather *g)
 	free(g->freed);
 	pt_gather_init(g);
 }
+
+void pt_gather_disown(struct pt_gather *g)
+{
+	free(g->freed);
+	pt_gather_init(g);
+}
