@@ -131,8 +131,8 @@ void vtd_config_default(struct vtd_config *cfg);
  * a field out of its range; scalable mode without QI; ATS without QI; first-stage,
  * second-stage, nested, PASID or RID_PASID/RID_PRIV without scalable mode; DIT without ATS;
  * nested without both stages; 5-level or 1 GiB first stage or EA without first stage; SS
- * A/D without second stage; SRS/ERS without PASID; x2APIC without IR; MGAW wider than the widest SAGAW
- * width; SAGAW without any supported value; IVA/IOTLB or FRCD registers overlapping each
+ * A/D without second stage; SRS/ERS without PASID; x2APIC without IR; MGAW wider than the widest
+ * SAGAW width; SAGAW without any supported value; IVA/IOTLB or FRCD registers overlapping each
  * other or the fixed registers (below 0xf0).
  */
 int vtd_config_validate(const struct vtd_config *cfg);
@@ -394,7 +394,7 @@ struct vtd_trace_event {
 			bool ih;    /* page ranges: only leaf entries changed */
 			uint32_t pasid;
 			uint64_t addr, size; /* ranges: aligned base and size, size 0 = the whole
-						address space */
+						address space; a wait: addr = STADDR */
 		} inv;
 	};
 };
