@@ -151,7 +151,7 @@ struct intel_iommu_stats {
 	uint64_t skipped[INTEL_IOMMU_INV_NR]; /* left out by fault injection, by kind */
 	uint64_t write_buffer_flushes;	      /* GCMD.WBF commands */
 	uint64_t reg_invalidations;	      /* register-based (CCMD / IOTLB_REG) commands */
-	uint64_t psi_widened;		      /* page-selective requests sent wider (MAMV, PSI) */
+	uint64_t psi_widened;		      /* second-stage PSI sent domain-wide (MAMV, PSI) */
 	uint64_t wait_timeouts;		      /* waits whose status never came (-ETIMEDOUT) */
 	uint64_t queue_errors;		      /* FSTS.IQE seen and cleared */
 	uint64_t completion_errors;	      /* FSTS.ICE seen and cleared */

@@ -6,7 +6,7 @@
  * removed when the domain leaves that (device, PASID). A flush walks the tags and sends
  * one batch per unit, closed by one invalidation wait:
  *   - first stage: PASID-based IOTLB (type 6), page-selective within the PASID, or
- *     PASID-selective when the range needs a mask beyond CAP.MAMV (digest 5.7);
+ *     PASID-selective for the whole address space (digest 5.7);
  *   - second stage: IOTLB (type 2) page-selective, or domain-selective beyond CAP.MAMV or
  *     without CAP.PSI (5.3); the PASID plays no part there, so one descriptor per DID;
  *   - device TLB: type 3 for PASID 0, type 8 otherwise (5.4, 5.9), skipped for a device
@@ -145,21 +145,20 @@ static void flush_iotlb_tag(struct intel_batch *b, const struct intel_domain *do
 			    const struct intel_cache_tag *t, const struct flush_range *r)
 {
 	struct intel_iommu *unit = t->unit;
-	bool psi = !r->all && r->mask <= unit->mamv;
 
-	if (!r->all && !psi)
-		INTEL_STAT_INC(unit, psi_widened);
 	if (dom->stage == INTEL_STAGE_FIRST) {
-		if (psi)
+		/* 5.7: CAP.MAMV bounds second-stage masks only (Linux sends any mask below the
+		 * 52-bit page-frame width page-selectively). */
+		if (r->all)
+			intel_batch_add(b, intel_desc_piotlb_pasid(t->did, t->pasid));
+		else
 			intel_batch_add(
 			    b, intel_desc_piotlb_psi(t->did, t->pasid, r->addr, r->mask, r->ih));
-		else
-			intel_batch_add(b, intel_desc_piotlb_pasid(t->did, t->pasid));
-	} else if (psi && unit->psi) {
+	} else if (!r->all && unit->psi && r->mask <= unit->mamv) {
 		intel_batch_add(b, intel_desc_iotlb_psi(unit, t->did, r->addr, r->mask, r->ih));
 	} else {
-		if (psi)
-			INTEL_STAT_INC(unit, psi_widened); /* no CAP.PSI */
+		if (!r->all)
+			INTEL_STAT_INC(unit, psi_widened); /* beyond CAP.MAMV, or no CAP.PSI */
 		intel_batch_add(b, intel_desc_iotlb_dsi(unit, t->did));
 	}
 }

@@ -195,14 +195,16 @@ struct intel_desc intel_desc_piotlb_psi(uint16_t did, uint32_t pasid, uint64_t a
  */
 static uint64_t devtlb_addr(uint64_t addr, unsigned order, bool *s)
 {
-	uint64_t size;
+	uint64_t half;
 
 	*s = order != 0;
 	if (!order)
 		return addr & VTD_INV_DEVTLB_ADDR_MASK;
-	size = order >= 52 ? 1ull << 63 : 1ull << (12 + order);
-	addr &= ~(size - 1);
-	return (addr | ((size >> 1) - 1)) & VTD_INV_DEVTLB_ADDR_MASK;
+	if (order >= 52)
+		return VTD_GENMASK(62, 12); /* bit 63 clear: the entire address space */
+	half = 1ull << (11 + order);
+	addr &= ~(2 * half - 1);
+	return (addr | (half - 1)) & VTD_INV_DEVTLB_ADDR_MASK;
 }
 
 /* PFSID: with ECAP.DIT the physical function's source-id (every endpoint here is a PF). */
