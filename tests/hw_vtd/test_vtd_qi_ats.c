@@ -141,7 +141,14 @@ static void test_devtlb_no_pasid(void)
 	g_map(&e.g, e.ss_root, 4, IOVA, DATA + 0x50000, 12, SS_TBL, VTD_SL_R | VTD_SL_W, 0);
 	CHECK_EQ(dma_word(&e, 0, 0, IOVA, 0x3333), 0);
 	CHECK_EQ(mem_word(&e, DATA + IOVA), 0x3333); /* still the old page */
-	/* A device-TLB invalidation (no PASID) of that page: gone; PASID entries stay. */
+	/* The IOTLB first (page-selective in the domain), as software must, then the
+	 * device-TLB invalidation (no PASID) of that page: gone; PASID entries stay. */
+	CHECK_EQ(submit(&e,
+			VTD_INV_IOTLB | VTD_SET(VTD_INV_IOTLB_G, VTD_IOTLB_GRAN_PAGE) |
+			    VTD_SET(VTD_INV_IOTLB_DID, DID),
+			IOVA, 9),
+		 9);
+	CHECK_EQ(pci_endpoint_atc_peek(e.ep, 0, 0, IOVA, &view), 0); /* the ATC still has it */
 	CHECK_EQ(submit(&e, devtlb(), IOVA, 1), 1);
 	CHECK_EQ(pci_endpoint_atc_peek(e.ep, 0, 0, IOVA, &view), -ENOENT);
 	CHECK_EQ(pci_endpoint_atc_peek(e.ep, PCI_DMA_PASID, PASID, VA, &view), 0);
