@@ -75,6 +75,8 @@ static int setup(struct bench *b)
 	memset(b, 0, sizeof(*b));
 	b->m = mem_create_sparse(MEM_SIZE);
 	vtd_config_default(&c);
+	/* Fully uncached: no context, PASID or IOTLB cache. */
+	c.context_cache.sets = c.pasid_cache.sets = c.iotlb.sets = c.pscache.sets = 0;
 	if (!b->m || vtd_create(&c, b->m, NULL, NULL, &b->vtd))
 		return -1;
 	b->next = TABLES;

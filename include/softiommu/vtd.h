@@ -25,6 +25,10 @@
  * Errors are negative errno values.
  *
  * Locking: a `struct vtd` may be used from many threads at once.
+ *   - The translation caches are read without locks (each set has a sequence counter that
+ *     readers check, and a writer flag taken by fills and invalidations), so translating
+ *     threads do not contend on hits; an invalidation is complete when it returns, and a
+ *     walk that started before it never refills the cache with what it read.
  *   - MMIO accesses are serialized by the unit's register lock.
  *   - vtd_translate() takes no lock on its path through memory: it reads the latched
  *     root-table state (TE, RTADDR, TTM) with one atomic load and walks the tables with
@@ -121,8 +125,9 @@ struct vtd_config {
  * vtd_config_default() - a server-class unit: version 6.0, MGAW 57, HAW 46, SAGAW 48/57-bit,
  * scalable mode with first-stage (5-level, 1 GiB), second-stage (2 MiB, 1 GiB, A/D),
  * nested and pass-through, 20-bit PASIDs, ATS, supervisor requests, QI, PSI (MAMV 18),
- * read/write draining, coherent walks, 8 fault-recording registers at 0x400, IVA/IOTLB
- * at 0x500, 16-bit domain-ids, caching mode off, interrupt remapping off.
+ * read/write draining, coherent walks, SRTP flushing the caches (ESRTPS), 8 fault-recording
+ * registers at 0x400, IVA/IOTLB at 0x500, 16-bit domain-ids, caching mode off, interrupt
+ * remapping off; caches of 64x4 context and PASID entries, a 256x8 IOTLB.
  */
 void vtd_config_default(struct vtd_config *cfg);
 
@@ -137,8 +142,9 @@ void vtd_config_default(struct vtd_config *cfg);
  */
 int vtd_config_validate(const struct vtd_config *cfg);
 
-/* Interrupt messages and the trace hook. Every member may be NULL. */
+/* Interrupt messages, the trace hook and check-mode reports. Every member may be NULL. */
 struct vtd_trace_event;
+struct vtd_stale;
 struct vtd_callbacks {
 	/* The fault event (FEDATA, FEUADDR:FEADDR), digest 1.8. */
 	void (*fault_event)(void *ctx, uint32_t data, uint64_t addr);
@@ -146,6 +152,8 @@ struct vtd_callbacks {
 	void (*inv_event)(void *ctx, uint32_t data, uint64_t addr);
 	/* Every state change, for traces and tests. When NULL it costs one predicted branch. */
 	void (*trace)(void *ctx, const struct vtd_trace_event *ev);
+	/* Check mode found a cache serving what memory no longer says (vtd_set_check()). */
+	void (*stale)(void *ctx, const struct vtd_stale *report);
 };
 
 /*
@@ -265,6 +273,73 @@ struct pci_translation_agent vtd_translation_agent(struct vtd *vtd);
 int vtd_connect_ats(struct vtd *vtd, uint16_t rid, const struct pci_ats_port *port);
 int vtd_disconnect_ats(struct vtd *vtd, uint16_t rid);
 
+/* ---- translation caches and check mode (digest 5.11) ---------------------------------- */
+
+/*
+ * The unit caches, with the geometry of its configuration and LRU replacement: context
+ * entries (by source-id), PASID-table entries (by source-id and PASID, tagged with their
+ * DID), and translations in the IOTLB (by DID, PASID, page and page size; first-stage,
+ * second-stage, nested and pass-through). Only successful lookups are cached. An entry is
+ * served until an invalidation that covers it, an eviction or vtd_reset() removes it -
+ * rewriting memory does not - so software that leaves an invalidation out gets stale
+ * translations, as on silicon. An IOTLB entry whose permissions do not cover a request, or
+ * a write through an entry that was not dirty yet, sends the request back to memory.
+ */
+enum vtd_cache_id {
+	VTD_CACHE_CONTEXT,
+	VTD_CACHE_PASID,
+	VTD_CACHE_IOTLB,
+	VTD_CACHE_COUNT,
+};
+
+struct vtd_cache_counters {
+	uint64_t hits, misses;
+	uint64_t fills;	      /* entries written after a walk */
+	uint64_t evictions;   /* valid entries replaced by a fill */
+	uint64_t invalidated; /* entries removed by invalidations */
+};
+
+struct vtd_cache_stats {
+	struct vtd_cache_counters cache[VTD_CACHE_COUNT]; /* by enum vtd_cache_id */
+	uint64_t stale[VTD_CACHE_COUNT];		  /* check-mode reports, by cache */
+	uint64_t checked;				  /* translations check mode compared */
+};
+
+/*
+ * vtd_get_cache_stats() - the counters (since creation; vtd_reset() keeps them). Counts
+ * from concurrent translations may be missing a few while they run. -EINVAL for NULL.
+ */
+int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out);
+
+/*
+ * A check-mode report: a completion served (at least partly) from the caches differs from
+ * an uncached walk of memory as it is now. `cache` is the outermost cache whose entry no
+ * longer matches memory (context before PASID before IOTLB), `did` the domain its entry is
+ * tagged with (legacy context: its DID; scalable context: 0), `missing` the invalidation
+ * that would have removed it, and `detail` what it held and what memory says now.
+ */
+struct vtd_stale {
+	enum vtd_cache_id cache;
+	uint16_t sid;
+	bool has_pasid;
+	uint32_t pasid; /* the request's PASID, or the RID_PASID used for it */
+	uint64_t addr;
+	uint16_t did;
+	struct pci_resp cached; /* what the unit answered */
+	struct pci_resp memory; /* what memory says now */
+	const char *missing;
+	char detail[160];
+};
+
+/*
+ * vtd_set_check() - check mode on or off. When on, every translation that a cache took
+ * part in is compared with an uncached walk of memory (no A/D writes, no fault records);
+ * a difference is counted and reported through the `stale` callback. Off, it costs a
+ * predicted branch (and nothing with -DSOFTIOMMU_NO_CHECKER, where -EOPNOTSUPP).
+ * Locking: none; translations pick the change up at once or soon after.
+ */
+int vtd_set_check(struct vtd *vtd, bool on);
+
 /* ---- invalidation statistics ---------------------------------------------------------- */
 
 /*
@@ -294,12 +369,10 @@ struct vtd_inv_stats {
 	uint64_t unclean_disable; /* QI disabled with IQH != IQT or not after a wait */
 };
 
-/*
- * Everything the unit counts. Sub-structures group the counters of one block; the
- * translation caches add theirs here.
- */
+/* Everything the unit counts. Sub-structures group the counters of one block. */
 struct vtd_stats {
 	struct vtd_inv_stats inv;
+	struct vtd_cache_stats cache; /* as vtd_get_cache_stats() gives them */
 };
 
 /*

@@ -11,6 +11,8 @@
 
 #include <softiommu/vtd.h>
 
+#include "hw/vtd/caches.h"
+
 #include <string.h>
 
 #define MEM_SIZE   (4ull << 20) /* small, so that random pointers often fall outside */
@@ -365,6 +367,33 @@ static void program(struct vtd *vtd, bool scalable)
 	vtd_mmio_write(vtd, VTD_REG_FECTL, 4, chance(50) ? VTD_FECTL_IM : 0);
 }
 
+/* The caches hold whatever the garbage gave; random scopes remove random parts of it. */
+static void random_invalidation(struct vtd *vtd)
+{
+	struct vtd_iotlb_scope sc = {.by_did = chance(70),
+				     .did = (uint16_t)rnd(),
+				     .by_pasid = chance(50),
+				     .pasid = (uint32_t)(rnd() % (1u << 20)),
+				     .keep_global = chance(50),
+				     .fs_only = chance(30),
+				     .by_range = chance(50),
+				     .range_ss_only = chance(50),
+				     .base = rnd() & ~0xfffull};
+
+	sc.last = sc.base + (rnd() % (1ull << 32));
+	switch (rnd() % 3) {
+	case 0:
+		vtd_iotlb_inv(vtd, &sc);
+		break;
+	case 1:
+		vtd_pc_inv(vtd, chance(50), (uint16_t)rnd(), chance(50), sc.pasid);
+		break;
+	default:
+		vtd_ctxc_inv(vtd, chance(50), (uint16_t)rnd(), chance(50), (uint16_t)rnd(),
+			     (unsigned)(rnd() % 4));
+	}
+}
+
 static int fault_events;
 static void on_fault(void *ctx, uint32_t data, uint64_t addr)
 {
@@ -404,6 +433,8 @@ static void test_garbage(void)
 			random_mmio(vtd);
 		if (chance(20))
 			vtd_mmio_write(vtd, VTD_REG_FSTS, 4, rnd()); /* let faults be recorded */
+		if (chance(5))
+			random_invalidation(vtd);
 		for (unsigned r = 0; r < REQS; r++)
 			CHECK(check_one(vtd, scalable, &ok, &faults) == 0);
 	}

@@ -81,10 +81,23 @@ static inline void g_enable(struct guest *g)
 	g_mmio_wr(g, VTD_REG_GCMD, 4, gsts | VTD_GCMD_TE);
 }
 
-static inline int g_init(struct guest *g, const struct vtd_config *cfg, bool scalable)
+/*
+ * Most tests check what a walk of memory gives, and rewrite tables between requests
+ * without invalidating: they run without translation caches unless they set this.
+ */
+static bool g_keep_caches;
+
+static inline int g_init(struct guest *g, const struct vtd_config *cfg_in, bool scalable)
 {
 	struct vtd_callbacks cb = {.fault_event = g_fault_event};
+	struct vtd_config c = *cfg_in, *cfg = &c;
 
+	if (!g_keep_caches) {
+		c.context_cache.sets = 0;
+		c.pasid_cache.sets = 0;
+		c.iotlb.sets = 0;
+		c.pscache.sets = 0;
+	}
 	memset(g, 0, sizeof(*g));
 	g->m = mem_create_sparse(G_MEM_SIZE);
 	if (!g->m)

@@ -34,6 +34,7 @@ void vtd_config_default(struct vtd_config *cfg)
 	    .coherent = true,
 	    .sm_pwc = true,
 	    .snoop_control = true,
+	    .esrtps = true,
 	    .nfr = 8,
 	    .did_bits = 16,
 	    .iro = 0x50,

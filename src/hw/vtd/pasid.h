@@ -41,28 +41,36 @@ static inline __attribute__((always_inline)) uint8_t vtd_pasid_lookup(struct vtd
 {
 	uint64_t de, q[8];
 	unsigned pgtt, aw;
+	bool dfpd;
 
 	/* 3.3: PASID[19:6] indexes the directory (bounded by PDTS, checked by the caller as
-	 * SCT.7 / SCT.9), PASID[5:0] the 64-entry table. */
+	 * SCT.7 / SCT.9), PASID[5:0] the 64-entry table. FPD of both entries counts even in
+	 * a not-present entry (2.5 step 7): it goes to *fpd on a fault, into pe->flags on
+	 * success. */
 	if (vtd_fetch(vtd, ctx->ptr + (uint64_t)(pasid >> VTD_PASID_DIR_SHIFT) * 8, 1, &de))
 		return VTD_FR_SPD_1;
-	*fpd |= de & VTD_PDE_FPD;
-	if (!(de & VTD_PDE_P))
-		return VTD_FR_SPD_2;
-	if (de & (VTD_PDE_RSVD | vtd->ptr_rsvd))
-		return VTD_FR_SPD_3;
-	if (vtd_fetch(vtd, (de & VTD_PDE_SMPTBLPTR_MASK) + (pasid & VTD_PASID_TBL_MASK) * 64, 8, q))
+	dfpd = de & VTD_PDE_FPD;
+	if (VTD_UNLIKELY(!(de & VTD_PDE_P) || (de & (VTD_PDE_RSVD | vtd->ptr_rsvd)))) {
+		*fpd |= dfpd;
+		return (de & VTD_PDE_P) ? VTD_FR_SPD_3 : VTD_FR_SPD_2;
+	}
+	if (vtd_fetch(vtd, (de & VTD_PDE_SMPTBLPTR_MASK) + (pasid & VTD_PASID_TBL_MASK) * 64, 8,
+		      q)) {
+		*fpd |= dfpd;
 		return VTD_FR_SPT_1;
-	*fpd |= q[0] & VTD_PE_Q0_FPD;
-	if (!(q[0] & VTD_PE_Q0_P))
-		return VTD_FR_SPT_2;
+	}
 	pgtt = (unsigned)VTD_GET(q[0], VTD_PE_Q0_PGTT);
 	const uint64_t *r = vtd->pe_rsvd[pgtt];
-	if (VTD_UNLIKELY(((q[0] & r[0]) | (q[1] & r[1]) | (q[2] & r[2]) | q[3] | q[4] | q[5] |
+	if (VTD_UNLIKELY(!(q[0] & VTD_PE_Q0_P) ||
+			 ((q[0] & r[0]) | (q[1] & r[1]) | (q[2] & r[2]) | q[3] | q[4] | q[5] |
 			  q[6] | q[7]) ||
 			 !(vtd->pgtt_ok & (1u << pgtt)) ||
-			 !vtd_pasid_programming_ok(vtd, pgtt, q[0], q[2])))
+			 !vtd_pasid_programming_ok(vtd, pgtt, q[0], q[2]))) {
+		*fpd |= dfpd || (q[0] & VTD_PE_Q0_FPD);
+		if (!(q[0] & VTD_PE_Q0_P))
+			return VTD_FR_SPT_2;
 		return vtd_pasid_entry_fault(vtd, q, pgtt);
+	}
 	aw = (unsigned)VTD_GET(q[0], VTD_PE_Q0_AW);
 	pe->pgtt = (uint8_t)pgtt;
 	pe->slptptr = q[0] & VTD_PE_Q0_SLPTPTR_MASK;
@@ -72,7 +80,8 @@ static inline __attribute__((always_inline)) uint8_t vtd_pasid_lookup(struct vtd
 	pe->ss_levels = (uint8_t)(aw + 2);
 	pe->ss_width = vtd_ss_width(vtd, aw);
 	pe->fs_levels = (q[2] & VTD_PE_Q2_FLPM_MASK) ? 5 : 4;
-	pe->flags = (uint32_t)(q[0] & 0xfff) | (uint32_t)(q[2] & 0xff) << 16;
+	pe->flags =
+	    (uint32_t)(q[0] & 0xfff) | (uint32_t)(q[2] & 0xff) << 16 | (dfpd ? VTD_PE_FPD : 0);
 	return 0;
 }
 

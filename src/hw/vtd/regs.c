@@ -11,7 +11,7 @@
  * access does (commands that live in the high half - CCMD.ICC, IOTLB.IVT - therefore
  * run once the whole register is written).
  */
-#include "vtd_internal.h"
+#include "caches.h"
 
 #include <stdlib.h>
 
@@ -91,6 +91,7 @@ static void reset_locked(struct vtd *vtd)
 		vtd->regs[DW(VTD_REG_IECTL)] = (uint32_t)VTD_IECTL_IM;
 	vtd->fault_next = 0;
 	__atomic_store_n(&vtd->root, 0, __ATOMIC_RELEASE);
+	vtd_caches_flush(vtd);
 }
 
 int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_callbacks *cb,
@@ -122,7 +123,9 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 	vtd->regs = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
 	vtd->wmask = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
 	vtd->w1c = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
-	if (!vtd->regs || !vtd->wmask || !vtd->w1c || pthread_mutex_init(&vtd->lock, NULL)) {
+	if (!vtd->regs || !vtd->wmask || !vtd->w1c || vtd_caches_init(vtd) ||
+	    pthread_mutex_init(&vtd->lock, NULL)) {
+		vtd_caches_fini(vtd);
 		free(vtd->regs);
 		free(vtd->wmask);
 		free(vtd->w1c);
@@ -148,6 +151,7 @@ void vtd_destroy(struct vtd *vtd)
 	for (unsigned b = 0; b < 256; b++)
 		free(vtd->ats[b]);
 	pthread_mutex_destroy(&vtd->lock);
+	vtd_caches_fini(vtd);
 	free(vtd->regs);
 	free(vtd->wmask);
 	free(vtd->w1c);
@@ -206,6 +210,9 @@ static void srtp(struct vtd *vtd)
 	uint64_t cur = __atomic_load_n(&vtd->root, __ATOMIC_RELAXED);
 
 	publish_root(vtd, latched, cur & VTD_ROOT_TE);
+	/* CAP.ESRTPS: the root pointer change also invalidates every translation cache. */
+	if (vtd->cfg.esrtps)
+		vtd_caches_flush(vtd);
 	vtd->regs[DW(VTD_REG_GSTS)] |= (uint32_t)VTD_GSTS_RTPS;
 	command_done(vtd, (uint32_t)VTD_GCMD_SRTP);
 }

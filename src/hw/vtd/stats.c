@@ -9,5 +9,5 @@ int vtd_get_stats(struct vtd *vtd, struct vtd_stats *out)
 	pthread_mutex_lock(&vtd->lock);
 	out->inv = vtd->inv_stats;
 	pthread_mutex_unlock(&vtd->lock);
-	return 0;
+	return vtd_get_cache_stats(vtd, &out->cache);
 }

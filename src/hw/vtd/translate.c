@@ -9,6 +9,7 @@
  * compared with what the request needs; only a refused request goes through the checks
  * in their architectural order to name its fault.
  */
+#include "caches.h"
 #include "pasid.h"
 #include "root_context.h"
 #include "walk_fs.h"
@@ -260,11 +261,26 @@ static inline void complete(struct pci_resp *resp, uint64_t addr, unsigned shift
 	resp->flags = 0;
 }
 
-/* One attempt at the walk and its checks; REASON_RETRY asks for another. */
-static inline __attribute__((always_inline)) uint8_t translate_once(struct vtd *vtd,
-								    const struct vtd_access *a,
-								    const struct vtd_pe *pe,
-								    struct pci_resp *resp)
+/* Whether a write through this walk's translation needs no A/D update (the IOTLB keeps
+ * this, so that a later write on an entry filled by a read goes back to memory). */
+static inline bool leaf_dirty(const struct vtd_pe *pe, const struct walks *w, bool wrote)
+{
+	if (wrote || pe->pgtt == VTD_PGTT_PT)
+		return true;
+	if ((pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) &&
+	    !(w->fs.ev[w->fs.nlev - 1] & VTD_FL_D))
+		return false;
+	if ((pe->pgtt == VTD_PGTT_SS || pe->pgtt == VTD_PGTT_NESTED) &&
+	    (pe->flags & VTD_PE_SLADE) && !(pe->flags & VTD_PE_LEGACY))
+		return w->ss.ev[w->ss.nlev - 1] & VTD_SL_D;
+	return true;
+}
+
+/* One attempt at the walk and its checks; REASON_RETRY asks for another. On a usable
+ * translation *ent is what the IOTLB may keep (ent->shift != 0). */
+static inline __attribute__((always_inline)) uint8_t
+translate_once(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe *pe,
+	       struct pci_resp *resp, struct vtd_iotlb_ent *ent, const bool dry, const bool caches)
 {
 	bool ats = a->acc & VTD_ACC_ATS;
 	struct walks w;
@@ -292,19 +308,64 @@ static inline __attribute__((always_inline)) uint8_t translate_once(struct vtd *
 	/* Untranslated writes set D; a translation request sets it when it hands out write
 	 * permission, since later writes bypass the IOMMU. */
 	bool dirty = ats ? (perm & PCI_PERM_W) : (a->acc & VTD_ACC_W);
-	if (VTD_UNLIKELY(ad_needed(pe, &w, dirty))) {
+	if (VTD_UNLIKELY(ad_needed(pe, &w, dirty)) && !dry) {
 		r = update_ad(vtd, pe, &w, dirty);
 		if (r)
 			return r;
 	}
 	complete(resp, x.out, x.shift, perm);
+	if (caches && vtd->iotlb.sets) {
+		ent->out = x.out;
+		ent->shift = x.shift;
+		ent->fs = x.fs;
+		ent->ss = x.ss;
+		ent->pgtt = pe->pgtt;
+		ent->clean = leaf_dirty(pe, &w, dirty);
+	}
 	return 0;
+}
+
+/* An IOTLB hit serves the request if its permissions suffice and nothing needs writing;
+ * otherwise the request walks memory (the model keeps no negative results). */
+static inline bool serve_hit(const struct vtd_access *a, const struct vtd_pe *pe,
+			     const struct vtd_iotlb_ent *ent, struct pci_resp *resp)
+{
+	bool ats = a->acc & VTD_ACC_ATS;
+	struct xl x = {.out = ent->out | (a->addr & ((1ull << ent->shift) - 1)),
+		       .shift = ent->shift,
+		       .fs = ent->fs,
+		       .ss = ent->ss};
+	unsigned perm = granted(pe, a->acc, &x);
+	unsigned need = ats ? 0 : a->acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
+	bool dirty = ats ? (perm & PCI_PERM_W) : (a->acc & VTD_ACC_W);
+
+	if ((perm & need) != need || (ats && !(perm & (PCI_PERM_R | PCI_PERM_W))) ||
+	    (dirty && !ent->clean) || in_intr_range(x.out))
+		return false;
+	complete(resp, x.out, x.shift, perm);
+	return true;
+}
+
+/* Report a fault - or, for check mode's reference walk, only describe it. */
+static void fail(struct vtd *vtd, const struct pci_req *req, uint8_t r, bool fpd,
+		 struct pci_resp *resp, const bool dry)
+{
+	if (VTD_UNLIKELY(dry)) {
+		complete(resp, 0, 12, 0);
+		resp->status = PCI_UR;
+		resp->fault = r;
+		return;
+	}
+	vtd_fault(vtd, req, r, fpd, resp);
 }
 
 static inline __attribute__((always_inline)) void
 translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
-	     const struct vtd_pe *pe, bool fpd, struct pci_resp *resp)
+	     const struct vtd_pe *pe, bool fpd, struct pci_resp *resp, struct vtd_run *run,
+	     const bool dry, const bool caches)
 {
+	uint32_t tag_pasid = (pe->flags & VTD_PE_LEGACY) ? VTD_IOTLB_NO_PASID : a->pasid;
+	struct vtd_iotlb_ent ent;
 	uint8_t r;
 
 	/* Interrupt messages must reach the unit untranslated: a translation request for
@@ -313,8 +374,21 @@ translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access
 		complete(resp, a->addr, 12, PCI_PERM_W | PCI_PERM_U);
 		return;
 	}
+	ent.shift = 0;
+	if (caches && vtd->iotlb.sets) {
+		if (vtd_iotlb_lookup(vtd, pe->did, tag_pasid, a->addr, &ent) &&
+		    VTD_LIKELY(serve_hit(a, pe, &ent, resp))) {
+			vtd_cache_hit(&vtd->iotlb);
+			run->hits |= VTD_RUN_HIT_IOTLB;
+			run->ent = ent;
+			run->did = pe->did;
+			return;
+		}
+		vtd_cache_miss(&vtd->iotlb);
+		ent.shift = 0;
+	}
 	for (int tries = 0;; tries++) {
-		r = translate_once(vtd, a, pe, resp);
+		r = translate_once(vtd, a, pe, resp, &ent, dry, caches);
 		if (VTD_LIKELY(r != REASON_RETRY))
 			break;
 		if (tries + 1 == MAX_WALK_TRIES) {
@@ -323,7 +397,9 @@ translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access
 		}
 	}
 	if (VTD_UNLIKELY(r))
-		vtd_fault(vtd, req, r, fpd, resp);
+		fail(vtd, req, r, fpd, resp, dry);
+	else if (caches && ent.shift)
+		vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
 }
 
 /* Requests that do not need a walk: translated (ATS) requests pass through. */
@@ -332,24 +408,69 @@ static void pass(struct pci_resp *resp, uint64_t addr)
 	complete(resp, addr, 12, PCI_PERM_R | PCI_PERM_W | PCI_PERM_X);
 }
 
+/* The context entry: from the context cache, else from memory (and then cached). */
+static inline __attribute__((always_inline)) uint8_t
+get_context(struct vtd *vtd, uint64_t root, bool scalable, const struct vtd_access *a,
+	    struct vtd_ctx *ctx, bool *fpd, struct vtd_run *run, const bool caches)
+{
+	uint8_t r;
+
+	if (caches && vtd_ctxc_lookup(vtd, a->sid, scalable, ctx)) {
+		run->hits |= VTD_RUN_HIT_CTX;
+		run->ctx = *ctx;
+		*fpd = ctx->flags & VTD_CTX_FPD;
+		return 0;
+	}
+	r = vtd_context_lookup(vtd, root, scalable, a->sid, ctx, fpd);
+	if (caches && !r && vtd->ctxc.sets)
+		vtd_ctxc_fill(vtd, a->sid, scalable, ctx, run->gen);
+	return r;
+}
+
+/* The PASID-table entry: from the PASID cache, else from memory (and then cached, with
+ * its directory entry's FPD folded in). */
+static inline __attribute__((always_inline)) uint8_t
+get_pasid_entry(struct vtd *vtd, const struct vtd_ctx *ctx, const struct vtd_access *a,
+		struct vtd_pe *pe, bool *fpd, struct vtd_run *run, const bool caches)
+{
+	uint8_t r;
+
+	if (caches)
+		run->pasid = a->pasid;
+	if (caches && vtd_pc_lookup(vtd, a->sid, a->pasid, pe)) {
+		run->hits |= VTD_RUN_HIT_PC;
+		run->pe = *pe;
+		*fpd |= pe->flags & VTD_PE_FPD;
+		return 0;
+	}
+	r = vtd_pasid_lookup(vtd, ctx, a->pasid, pe, fpd);
+	if (!r) {
+		*fpd |= pe->flags & VTD_PE_FPD; /* the directory's FPD is folded in */
+		if (caches && vtd->pc.sets)
+			vtd_pc_fill(vtd, a->sid, a->pasid, pe, run->gen);
+	}
+	return r;
+}
+
 /* Legacy mode (TTM 00): context entry with TT, second-stage tables or pass-through. */
 static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_req *req,
-			     struct vtd_access *a, struct pci_resp *resp)
+			     struct vtd_access *a, struct pci_resp *resp, struct vtd_run *run,
+			     const bool dry, const bool caches)
 {
 	struct vtd_ctx ctx;
 	struct vtd_pe pe;
-	bool fpd;
+	bool fpd = false;
 	uint8_t r;
 
 	if (a->acc & VTD_ACC_PASID) {
-		vtd_fault(vtd, req, VTD_FR_RTA_2, false, resp);
+		fail(vtd, req, VTD_FR_RTA_2, false, resp, dry);
 		return;
 	}
-	r = vtd_context_lookup(vtd, root, false, a->sid, &ctx, &fpd);
+	r = get_context(vtd, root, false, a, &ctx, &fpd, run, caches);
 	if (!r && a->at != PCI_AT_UNTRANSLATED && !(ctx.flags & VTD_CTX_DTE))
 		r = VTD_FR_LCT_5; /* TT 00 / 10 block ATS */
 	if (r) {
-		vtd_fault(vtd, req, r, fpd, resp);
+		fail(vtd, req, r, fpd, resp, dry);
 		return;
 	}
 	if (a->at == PCI_AT_TRANSLATED) {
@@ -364,7 +485,7 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 	pe.ss_width = vtd_ss_width(vtd, ctx.aw);
 	pe.fs_levels = 4;
 	pe.flags = VTD_PE_LEGACY | (fpd ? VTD_PE_FPD : 0);
-	translate_pe(vtd, req, a, &pe, fpd, resp);
+	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
 /* Scalable mode, 2.5 steps 3-4: the request against the context entry. 0 or a reason. */
@@ -393,15 +514,16 @@ static inline uint8_t check_sm_request(const struct vtd *vtd, const struct vtd_c
 	return 0;
 }
 
-static void translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_req *req,
-			       struct vtd_access *a, struct pci_resp *resp)
+static inline __attribute__((always_inline)) void
+translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_req *req, struct vtd_access *a,
+		   struct pci_resp *resp, struct vtd_run *run, const bool dry, const bool caches)
 {
 	struct vtd_ctx ctx;
 	struct vtd_pe pe;
-	bool fpd;
+	bool fpd = false;
 	uint8_t r;
 
-	r = vtd_context_lookup(vtd, root, true, a->sid, &ctx, &fpd);
+	r = get_context(vtd, root, true, a, &ctx, &fpd, run, caches);
 	if (VTD_LIKELY(!r))
 		r = check_sm_request(vtd, &ctx, a);
 	if (VTD_UNLIKELY(!r && a->at == PCI_AT_TRANSLATED)) {
@@ -409,7 +531,7 @@ static void translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_
 		return;
 	}
 	if (VTD_LIKELY(!r))
-		r = vtd_pasid_lookup(vtd, &ctx, a->pasid, &pe, &fpd);
+		r = get_pasid_entry(vtd, &ctx, a, &pe, &fpd, run, caches);
 	/* ERE / SRE gate execute and supervisor requests of first-stage translations. */
 	if (VTD_LIKELY(!r) && (pe.pgtt == VTD_PGTT_FS || pe.pgtt == VTD_PGTT_NESTED)) {
 		if ((a->acc & VTD_ACC_X) && !(pe.flags & VTD_PE_ERE))
@@ -418,10 +540,10 @@ static void translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_
 			r = VTD_FR_SPT_6;
 	}
 	if (VTD_UNLIKELY(r)) {
-		vtd_fault(vtd, req, r, fpd, resp);
+		fail(vtd, req, r, fpd, resp, dry);
 		return;
 	}
-	translate_pe(vtd, req, a, &pe, fpd, resp);
+	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
 /* A completion that refuses without a fault: abort-DMA mode (TTM 11) blocks every
@@ -456,10 +578,11 @@ static inline void decode(const struct vtd *vtd, const struct pci_req *req, stru
 		      ((f & PCI_REQ_EXEC) ? VTD_ACC_X | VTD_ACC_R : 0);
 	}
 	if (VTD_UNLIKELY(req->at == PCI_AT_TRANSLATION)) {
-		/* Intent only: permissions are reported, not enforced. */
+		/* Intent only: permissions are reported, not enforced (X asks for X to be
+		 * reported). */
 		acc = (acc & ~(unsigned)VTD_ACC_R) | VTD_ACC_ATS |
 		      ((f & PCI_REQ_NW) && vtd->cfg.nwfs ? VTD_ACC_NW : 0);
-		a->acc = (uint8_t)acc; /* X here asks for X to be reported */
+		a->acc = (uint8_t)acc;
 		return;
 	}
 	if (f & PCI_REQ_WRITE)
@@ -469,29 +592,50 @@ static inline void decode(const struct vtd *vtd, const struct pci_req *req, stru
 	a->acc = (uint8_t)acc;
 }
 
+/* TE, the table mode, and the mode's path. */
+static inline __attribute__((always_inline)) void
+dispatch(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, struct vtd_run *run,
+	 const bool dry, const bool caches)
+{
+	uint64_t root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE);
+	struct vtd_access a;
+	unsigned ttm;
+
+	if (VTD_UNLIKELY(!(root & VTD_ROOT_TE))) {
+		translate_disabled(req, resp);
+		return;
+	}
+	decode(vtd, req, &a);
+	ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
+	if (VTD_LIKELY(ttm == VTD_TTM_SCALABLE && vtd->cfg.scalable))
+		translate_scalable(vtd, root, req, &a, resp, run, dry, caches);
+	else if (ttm == VTD_TTM_LEGACY)
+		translate_legacy(vtd, root, req, &a, resp, run, dry, caches);
+	else if (ttm == VTD_TTM_ABORT_DMA && vtd->cfg.abort_dma)
+		block(resp);
+	else
+		fail(vtd, req, VTD_FR_RTA_1, false, resp, dry);
+}
+
 int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 {
-	struct vtd_access a;
-	uint64_t root;
-	unsigned ttm;
+	struct vtd_run run;
 
 	if (VTD_UNLIKELY(!vtd || !req || !resp || req->at > PCI_AT_TRANSLATED ||
 			 ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX)))
 		return -EINVAL;
-	root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE);
-	if (VTD_UNLIKELY(!(root & VTD_ROOT_TE))) {
-		translate_disabled(req, resp);
+	/* Three specialisations of one path: with caches, without (a unit configured with
+	 * none pays nothing for them), and check mode's reference walk. */
+	if (VTD_LIKELY(vtd->caching)) {
+		run.gen = vtd_cache_gen(vtd);
+		run.hits = 0;
+		dispatch(vtd, req, resp, &run, false, true);
+#ifndef SOFTIOMMU_NO_CHECKER
+		if (VTD_UNLIKELY(__atomic_load_n(&vtd->check, __ATOMIC_RELAXED)) && run.hits)
+			vtd_check(vtd, req, resp, &run);
+#endif
 	} else {
-		decode(vtd, req, &a);
-		ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
-		if (VTD_LIKELY(ttm == VTD_TTM_SCALABLE && vtd->cfg.scalable))
-			translate_scalable(vtd, root, req, &a, resp);
-		else if (ttm == VTD_TTM_LEGACY)
-			translate_legacy(vtd, root, req, &a, resp);
-		else if (ttm == VTD_TTM_ABORT_DMA && vtd->cfg.abort_dma)
-			block(resp);
-		else
-			vtd_fault(vtd, req, VTD_FR_RTA_1, false, resp);
+		dispatch(vtd, req, resp, &run, false, false);
 	}
 	if (VTD_UNLIKELY(vtd->cb.trace != NULL)) {
 		struct vtd_trace_event ev = {.kind = VTD_TRACE_TRANSLATE};
@@ -500,6 +644,13 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 		vtd->cb.trace(vtd->cb_ctx, &ev);
 	}
 	return 0;
+}
+
+void vtd_translate_ref(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	struct vtd_run run = {.dry = true};
+
+	dispatch(vtd, req, resp, &run, true, false);
 }
 
 static int agent_translate(void *ctx, const struct pci_req *req, struct pci_resp *resp)

@@ -34,6 +34,29 @@
 #define VTD_ROOT_TTM_MASK VTD_RTADDR_TTM_MASK
 #define VTD_ROOT_RTA_MASK VTD_RTADDR_RTA_MASK
 
+/* ---- the cache engine's state (cache.h has its functions) ------------------------------ */
+
+#define VTD_CACHE_CTR_SHARDS 16
+
+/* Counters, sharded by thread so that hits on many threads do not share a cache line. */
+struct vtd_cache_ctr {
+	uint64_t hit, miss, fill, evict, inval;
+} __attribute__((aligned(64)));
+
+struct vtd_cset {
+	uint32_t seq;  /* odd while a writer changes the set */
+	uint32_t busy; /* writer flag */
+};
+
+struct vtd_cache {
+	unsigned sets, ways, words; /* words per entry, header included */
+	unsigned set_mask;
+	struct vtd_cset *set;
+	uint64_t *data; /* sets * ways * words */
+	uint64_t epoch;
+	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
+};
+
 struct vtd_msi {
 	bool fault; /* send the fault event */
 	bool inv;   /* send the invalidation completion event */
@@ -63,6 +86,14 @@ struct vtd {
 	uint64_t pe_rsvd[8][3];	      /* [PGTT][Q0..Q2] */
 	uint64_t sm_ctx_rsvd[2];      /* scalable context entry Q0, Q1 */
 	uint8_t pgtt_ok;	      /* bit n: PGTT n supported */
+
+	/* The translation caches (digest 5.11; caches.c) and check mode (check.c). */
+	uint64_t inv_gen; /* bumped by every invalidation, sampled by every walk */
+	struct vtd_cache ctxc, pc, iotlb;
+	bool caching;			 /* any of them has entries */
+	bool check;			 /* check mode: compare cached translations with memory */
+	uint64_t stale[VTD_CACHE_COUNT]; /* check-mode reports, by enum vtd_cache_id */
+	uint64_t checked;		 /* translations check mode compared */
 
 	pthread_mutex_t lock;	       /* the register lock: regs[], fault state, ATS ports */
 	uint32_t *regs;		       /* the window, one dword each */
@@ -250,6 +281,38 @@ static inline uint8_t vtd_ss_width(const struct vtd *vtd, unsigned aw)
  */
 /* static inline uint8_t vtd_pasid_lookup(vtd, ctx, pasid, pe, fpd): pasid.h */
 
+/* What an IOTLB entry holds (and what a walk produced): see translate.c's struct xl. */
+struct vtd_iotlb_ent {
+	uint64_t out;	/* output address of the page base */
+	unsigned shift; /* 12, 21, 30 */
+	unsigned fs;	/* VTD_XL_* of the first stage (all for none) */
+	unsigned ss;	/* VTD_XL_* of the second stage (all for none) */
+	unsigned pgtt;	/* the PGTT that produced it */
+	bool clean;	/* a write needs no A/D update */
+};
+
+/* One request's trip through the unit, besides the request itself (translate.c). */
+#define VTD_RUN_HIT_CTX	  (1u << 0) /* the context cache served the context entry */
+#define VTD_RUN_HIT_PC	  (1u << 1) /* the PASID cache served the PASID entry */
+#define VTD_RUN_HIT_IOTLB (1u << 2) /* the IOTLB served the translation */
+
+struct vtd_run {
+	uint64_t gen;	    /* invalidation generation, sampled before any table is read */
+	unsigned hits;	    /* VTD_RUN_HIT_* */
+	bool dry;	    /* check mode's reference: no caches, no A/D writes, no fault records */
+	struct vtd_ctx ctx; /* the context entry used (with VTD_RUN_HIT_CTX) */
+	struct vtd_pe pe;   /* the PASID entry used (with VTD_RUN_HIT_PC) */
+	struct vtd_iotlb_ent ent; /* the IOTLB entry used (with VTD_RUN_HIT_IOTLB) */
+	uint16_t did;		  /* the domain of the translation (IOTLB tag) */
+	uint32_t pasid;		  /* the PASID used (request's or RID_PASID) */
+};
+
+/* The request path with run->dry: an uncached walk of memory as it is now (translate.c). */
+void vtd_translate_ref(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp);
+/* Check mode: compare a cache-served completion with memory, report (check.c). */
+void vtd_check(struct vtd *vtd, const struct pci_req *req, const struct pci_resp *resp,
+	       const struct vtd_run *run);
+
 /* ---- walks (walk_ss.c, walk_fs.c) ------------------------------------------------------ */
 
 /* The walks' own outcomes; the caller maps them to reason codes for its mode. */
@@ -284,9 +347,11 @@ struct vtd_walk {
 	uint8_t nlev;		      /* entries used */
 	uint8_t fault;		      /* VTD_WALK_NESTED: the reason code */
 	uint64_t and_all;	      /* AND of the entries used: which A bits are already set */
-	uint64_t epa[VTD_MAX_LEVELS]; /* physical address of each entry used, root first */
+	uint64_t epa[VTD_MAX_LEVELS]; /* physical address of each entry used, root first
+					 (second stage and nested; see vtd_fs_entry_pa) */
 	uint64_t ev[VTD_MAX_LEVELS];  /* its value as read */
 	uint64_t gpa[VTD_MAX_LEVELS]; /* nested: the entry's guest-physical address */
+	uint64_t va;		      /* first stage: the input address */
 };
 
 /* Second-stage walk of `iova` with the AW and SLPTPTR of `pe` (legacy rules if LEGACY). */

@@ -151,8 +151,13 @@ enum vtd_walk_status vtd_fs_set_ad(struct vtd *vtd, const struct vtd_pe *pe, str
 			if (s)
 				return s;
 		}
-		s = vtd_entry_set_bits(vtd, w->epa[i], w->ev[i], bits,
-				       VTD_FL_A | VTD_FL_D | VTD_FL_EA);
+		/* The plain walk does not store entry addresses: they follow from the
+		 * entries above and the input address. */
+		uint64_t pa = pe->pgtt == VTD_PGTT_NESTED
+				  ? w->epa[i]
+				  : (i ? w->ev[i - 1] & VTD_FL_ADDR_MASK : pe->flptptr) +
+					VTD_PT_INDEX(w->va, pe->fs_levels - i) * 8;
+		s = vtd_entry_set_bits(vtd, pa, w->ev[i], bits, VTD_FL_A | VTD_FL_D | VTD_FL_EA);
 		if (s)
 			return s;
 	}

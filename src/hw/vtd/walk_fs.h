@@ -29,6 +29,7 @@ vtd_fs_done(struct vtd_walk *restrict w, uint64_t va, unsigned lvl, uint64_t e, 
 	w->shift = (uint8_t)shift;
 	w->nlev = (uint8_t)n;
 	w->and_all = and_all;
+	w->va = va;
 	return VTD_WALK_OK;
 }
 
@@ -58,8 +59,7 @@ vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
 		} else if (mem_read64(vtd->mem, pa, &e)) {
 			return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
 		}
-		w->epa[n] = pa;
-		w->ev[n] = e;
+		w->ev[n] = e; /* (the entry's address is recomputed if A/D need writing) */
 		if (VTD_UNLIKELY(!(e & VTD_FL_P))) {
 			w->nlev = (uint8_t)(n + 1);
 			return VTD_WALK_NOT_PRESENT;
