@@ -1,87 +1,112 @@
 // SPDX-License-Identifier: MIT
 /*
- * The invalidation entry points of cache_inv.h, for a unit that caches nothing yet: every
- * translation is an uncached walk of memory, so there is no entry to remove and each
- * function is complete as soon as it is called. The translation caches replace these
- * bodies with the removals cache_inv.h specifies.
+ * The invalidation entry points of cache_inv.h, on the unit's caches (caches.h): each one
+ * turns its descriptor's scope (digest 5.2, 5.3, 5.7, 5.8) into the cache scope that removes
+ * exactly the entries cache_inv.h lists - never fewer. The model has no separate
+ * paging-structure caches (a walk that misses the IOTLB reads memory), so the invalidation
+ * hint and the "paging-structure caches" parts of each scope have nothing more to remove.
  */
 #include "cache_inv.h"
 
+#include "caches.h"
+
+/* ---- context cache (5.2) -------------------------------------------------------------- */
+
 void vtd_cc_inv_global(struct vtd *vtd)
 {
-	(void)vtd;
+	vtd_ctxc_inv(vtd, false, 0, false, 0, 0);
 }
 
 void vtd_cc_inv_domain(struct vtd *vtd, uint16_t did)
 {
-	(void)vtd;
-	(void)did;
+	/* Legacy entries by their DID; scalable ones carry none and all go (caches.c). */
+	vtd_ctxc_inv(vtd, true, did, false, 0, 0);
 }
 
 void vtd_cc_inv_device(struct vtd *vtd, uint16_t did, uint16_t sid, unsigned fm)
 {
-	(void)vtd;
-	(void)did;
-	(void)sid;
-	(void)fm;
+	vtd_ctxc_inv(vtd, true, did, true, sid, fm);
 }
+
+/* ---- IOTLB (5.3) ---------------------------------------------------------------------- */
 
 void vtd_iotlb_inv_global(struct vtd *vtd)
 {
-	(void)vtd;
+	struct vtd_iotlb_scope s = {0};
+
+	vtd_iotlb_inv(vtd, &s);
 }
 
 void vtd_iotlb_inv_domain(struct vtd *vtd, uint16_t did)
 {
-	(void)vtd;
-	(void)did;
+	struct vtd_iotlb_scope s = {.by_did = true, .did = did};
+
+	vtd_iotlb_inv(vtd, &s);
 }
 
 void vtd_iotlb_inv_page(struct vtd *vtd, uint16_t did, const struct vtd_inv_range *r, bool ih)
 {
-	(void)vtd;
-	(void)did;
-	(void)r;
+	/* Second-stage and pass-through entries of `did` in the range; every first-stage
+	 * and nested entry of `did`, whose inputs a second-stage range cannot name. */
+	struct vtd_iotlb_scope s = {.by_did = true,
+				    .did = did,
+				    .by_range = true,
+				    .range_ss_only = true,
+				    .base = r->base,
+				    .last = r->last};
+
 	(void)ih;
+	vtd_iotlb_inv(vtd, &s);
 }
+
+/* ---- PASID-based IOTLB (5.7) ---------------------------------------------------------- */
 
 void vtd_piotlb_inv_pasid(struct vtd *vtd, uint16_t did, uint32_t pasid)
 {
-	(void)vtd;
-	(void)did;
-	(void)pasid;
+	struct vtd_iotlb_scope s = {
+	    .by_did = true, .did = did, .by_pasid = true, .pasid = pasid, .keep_global = true};
+
+	vtd_iotlb_inv(vtd, &s);
 }
 
 void vtd_piotlb_inv_page(struct vtd *vtd, uint16_t did, uint32_t pasid,
 			 const struct vtd_inv_range *r, bool ih)
 {
-	(void)vtd;
-	(void)did;
-	(void)pasid;
-	(void)r;
+	struct vtd_iotlb_scope s = {.by_did = true,
+				    .did = did,
+				    .by_pasid = true,
+				    .pasid = pasid,
+				    .fs_only = true,
+				    .by_range = true,
+				    .base = r->base,
+				    .last = r->last};
+
 	(void)ih;
+	vtd_iotlb_inv(vtd, &s);
 }
+
+/* ---- PASID cache (5.8) ---------------------------------------------------------------- */
 
 void vtd_pc_inv_global(struct vtd *vtd)
 {
-	(void)vtd;
+	vtd_pc_inv(vtd, false, 0, false, 0);
 }
 
 void vtd_pc_inv_domain(struct vtd *vtd, uint16_t did)
 {
-	(void)vtd;
-	(void)did;
+	vtd_pc_inv(vtd, true, did, false, 0);
 }
 
 void vtd_pc_inv_pasid(struct vtd *vtd, uint16_t did, uint32_t pasid)
 {
-	(void)vtd;
-	(void)did;
-	(void)pasid;
+	vtd_pc_inv(vtd, true, did, true, pasid);
 }
+
+/* ---- interrupt-entry cache (5.5) ------------------------------------------------------ */
 
 void vtd_iec_inv(struct vtd *vtd, bool global, uint16_t index, unsigned im)
 {
+	/* Interrupts are not remapped (vtd.h): no interrupt-entry cache to empty. */
 	(void)vtd;
 	(void)global;
 	(void)index;
