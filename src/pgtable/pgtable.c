@@ -88,6 +88,7 @@ int pt_create(const struct pt_config *cfg, struct pt_table **out)
 	pt->max_leaf = pt_span(31 - (unsigned)__builtin_clz(leaf_levels));
 	pt->iova_limit = 1ull << iova_bits;
 	pt->oa_limit = 1ull << oa_bits;
+	ops->init_leaf_4k(pt);
 	ret = mem_alloc_page(cfg->alloc, &pt->root);
 	if (ret) {
 		free(pt);
@@ -113,9 +114,22 @@ static bool pt_range_ok(uint64_t addr, uint64_t size, uint64_t limit)
 
 int pt_map(struct pt_table *pt, uint64_t iova, uint64_t paddr, uint64_t size, unsigned prot)
 {
-	if (!pt || !pt_range_ok(iova, size, pt->iova_limit) ||
-	    !pt_range_ok(paddr, size, pt->oa_limit))
+	int ret;
+
+	if (!pt)
 		return -EINVAL;
+	if (size == PT_PAGE_4K) {
+		/* One page (limits are page multiples): the hot case, checked in short. */
+		if (((iova | paddr) & (PT_PAGE_4K - 1)) || iova >= pt->iova_limit ||
+		    paddr >= pt->oa_limit)
+			return -EINVAL;
+		ret = pt->ops->map_4k(pt, iova, paddr, prot);
+		if (ret <= 0)
+			return ret;
+	} else if (!pt_range_ok(iova, size, pt->iova_limit) ||
+		   !pt_range_ok(paddr, size, pt->oa_limit)) {
+		return -EINVAL;
+	}
 	return pt->ops->map(pt, iova, paddr, size, prot);
 }
 

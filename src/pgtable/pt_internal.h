@@ -45,6 +45,9 @@ struct pt_fmt {
 struct pt_ops {
 	const struct pt_fmt *fmt;
 	int (*map)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot);
+	/* One 4 KiB page with every table in place; 1: a table is missing, use map. */
+	int (*map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, unsigned prot);
+	void (*init_leaf_4k)(struct pt_table *pt);
 	int (*unmap)(struct pt_table *pt, uint64_t iova, uint64_t end, struct pt_gather *g,
 		     uint64_t *unmapped);
 	int (*lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *m);
@@ -67,7 +70,10 @@ struct pt_table {
 	uint64_t max_leaf;    /* the largest allowed page size */
 	uint64_t iova_limit;
 	uint64_t oa_limit;
+	uint64_t leaf_4k[32]; /* a 4 KiB leaf's attributes by PT_PROT_* value, 0 = refused */
 };
+
+#define PT_PROT_COMBOS 32 /* PT_PROT_* values are below this */
 
 static inline unsigned pt_shift(unsigned level)
 {

@@ -117,6 +117,49 @@ static int PT_FN(map_descend)(struct pt_table *pt, uint64_t iova, uint64_t pa, u
 static int PT_FN(unmap_level)(struct pt_table *pt, unsigned level, uint64_t t, uint64_t iova,
 			      uint64_t end, struct pt_gather *g, uint64_t *unmapped);
 
+/*
+ * One 4 KiB page whose tables all exist - a DMA layer mapping buffer by buffer, the hot
+ * case: a plain descent through directly mapped memory and one store. Returns 1 when a
+ * table is missing or memory is not directly mapped (the general path handles both), else
+ * what the general path would have returned.
+ */
+static int PT_FN(map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, unsigned prot)
+{
+	const uint8_t *base = pt->base;
+	uint64_t t = pt->root, e, attrs;
+
+	if (prot >= PT_PROT_COMBOS || !(attrs = pt->leaf_4k[prot]))
+		return -EINVAL;
+	if (!base)
+		return 1;
+	for (unsigned level = pt->levels; level > 1; level--) {
+		e = __atomic_load_n((const uint64_t *)(const void *)(base + t) +
+					pt_index(iova, level),
+				    __ATOMIC_ACQUIRE);
+		if (!PT_FMT.present(e))
+			return 1;
+		if (PT_FMT.is_leaf(e, level))
+			return -EEXIST;
+		t = PT_FMT.table_addr(e);
+		if (!pt_table_ok(pt, t))
+			return -EFAULT;
+	}
+	uint64_t *slot = (uint64_t *)(void *)(pt->base + t) + pt_index(iova, 1);
+	e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (PT_FMT.present(e))
+		return -EEXIST;
+	__atomic_store_n(slot, PT_FMT.mk_leaf(attrs, pa, 1), __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* The 4 KiB leaf attributes of every protection (0: the format refuses it), for map_4k. */
+static void PT_FN(init_leaf_4k)(struct pt_table *pt)
+{
+	for (unsigned p = 0; p < PT_PROT_COMBOS; p++)
+		pt->leaf_4k[p] =
+		    PT_FMT.check_prot(p, pt->flags) ? 0 : PT_FMT.prot_attrs(p, pt->flags);
+}
+
 static int PT_FN(map)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot)
 {
 	uint64_t start = iova, end = iova + size, attrs, t, pg, e, undone = 0;
@@ -394,6 +437,7 @@ static int PT_FN(lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *
 
 #define PT_OPS_INIT(format)                                                                        \
 	{                                                                                          \
-		.fmt = &(format), .map = PT_FN(map), .unmap = PT_FN(unmap),                        \
+		.fmt = &(format), .map = PT_FN(map), .map_4k = PT_FN(map_4k),                      \
+		.init_leaf_4k = PT_FN(init_leaf_4k), .unmap = PT_FN(unmap),                        \
 		.lookup = PT_FN(lookup), .free_all = PT_FN(free_all),                              \
 	}
