@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What mapping and unmapping cost through the IOMMU core and the VT-d driver, each beside
+ * a baseline measured in the same run: a bare 4-level walk that stores one entry (four
+ * loads down tables already in place, one store of the leaf) - the least any map of one
+ * page must do.
+ *
+ *   map1      iommu_map() of one 4 KiB page of a first-stage default domain (its tables
+ *             already allocated, as in a DMA layer's steady state; no caching mode, so
+ *             no flush after the map).
+ *   unmap256  iommu_unmap() of 256 contiguous 4 KiB pages with one sync: the leaves
+ *             cleared, one PASID-based IOTLB descriptor and a wait through the queue,
+ *             processed by the VT-d model inside the IQT write (its share is included).
+ *   walk      the baseline.
+ *
+ * Times are medians over rounds of thread CPU time, pinned to one CPU. With --callgrind
+ * each loop runs again under `valgrind --tool=callgrind` (collecting only inside it) and
+ * the instructions per operation are printed with the same ratios.
+ *
+ *   bench_vtd_driver [--callgrind] [rounds]
+ *   bench_vtd_driver --inner map1|unmap256|walk N         (used by --callgrind)
+ *
+ * Target (issue 4): map of one page at most 4 times the baseline.
+ */
+#include <softiommu/machine.h>
+
+#include <sched.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOINLINE   __attribute__((noinline, noclone))
+#define SZ_4K	   4096ull
+#define NPAGES	   4096 /* map1: pages per batch (16 MiB of IOVA, eight leaf tables) */
+#define IOVA_BASE  0x10000000ull
+#define DATA_BASE  0x40000000ull
+#define UNMAP_IOVA 0x20000000ull
+
+extern char **environ;
+
+struct bench {
+	struct machine *m;
+	struct machine_dev *d;
+	struct iommu_domain *dom;
+	uint64_t walk_root; /* the baseline's own 4-level table */
+	uint8_t *base;	    /* memory's direct mapping */
+};
+
+static volatile uint64_t sink;
+
+/* ---- the baseline: a bare 4-level walk storing one entry ---------------------------------- */
+
+static inline uint64_t *entry(struct bench *b, uint64_t table, uint64_t iova, unsigned level)
+{
+	return (uint64_t *)(void *)(b->base + table) + ((iova >> (12 + 9 * (level - 1))) & 511);
+}
+
+static NOINLINE void walk_store(struct bench *b, uint64_t iova, uint64_t pa)
+{
+	uint64_t t = b->walk_root;
+
+	for (unsigned level = 4; level > 1; level--)
+		t = __atomic_load_n(entry(b, t, iova, level), __ATOMIC_ACQUIRE) & ~0xfffull;
+	__atomic_store_n(entry(b, t, iova, 1), pa | 3, __ATOMIC_RELEASE);
+}
+
+/* Tables for the baseline covering [IOVA_BASE, + NPAGES pages), built once. */
+static int walk_setup(struct bench *b)
+{
+	uint64_t pa;
+
+	if (mem_alloc_page(b->m->alloc, &b->walk_root))
+		return -1;
+	for (uint64_t iova = IOVA_BASE; iova < IOVA_BASE + NPAGES * SZ_4K; iova += SZ_4K) {
+		uint64_t t = b->walk_root;
+
+		for (unsigned level = 4; level > 1; level--) {
+			uint64_t *e = entry(b, t, iova, level);
+
+			if (!*e) {
+				if (mem_alloc_page(b->m->alloc, &pa))
+					return -1;
+				*e = pa | 3;
+			}
+			t = *e & ~0xfffull;
+		}
+	}
+	return 0;
+}
+
+/* ---- the measured loops (noinline: callgrind collects inside them by name) ----------------- */
+
+static NOINLINE uint64_t walk_loop(struct bench *b, long n)
+{
+	for (long i = 0; i < n; i++)
+		walk_store(b, IOVA_BASE + (uint64_t)(i % NPAGES) * SZ_4K,
+			   DATA_BASE + (uint64_t)i * SZ_4K);
+	return (uint64_t)n;
+}
+
+static NOINLINE uint64_t map1_loop(struct bench *b, long n)
+{
+	uint64_t bad = 0;
+
+	for (long i = 0; i < n; i++)
+		bad += iommu_map(b->dom, IOVA_BASE + (uint64_t)i * SZ_4K,
+				 DATA_BASE + (uint64_t)i * SZ_4K, SZ_4K,
+				 IOMMU_READ | IOMMU_WRITE) != 0;
+	return bad;
+}
+
+static NOINLINE uint64_t unmap256_loop(struct bench *b, long n)
+{
+	uint64_t bad = 0;
+
+	for (long i = 0; i < n; i++)
+		bad += iommu_unmap(b->dom, UNMAP_IOVA, 256 * SZ_4K) != (ssize_t)(256 * SZ_4K);
+	return bad;
+}
+
+/*
+ * What the map loop leaves behind is taken away outside the measurement, 1 MiB at a time:
+ * an unmap covering a leaf table's whole 2 MiB span would free the table, and the next
+ * batch would measure table allocation instead of the steady state.
+ */
+static void unmap_batch(struct bench *b, long n)
+{
+	for (uint64_t off = 0; off < (uint64_t)n * SZ_4K; off += 256 * SZ_4K)
+		iommu_unmap(b->dom, IOVA_BASE + off, 256 * SZ_4K);
+}
+
+static void map_unmap_range(struct bench *b)
+{
+	iommu_map(b->dom, UNMAP_IOVA, DATA_BASE, 256 * SZ_4K, IOMMU_READ | IOMMU_WRITE);
+}
+
+/* ---- setup --------------------------------------------------------------------------------- */
+
+static int setup(struct bench *b)
+{
+	struct machine_config cfg;
+	struct machine_dev_config dc = {.rid = PCI_RID(0, 4, 0), .pasid_width = 20};
+
+	machine_config_default(&cfg);
+	if (machine_create(&cfg, &b->m) || machine_add_device(b->m, &dc, &b->d))
+		return -1;
+	b->dom = iommu_get_default_domain(b->d->dev);
+	b->base = mem_ptr(b->m->mem, 0, mem_size(b->m->mem));
+	if (!b->base || walk_setup(b))
+		return -1;
+	/* Warm up (outside the measured functions): the map batch's tables exist from now
+	 * on, as the unmap range's do. */
+	if (iommu_map(b->dom, IOVA_BASE, DATA_BASE, NPAGES * SZ_4K, IOMMU_READ | IOMMU_WRITE))
+		return -1;
+	unmap_batch(b, NPAGES);
+	map_unmap_range(b);
+	return 0;
+}
+
+static void pin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/* Rounds of the three loops interleaved; medians of ns per operation. */
+static int timed(struct bench *b, int rounds)
+{
+	double *t[3], med[3], t0;
+	const long nu = 64;
+
+	for (int k = 0; k < 3; k++)
+		t[k] = calloc((size_t)rounds, sizeof(double));
+	if (!t[0] || !t[1] || !t[2])
+		return 1;
+	for (int r = 0; r < rounds; r++) {
+		t0 = now_ns();
+		sink = walk_loop(b, NPAGES);
+		t[0][r] = (now_ns() - t0) / NPAGES;
+
+		t0 = now_ns();
+		sink = map1_loop(b, NPAGES);
+		t[1][r] = (now_ns() - t0) / NPAGES;
+		unmap_batch(b, NPAGES);
+
+		t[2][r] = 0;
+		for (long i = 0; i < nu; i++) {
+			t0 = now_ns();
+			sink = unmap256_loop(b, 1);
+			t[2][r] += now_ns() - t0;
+			map_unmap_range(b); /* outside the measurement */
+		}
+		t[2][r] /= nu;
+	}
+	for (int k = 0; k < 3; k++)
+		med[k] = median(t[k], rounds);
+	printf("time (median of %d rounds, thread CPU time):\n", rounds);
+	printf("  bare 4-level walk storing one entry   %8.1f ns\n", med[0]);
+	printf("  map one 4 KiB page (core + driver)    %8.1f ns   ratio %.2f x  (target <= 4)\n",
+	       med[1], med[1] / med[0]);
+	printf(
+	    "  unmap 256 x 4 KiB, one sync           %8.1f ns   ratio %.2f x  (%.1f ns per page)\n",
+	    med[2], med[2] / med[0], med[2] / 256);
+	for (int k = 0; k < 3; k++)
+		free(t[k]);
+	return 0;
+}
+
+/* ---- callgrind ---------------------------------------------------------------------------- */
+
+/* Run `self --inner what n` under callgrind, collecting in `fn`; instructions, or -1. */
+static long long callgrind_ir(const char *self, const char *what, const char *fn, long n)
+{
+	char out[] = "/tmp/bench_vtd_driver_cg.XXXXXX", outarg[64], toggle[64], nbuf[32];
+	int fd = mkstemp(out), status;
+	long long ir = -1;
+	char line[512];
+	pid_t pid;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
+	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
+	snprintf(nbuf, sizeof(nbuf), "%ld", n);
+	char *argv[] = {"valgrind",   "--tool=callgrind", "-q",		outarg, toggle,
+			(char *)self, "--inner",	  (char *)what, nbuf,	NULL};
+	if (posix_spawnp(&pid, "valgrind", NULL, NULL, argv, environ) ||
+	    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		unlink(out);
+		return -1;
+	}
+	f = fopen(out, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
+			ir = atoll(strchr(line, ':') + 1);
+	if (f)
+		fclose(f);
+	unlink(out);
+	return ir;
+}
+
+static int with_callgrind(const char *self)
+{
+	const long n = NPAGES, nu = 64;
+	long long w = callgrind_ir(self, "walk", "walk_loop", n);
+	long long m = callgrind_ir(self, "map1", "map1_loop", n);
+	long long u = callgrind_ir(self, "unmap256", "unmap256_loop", nu);
+
+	if (w < 0 || m < 0 || u < 0) {
+		fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
+		return 1;
+	}
+	printf("instructions (callgrind):\n");
+	printf("  bare 4-level walk storing one entry   %8.1f\n", (double)w / n);
+	printf("  map one 4 KiB page (core + driver)    %8.1f   ratio %.2f x  (target <= 4)\n",
+	       (double)m / n, (double)m / (double)w);
+	printf("  unmap 256 x 4 KiB, one sync           %8.1f   ratio %.2f x  (%.1f per page)\n",
+	       (double)u / nu, ((double)u / nu) / ((double)w / n), (double)u / nu / 256);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b;
+	int rounds = 31, r;
+	bool cg;
+
+	if (setup(&b)) {
+		fprintf(stderr, "setup failed\n");
+		return 1;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--inner")) {
+		long n = atol(argv[3]);
+
+		if (!strcmp(argv[2], "walk"))
+			sink = walk_loop(&b, n);
+		else if (!strcmp(argv[2], "map1"))
+			sink = map1_loop(&b, n);
+		else
+			for (long i = 0; i < n; i++) {
+				sink = unmap256_loop(&b, 1);
+				map_unmap_range(&b);
+			}
+		return 0;
+	}
+	pin();
+	cg = argc > 1 && !strcmp(argv[1], "--callgrind");
+	if (argc > 1 + cg)
+		rounds = atoi(argv[1 + cg]) > 0 ? atoi(argv[1 + cg]) : rounds;
+	r = timed(&b, rounds);
+	if (!r && cg)
+		r = with_callgrind(argv[0]);
+	else if (!r)
+		printf("(run with --callgrind for instruction counts)\n");
+	return r;
+}
