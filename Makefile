@@ -4,12 +4,15 @@
 #   make test       tests: plain build, then ASan+UBSan, then ThreadSanitizer (multi-threaded tests)
 #   make bench      the benchmark programs (ratios against baselines measured in the same run)
 #   make install    PREFIX=/usr/local by default
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60) each (build-fuzz/, clang)
+#   make fuzz-replay  the committed fuzz corpora through every target (ASan+UBSan build)
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE  ?= cmake
 GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all build run test test-plain test-asan test-tsan bench install clean deps format
+.PHONY: all build run test test-plain test-asan test-tsan bench install clean deps format \
+	fuzz fuzz-build fuzz-replay
 
 all: build
 
@@ -19,6 +22,8 @@ build-asan/CMakeCache.txt:
 	$(CMAKE) -S . -B build-asan $(GEN) -DCMAKE_BUILD_TYPE=Debug -DSOFTIOMMU_SANITIZE=address
 build-tsan/CMakeCache.txt:
 	$(CMAKE) -S . -B build-tsan $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTIOMMU_SANITIZE=thread
+build-fuzz/CMakeCache.txt:
+	CC=clang $(CMAKE) -S . -B build-fuzz $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTIOMMU_FUZZ=ON
 
 build: build/CMakeCache.txt
 	$(CMAKE) --build build -j $(JOBS)
@@ -44,6 +49,19 @@ test-tsan: build-tsan/CMakeCache.txt
 bench: build
 	@set -e; for b in build/bench_*; do echo "== $$b"; $$b; done
 
+# Fuzzing (docs/fuzzing.md): FUZZ_SECONDS per target, one target at a time.
+FUZZ_SECONDS ?= 60
+fuzz-build: build-fuzz/CMakeCache.txt
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-replay: build-asan/CMakeCache.txt
+	$(CMAKE) --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -L fuzz
+
 install: build
 	$(CMAKE) --install build --prefix $(PREFIX)
 
@@ -54,4 +72,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
