@@ -27,11 +27,12 @@ int vtd_cache_init(struct vtd_cache *c, const struct vtd_cache_geom *geom, unsig
 		return 0;
 	c->sets = geom->sets;
 	c->ways = geom->ways;
-	c->words = VTD_CACHE_HDR + payload;
+	c->words = 2 + payload;
 	c->set_mask = geom->sets - 1;
 	c->set = calloc(c->sets, sizeof(*c->set));
+	c->tags = calloc((size_t)c->sets * c->ways, sizeof(uint64_t));
 	c->data = calloc((size_t)c->sets * c->ways * c->words, sizeof(uint64_t));
-	if (!c->set || !c->data) {
+	if (!c->set || !c->tags || !c->data) {
 		vtd_cache_fini(c);
 		return -ENOMEM;
 	}
@@ -41,8 +42,10 @@ int vtd_cache_init(struct vtd_cache *c, const struct vtd_cache_geom *geom, unsig
 void vtd_cache_fini(struct vtd_cache *c)
 {
 	free(c->set);
+	free(c->tags);
 	free(c->data);
 	c->set = NULL;
+	c->tags = NULL;
 	c->data = NULL;
 	c->sets = 0;
 }
@@ -62,22 +65,24 @@ static void set_unlock(struct vtd_cset *s)
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 }
 
-static void put(uint64_t *e, unsigned words, uint64_t tag0, uint64_t tag1, uint64_t stamp,
-		const uint64_t *payload)
+static void put(uint64_t *tag, uint64_t *e, unsigned words, uint64_t tag0, uint64_t tag1,
+		uint64_t stamp, const uint64_t *payload)
 {
-	__atomic_store_n(&e[0], tag0, __ATOMIC_RELEASE);
-	__atomic_store_n(&e[1], tag1, __ATOMIC_RELEASE);
-	__atomic_store_n(&e[2], stamp, __ATOMIC_RELEASE);
-	for (unsigned i = VTD_CACHE_HDR; i < words; i++)
-		__atomic_store_n(&e[i], payload[i - VTD_CACHE_HDR], __ATOMIC_RELEASE);
+	__atomic_store_n(tag, tag0, __ATOMIC_RELEASE);
+	__atomic_store_n(&e[0], tag1, __ATOMIC_RELEASE);
+	__atomic_store_n(&e[1], stamp, __ATOMIC_RELEASE);
+	for (unsigned i = 2; i < words; i++)
+		__atomic_store_n(&e[i], payload[i - 2], __ATOMIC_RELEASE);
 }
 
 void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
 		    uint64_t tag1, const uint64_t *payload, uint64_t gen)
 {
 	struct vtd_cset *s = &c->set[set];
-	uint64_t *base = c->data + (uint64_t)set * c->ways * c->words, *victim = NULL;
+	uint64_t *tags = c->tags + (size_t)set * c->ways;
+	uint64_t *data = c->data + (size_t)set * c->ways * c->words;
 	uint64_t oldest = ~0ull;
+	int victim = -1;
 	bool evict = false;
 
 	set_lock(s);
@@ -88,24 +93,24 @@ void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t
 	}
 	/* The same translation again (e.g. now dirty), else a free way, else the LRU way. */
 	for (unsigned w = 0; w < c->ways; w++) {
-		uint64_t *e = base + (uint64_t)w * c->words;
-		uint64_t t0 = vtd_cache_word(&e[0]), st = vtd_cache_word(&e[2]);
+		uint64_t *e = data + (size_t)w * c->words;
+		uint64_t t0 = vtd_cache_word(&tags[w]), st = vtd_cache_word(&e[1]);
 
-		if (t0 == tag0 && vtd_cache_word(&e[1]) == tag1) {
-			victim = e;
+		if (t0 == tag0 && vtd_cache_word(&e[0]) == tag1) {
+			victim = (int)w;
 			evict = false;
 			break;
 		}
 		if (!t0)
 			st = 0; /* free: preferred over any valid entry */
-		if (!victim || st < oldest) {
-			victim = e;
+		if (victim < 0 || st < oldest) {
+			victim = (int)w;
 			oldest = st;
 			evict = t0 != 0;
 		}
 	}
 	uint64_t now = 2 * __atomic_add_fetch(&c->epoch, 1, __ATOMIC_RELAXED);
-	put(victim, c->words, tag0, tag1, now, payload);
+	put(&tags[victim], data + (size_t)victim * c->words, c->words, tag0, tag1, now, payload);
 	set_unlock(s);
 	struct vtd_cache_ctr *ctr = vtd_cache_ctr(c);
 	vtd_cache_count(&ctr->fill);
@@ -113,29 +118,43 @@ void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t
 		vtd_cache_count(&ctr->evict);
 }
 
+/* The entry in `slot` as the matchers see it: tag0, tag1, stamp, payload. */
+static void view(const struct vtd_cache *c, size_t slot, uint64_t *v)
+{
+	const uint64_t *e = c->data + slot * c->words;
+
+	v[0] = vtd_cache_word(&c->tags[slot]);
+	for (unsigned i = 0; i < c->words; i++)
+		v[1 + i] = vtd_cache_word(&e[i]);
+}
+
 unsigned vtd_cache_drop_if(struct vtd_cache *c, bool (*match)(const void *arg, const uint64_t *e),
 			   const void *arg)
 {
+	uint64_t v[1 + 2 + VTD_CACHE_MAX_PAYLOAD];
 	unsigned dropped = 0;
 
 	for (unsigned set = 0; set < c->sets; set++) {
 		struct vtd_cset *s = &c->set[set];
-		uint64_t *base = c->data + (uint64_t)set * c->ways * c->words;
 		bool locked = false;
 
 		for (unsigned w = 0; w < c->ways; w++) {
-			uint64_t *e = base + (uint64_t)w * c->words;
+			size_t slot = (size_t)set * c->ways + w;
 
-			if (!vtd_cache_word(&e[0]) || !match(arg, e))
+			if (!vtd_cache_word(&c->tags[slot]))
+				continue;
+			view(c, slot, v);
+			if (!match(arg, v))
 				continue;
 			if (!locked) {
 				set_lock(s);
 				locked = true;
-				/* Re-check under the flag: a fill may have replaced it. */
-				if (!vtd_cache_word(&e[0]) || !match(arg, e))
+				/* Look again under the flag: a fill may have replaced it. */
+				view(c, slot, v);
+				if (!v[0] || !match(arg, v))
 					continue;
 			}
-			__atomic_store_n(&e[0], 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&c->tags[slot], 0, __ATOMIC_RELEASE);
 			dropped++;
 		}
 		if (locked)

@@ -20,16 +20,19 @@
  * per epoch (a stream of hits writes nothing). The victim is an invalid entry or the one
  * with the oldest stamp.
  *
- * Entry layout: word 0 and 1 are the tag (word 0 is 0 for an invalid entry: every tag
- * has VTD_CACHE_VALID), word 2 the LRU stamp, then the payload.
+ * Layout, per set: the ways' first tag words side by side (what a lookup scans; 0 for an
+ * invalid entry - every tag has VTD_CACHE_VALID), and each way's second tag word, LRU stamp
+ * and payload in data[]. The invalidation matchers see an entry as one array: tag0, tag1,
+ * stamp, payload (VTD_CACHE_HDR words, then the payload).
  */
 #ifndef SOFTIOMMU_HW_VTD_CACHE_H
 #define SOFTIOMMU_HW_VTD_CACHE_H
 
 #include "vtd_internal.h"
 
-#define VTD_CACHE_VALID (1ull << 63)
-#define VTD_CACHE_HDR	3 /* tag0, tag1, stamp */
+#define VTD_CACHE_VALID	      (1ull << 63)
+#define VTD_CACHE_HDR	      3 /* tag0, tag1, stamp (in the matchers' view) */
+#define VTD_CACHE_MAX_PAYLOAD 4
 
 /* ---- cache.c -------------------------------------------------------------------------- */
 
@@ -119,18 +122,21 @@ static inline __attribute__((always_inline)) bool vtd_cache_lookup(struct vtd_ca
 								   const unsigned n)
 {
 	const struct vtd_cset *s = &c->set[set];
-	const uint64_t *base = c->data + (uint64_t)set * c->ways * c->words;
+	const uint64_t *tags = c->tags + (size_t)set * c->ways;
+	/* c->words == n + 2 for every caller: the stride is a constant here. */
+	const uint64_t *data = c->data + (size_t)set * c->ways * (n + 2);
 
 	for (;;) {
 		uint32_t q = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 		const uint64_t *hit = NULL;
 
 		for (unsigned w = 0; w < c->ways; w++) {
-			const uint64_t *e = base + (uint64_t)w * c->words;
-
-			if (vtd_cache_read(&e[0]) == tag0 && vtd_cache_read(&e[1]) == tag1) {
+			if (vtd_cache_read(&tags[w]) != tag0)
+				continue;
+			const uint64_t *e = data + (size_t)w * (n + 2);
+			if (vtd_cache_read(&e[0]) == tag1) {
 				for (unsigned i = 0; i < n; i++)
-					out[i] = vtd_cache_read(&e[VTD_CACHE_HDR + i]);
+					out[i] = vtd_cache_read(&e[2 + i]);
 				hit = e;
 				break;
 			}
@@ -140,8 +146,8 @@ static inline __attribute__((always_inline)) bool vtd_cache_lookup(struct vtd_ca
 		if (!hit)
 			return false;
 		uint64_t now = 2 * __atomic_load_n(&c->epoch, __ATOMIC_RELAXED) + 1;
-		if (vtd_cache_word(&hit[2]) != now)
-			__atomic_store_n((uint64_t *)(uintptr_t)&hit[2], now, __ATOMIC_RELAXED);
+		if (vtd_cache_word(&hit[1]) != now)
+			__atomic_store_n((uint64_t *)(uintptr_t)&hit[1], now, __ATOMIC_RELAXED);
 		return true;
 	}
 }

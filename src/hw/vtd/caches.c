@@ -9,6 +9,7 @@ int vtd_caches_init(struct vtd *vtd)
 {
 	const struct vtd_config *c = &vtd->cfg;
 
+	_Static_assert(VTD_CACHE_MAX_PAYLOAD >= 3, "the PASID cache has 3 payload words");
 	if (vtd_cache_init(&vtd->ctxc, &c->context_cache, 2) ||
 	    vtd_cache_init(&vtd->pc, &c->pasid_cache, 3) ||
 	    vtd_cache_init(&vtd->iotlb, &c->iotlb, 2)) {

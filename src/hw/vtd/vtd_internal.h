@@ -49,9 +49,11 @@ struct vtd_cset {
 };
 
 struct vtd_cache {
-	unsigned sets, ways, words; /* words per entry, header included */
+	unsigned sets, ways;
+	unsigned words; /* per entry in data[]: tag1, stamp, payload */
 	unsigned set_mask;
 	struct vtd_cset *set;
+	uint64_t *tags; /* sets * ways: each entry's tag0, 0 when invalid (scanned first) */
 	uint64_t *data; /* sets * ways * words */
 	uint64_t epoch;
 	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
