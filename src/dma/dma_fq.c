@@ -8,6 +8,10 @@
  * start count when it was queued and may be released once the finish count exceeds it,
  * because then a flush that started after the entry's unmap has completed (if S flushes
  * had started when it was queued, finish > S means at least one later one finished).
+ * The finish count is only a lower bound while other flushes are in flight, so a thread
+ * that has just finished its own flush uses what it knows better: every entry queued
+ * before its flush started (counter below the start count it took) is covered. That is
+ * what empties a full ring even while another thread's flush is still running.
  *
  * Flushes happen when a ring is full (synchronously, on the unmapping thread), when the
  * timer fires (fq_timeout_ms after it was armed by an unmap that found it idle; it runs on
@@ -25,17 +29,21 @@
 
 #include "dma/dma_internal.h"
 
-/* Flush every translation of the domain; counts as one flush for the entries. */
-static void dma_fq_flush_iotlb(struct dma_dev *dev, enum dma_flush_reason why)
+/*
+ * Flush every translation of the domain. Returns the start count this flush took: entries
+ * queued with a lower counter are covered by it once it returns.
+ */
+static uint64_t dma_fq_flush_iotlb(struct dma_dev *dev, enum dma_flush_reason why)
 {
 	uint64_t t0 = dev->timing ? dma_now_ns() : 0;
+	uint64_t mine = atomic_fetch_add(&dev->fq_flush_start, 1) + 1;
 
-	atomic_fetch_add(&dev->fq_flush_start, 1);
 	iommu_flush_iotlb_all(dev->domain);
 	atomic_fetch_add(&dev->fq_flush_finish, 1);
 	atomic_fetch_add(&dev->flushes[why], 1);
 	if (dev->timing)
 		atomic_fetch_add(&dev->flush_ns, dma_now_ns() - t0);
+	return mine;
 }
 
 static void dma_fq_entry_release(struct dma_dev *dev, struct dma_fq_entry *e)
@@ -47,13 +55,15 @@ static void dma_fq_entry_release(struct dma_dev *dev, struct dma_fq_entry *e)
 		mem_free_pages(dev->alloc, e->buf_phys, (unsigned)e->buf_order);
 }
 
-/* Release the entries a finished flush has covered. The ring's slot lock is held. */
-static unsigned dma_fq_ring_free(struct dma_dev *dev, struct dma_fq *fq)
+/*
+ * Release the oldest entries while their counter is below `covered` (a finished flush
+ * started after they were queued). The ring's slot lock is held.
+ */
+static unsigned dma_fq_ring_free(struct dma_dev *dev, struct dma_fq *fq, uint64_t covered)
 {
-	uint64_t done = atomic_load(&dev->fq_flush_finish);
 	unsigned n = 0;
 
-	while (fq->count && fq->entries[fq->head].counter < done) {
+	while (fq->count && fq->entries[fq->head].counter < covered) {
 		dma_fq_entry_release(dev, &fq->entries[fq->head]);
 		fq->head = fq->head + 1 == fq->size ? 0 : fq->head + 1;
 		fq->count--;
@@ -109,10 +119,10 @@ void dma_fq_queue(struct dma_dev *dev, struct dma_slot *slot, uint64_t pfn, uint
 		slot->fq = fq;
 	}
 	/* Entries another thread's flush has covered go first (Linux does the same). */
-	dma_fq_ring_free(dev, fq);
+	dma_fq_ring_free(dev, fq, atomic_load(&dev->fq_flush_finish));
 	if (fq->count == fq->size) {
-		dma_fq_flush_iotlb(dev, DMA_FLUSH_FULL);
-		dma_fq_ring_free(dev, fq);
+		/* Everything here was queued before this flush started: it all goes. */
+		dma_fq_ring_free(dev, fq, dma_fq_flush_iotlb(dev, DMA_FLUSH_FULL));
 	}
 	e = &fq->entries[(fq->head + fq->count) % fq->size];
 	e->pfn = pfn;
@@ -135,17 +145,18 @@ void dma_fq_queue(struct dma_dev *dev, struct dma_slot *slot, uint64_t pfn, uint
 /* One flush, then release what it covered in every ring. Returns entries released. */
 unsigned dma_fq_flush_drain(struct dma_dev *dev, enum dma_flush_reason why)
 {
+	uint64_t covered;
 	unsigned n = 0;
 
 	if (dev->mode != DMA_MODE_LAZY)
 		return 0;
-	dma_fq_flush_iotlb(dev, why);
+	covered = dma_fq_flush_iotlb(dev, why);
 	for (unsigned i = 0; i < DMA_FQ_MAX; i++) {
 		struct dma_slot *s = &dev->slots[i];
 
 		pthread_mutex_lock(&s->lock);
 		if (s->fq)
-			n += dma_fq_ring_free(dev, s->fq);
+			n += dma_fq_ring_free(dev, s->fq, covered);
 		pthread_mutex_unlock(&s->lock);
 	}
 	return n;

@@ -122,6 +122,8 @@ struct dmock_unit {
 	atomic_ulong stale_hits;	 /* IOTLB hits whose page-table entry is gone */
 	atomic_ulong reuse_before_flush; /* maps of an IOVA still awaiting its flush */
 	atomic_uint last_prot;
+	void (*on_flush_all)(struct dmock_unit *u); /* called inside flush_iotlb_all */
+	void *hook_ctx;
 	atomic_int live_domains;
 };
 
@@ -370,6 +372,8 @@ static void dmock_flush_iotlb_all(struct iommu_domain *domain)
 	struct dmock_domain *md = dmock_dom(domain);
 
 	atomic_fetch_add(&md->u->flush_alls, 1);
+	if (md->u->on_flush_all)
+		md->u->on_flush_all(md->u);
 	pthread_mutex_lock(&md->tlb);
 	dmock_clear(&md->iotlb);
 	dmock_clear(&md->pending);

@@ -5,6 +5,7 @@
  * flushes once per full ring, on its timer, when the IOVA space runs out, on request and
  * at teardown; page-table pages freed by an unmap are never reused before the flush.
  */
+#include <pthread.h>
 #include <time.h>
 
 #include "check.h"
@@ -284,6 +285,64 @@ static void t_exhaustion_strict(void)
 	CHECK_EQ(dmock_sys_fini(&s), 0);
 }
 
+/*
+ * A full ring while another thread's flush is still in flight: the finish count lags, but
+ * the ring's own flush started after every entry in it, so all of them go (an earlier
+ * version overwrote the oldest entry here and leaked its IOVA and table page).
+ */
+struct slow_flush {
+	atomic_int calls, inside, release;
+};
+
+static void slow_first_flush(struct dmock_unit *u)
+{
+	struct slow_flush *sf = u->hook_ctx;
+
+	if (atomic_fetch_add(&sf->calls, 1))
+		return;
+	atomic_store(&sf->inside, 1);
+	while (!atomic_load(&sf->release))
+		nanosleep(&(struct timespec){0, 100000}, NULL);
+}
+
+static void *flusher(void *arg)
+{
+	dma_flush_queues(arg);
+	return NULL;
+}
+
+static void t_full_ring_during_other_flush(void)
+{
+	enum { N = 4 };
+	struct dmock_opts o = {.type = IOMMU_DOMAIN_DMA_FQ,
+			       .cfg = {.fq_size = N, .fq_timeout_ms = DMA_FQ_TIMEOUT_NONE}};
+	struct slow_flush sf = {0};
+	struct dmock_sys s;
+	struct dma_stats st;
+	pthread_t t;
+
+	CHECK_EQ(dmock_sys_init(&s, &o), 0);
+	s.u->hook_ctx = &sf;
+	s.u->on_flush_all = slow_first_flush;
+	CHECK_EQ(pthread_create(&t, NULL, flusher, s.dma), 0);
+	while (!atomic_load(&sf.inside))
+		nanosleep(&(struct timespec){0, 100000}, NULL);
+	for (unsigned i = 0; i < N + 1; i++) {
+		dma_addr_t a =
+		    dma_map_single(s.dma, 0x200000 + i * 0x200000ull, 0x1000, DMA_TO_DEVICE);
+
+		CHECK(a != DMA_MAPPING_ERROR);
+		CHECK_EQ(dma_unmap_single(s.dma, a, 0x1000, DMA_TO_DEVICE), 0);
+	}
+	st = stats(s.dma);
+	atomic_store(&sf.release, 1);
+	pthread_join(t, NULL);
+	CHECK_EQ(st.fq_flush_full, 1);
+	CHECK_EQ(st.fq_pending, 1);
+	CHECK_EQ(atomic_load(&s.u->reuse_before_flush), 0);
+	CHECK_EQ(dmock_sys_fini(&s), 0);
+}
+
 int main(void)
 {
 	RUN(t_strict_flush_before_reuse);
@@ -295,5 +354,6 @@ int main(void)
 	RUN(t_lazy_coherent_pages);
 	RUN(t_exhaustion_retry);
 	RUN(t_exhaustion_strict);
+	RUN(t_full_ring_during_other_flush);
 	return CHECK_DONE();
 }
