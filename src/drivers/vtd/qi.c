@@ -8,13 +8,19 @@
  * its wait, so the queue holds at most one submission and one status dword suffices: the
  * wait writes a new sequence number there (STDATA) and the driver polls for it, at most
  * poll_limit times. Every poll that misses also reads FSTS, so an error is seen at once:
- *  - IQE: the descriptor at IQH was refused; it is replaced by a harmless wait, IQE is
- *    cleared and the queue runs on; the submission reports -EIO (as Linux's qi_check_fault);
+ *  - IQE: the descriptor at IQH was refused; it is replaced by a harmless wait (a fresh
+ *    copy of the wait, if the wait was refused), IQE is cleared and the queue runs on, as
+ *    Linux's qi_check_fault does; unlike Linux the refused invalidation is then made up for
+ *    by a global one of the same cache, so a refusal costs performance rather than leaving
+ *    a stale translation; the submission reports -EIO;
  *  - ITE: a device-TLB invalidation timed out (the device is gone or hung); IQERCD.ITESID
  *    names it. The driver clears ITE, stops invalidating that device's TLB for good and
  *    sends the batch again without its descriptors (the wait was aborted, and the spec does
  *    not say which earlier descriptors completed; invalidations are idempotent);
- *  - ICE: counted and cleared.
+ *  - ICE: counted and cleared (also looked for after a wait that completed, since ICE does
+ *    not stop the queue).
+ * A queue that looks full is told its tail again before the driver waits for room, so a
+ * lost IQT write does not wedge it.
  */
 #include <stdio.h>
 
@@ -356,7 +362,33 @@ static unsigned qi_head(struct intel_iommu *unit, int *err)
 	return (unsigned)((v & VTD_IQH_QH_MASK) >> unit->qi.shift) % INTEL_IOMMU_QUEUE_ENTRIES;
 }
 
-/* Wait (bounded) until `need` slots are free between the tail and the hardware's head. */
+/*
+ * One submission in the queue: its descriptors, where they sit, the wait that closes
+ * them, and the descriptors the unit refused (IQE), whose caches get a global
+ * invalidation instead.
+ */
+struct qi_sub {
+	struct intel_desc *d;
+	unsigned n;
+	unsigned first; /* slot of d[0] */
+	unsigned wait;	/* slot of the wait */
+	uint32_t seq;
+	unsigned nrefused;
+	struct intel_desc refused[4];
+};
+
+static int qi_set_tail(struct intel_iommu *unit)
+{
+	/* The register write orders the descriptors before it: the unit's MMIO path takes
+	 * a lock the queue processing also holds. */
+	return intel_reg_write(unit, VTD_REG_IQT, 8, (uint64_t)unit->qi.tail << unit->qi.shift);
+}
+
+/*
+ * Wait (bounded) until `need` slots are free between the tail and the hardware's head. A
+ * queue that looks full is first told the tail again: a unit that missed an IQT write
+ * would otherwise never move its head.
+ */
 static int qi_space(struct intel_iommu *unit, unsigned need)
 {
 	struct intel_qi *qi = &unit->qi;
@@ -370,6 +402,8 @@ static int qi_space(struct intel_iommu *unit, unsigned need)
 			return err;
 		if (INTEL_IOMMU_QUEUE_ENTRIES - 1 - used >= need)
 			return 0;
+		if (i == 0)
+			qi_set_tail(unit);
 	}
 	return -ETIMEDOUT;
 }
@@ -386,53 +420,56 @@ static int qi_write_slot(struct intel_iommu *unit, unsigned slot, const struct i
 	return ret;
 }
 
-static int qi_set_tail(struct intel_iommu *unit)
-{
-	/* The register write orders the descriptors before it: the unit's MMIO path takes
-	 * a lock the queue processing also holds. */
-	return intel_reg_write(unit, VTD_REG_IQT, 8, (uint64_t)unit->qi.tail << unit->qi.shift);
-}
-
-/* Write `n` descriptors and a wait for a new sequence number, then move the tail. */
-static int qi_post(struct intel_iommu *unit, const struct intel_desc *d, unsigned n, uint32_t *seq)
+/* Write the descriptors and a wait for a new sequence number, then move the tail. */
+static int qi_post(struct intel_iommu *unit, struct qi_sub *sub)
 {
 	struct intel_qi *qi = &unit->qi;
 	struct intel_desc w;
-	int ret = qi_space(unit, n + 1);
+	int ret = qi_space(unit, sub->n + 1);
 
 	if (ret)
 		return ret;
 	if (++qi->seq == 0)
 		qi->seq = 1; /* the status dword starts at 0 */
-	*seq = qi->seq;
+	sub->seq = qi->seq;
+	sub->first = qi->tail;
+	sub->wait = (qi->tail + sub->n) % INTEL_IOMMU_QUEUE_ENTRIES;
 	w = desc_wait(qi->status, qi->seq);
-	for (unsigned i = 0; i <= n && !ret; i++) {
-		ret = qi_write_slot(unit, qi->tail, i < n ? &d[i] : &w);
+	for (unsigned i = 0; i <= sub->n && !ret; i++) {
+		ret = qi_write_slot(unit, qi->tail, i < sub->n ? &sub->d[i] : &w);
 		qi->tail = (qi->tail + 1) % INTEL_IOMMU_QUEUE_ENTRIES;
 	}
 	if (!ret)
 		ret = qi_set_tail(unit);
 	if (!ret) {
-		for (unsigned i = 0; i < n; i++)
-			INTEL_STAT_INC(unit, desc[VTD_INV_TYPE(d[i].q[0]) & 15]);
+		for (unsigned i = 0; i < sub->n; i++)
+			INTEL_STAT_INC(unit, desc[VTD_INV_TYPE(sub->d[i].q[0]) & 15]);
 		INTEL_STAT_INC(unit, waits);
 	}
 	return ret;
 }
 
 /*
- * IQE: the descriptor at IQH was refused and the queue stopped there (1.7). Put a harmless
- * wait (to the scratch dword) in its place, clear IQE and let the queue run on.
+ * IQE: the descriptor at IQH was refused and the queue stopped there (1.7). The slot gets
+ * a copy of this submission's wait if it was the wait, else a harmless wait to the scratch
+ * dword (as Linux's qi_check_fault); the refused descriptor is kept for a global
+ * invalidation of its cache; IQE is cleared and the queue runs on.
  */
-static void qi_handle_iqe(struct intel_iommu *unit)
+static void qi_handle_iqe(struct intel_iommu *unit, struct qi_sub *sub)
 {
+	struct intel_desc nop = desc_wait(unit->qi.status + 4, 0);
+	unsigned head, idx;
 	uint64_t ercd = 0;
 	int err;
-	unsigned head = qi_head(unit, &err);
 
-	struct intel_desc nop = desc_wait(unit->qi.status + 4, 0);
-
+	head = qi_head(unit, &err);
+	idx = (head - sub->first) % INTEL_IOMMU_QUEUE_ENTRIES;
 	intel_reg_read(unit, VTD_REG_IQERCD, 8, &ercd);
+	if (head == sub->wait) {
+		nop = desc_wait(unit->qi.status, sub->seq);
+	} else if (idx < sub->n && sub->nrefused < 4) {
+		sub->refused[sub->nrefused++] = sub->d[idx];
+	}
 	qi_write_slot(unit, head, &nop);
 	intel_reg_write(unit, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
 	qi_set_tail(unit);
@@ -453,7 +490,7 @@ static void mark_gone(struct intel_iommu *unit, uint16_t sid)
  * ITE: a device-TLB invalidation timed out. IQERCD.ITESID names the device; if it names
  * none of this batch's, every device the batch invalidated is suspect and marked.
  */
-static void qi_handle_ite(struct intel_iommu *unit, const struct intel_desc *d, unsigned n)
+static void qi_handle_ite(struct intel_iommu *unit, const struct qi_sub *sub)
 {
 	uint64_t ercd = 0;
 	uint16_t sid, ite_sid;
@@ -461,10 +498,10 @@ static void qi_handle_ite(struct intel_iommu *unit, const struct intel_desc *d, 
 
 	intel_reg_read(unit, VTD_REG_IQERCD, 8, &ercd);
 	ite_sid = (uint16_t)VTD_GET(ercd, VTD_IQERCD_ITESID);
-	for (unsigned i = 0; i < n; i++)
-		found |= desc_is_devtlb(&d[i], &sid) && sid == ite_sid;
-	for (unsigned i = 0; i < n; i++) {
-		if (desc_is_devtlb(&d[i], &sid) && (!found || sid == ite_sid))
+	for (unsigned i = 0; i < sub->n; i++)
+		found |= desc_is_devtlb(&sub->d[i], &sid) && sid == ite_sid;
+	for (unsigned i = 0; i < sub->n; i++) {
+		if (desc_is_devtlb(&sub->d[i], &sid) && (!found || sid == ite_sid))
 			mark_gone(unit, sid);
 	}
 	intel_reg_write(unit, VTD_REG_FSTS, 4, VTD_FSTS_ITE);
@@ -473,31 +510,36 @@ static void qi_handle_ite(struct intel_iommu *unit, const struct intel_desc *d, 
 			 "invalidated");
 }
 
+/* ICE: an endpoint answered an invalidation with a bad completion (1.8). */
+static void qi_handle_ice(struct intel_iommu *unit)
+{
+	intel_reg_write(unit, VTD_REG_FSTS, 4, VTD_FSTS_ICE);
+	INTEL_STAT_INC(unit, completion_errors);
+	intel_warn(unit, "invalid device-TLB invalidation completion (ICE)");
+}
+
 /* Look at FSTS after a missed poll. -EAGAIN: an ITE aborted the wait. */
-static int qi_check_fault(struct intel_iommu *unit, const struct intel_desc *d, unsigned n,
-			  int *err)
+static int qi_check_fault(struct intel_iommu *unit, struct qi_sub *sub, int *err)
 {
 	uint32_t fsts = reg32(unit, VTD_REG_FSTS);
 
 	if (fsts & VTD_FSTS_IQE) {
-		qi_handle_iqe(unit);
+		qi_handle_iqe(unit, sub);
 		*err = -EIO;
 	}
-	if (fsts & VTD_FSTS_ICE) {
-		intel_reg_write(unit, VTD_REG_FSTS, 4, VTD_FSTS_ICE);
-		INTEL_STAT_INC(unit, completion_errors);
-	}
+	if (fsts & VTD_FSTS_ICE)
+		qi_handle_ice(unit);
 	if (fsts & VTD_FSTS_ITE) {
-		qi_handle_ite(unit, d, n);
+		qi_handle_ite(unit, sub);
 		return -EAGAIN;
 	}
 	return 0;
 }
 
-/* Poll the status dword for `seq`, at most poll_limit times. */
-static int qi_wait(struct intel_iommu *unit, uint32_t seq, const struct intel_desc *d, unsigned n)
+/* Poll the status dword for the submission's wait, at most poll_limit times. */
+static int qi_wait(struct intel_iommu *unit, struct qi_sub *sub)
 {
-	uint32_t st = 0;
+	uint32_t st = 0, fsts;
 	int err = 0, ret;
 	bool devtlb = false;
 	uint16_t sid;
@@ -505,23 +547,26 @@ static int qi_wait(struct intel_iommu *unit, uint32_t seq, const struct intel_de
 	for (unsigned i = 0; i < unit->poll_limit; i++) {
 		if (mem_read32(unit->mem, unit->qi.status, &st))
 			return -EIO;
-		if (st == seq)
+		if (st == sub->seq)
 			break;
-		ret = qi_check_fault(unit, d, n, &err);
+		ret = qi_check_fault(unit, sub, &err);
 		if (ret)
 			return ret;
 	}
-	if (st != seq) {
+	if (st != sub->seq) {
 		INTEL_STAT_INC(unit, wait_timeouts);
 		intel_warn(unit, "invalidation wait timed out: the queue is not processed");
 		return -ETIMEDOUT;
 	}
-	/* A unit that completes the wait despite a timed-out device-TLB invalidation still
-	 * reports ITE: look once when the batch had any. */
-	for (unsigned i = 0; i < n; i++)
-		devtlb |= desc_is_devtlb(&d[i], &sid);
-	if (devtlb && (reg32(unit, VTD_REG_FSTS) & VTD_FSTS_ITE))
-		qi_handle_ite(unit, d, n);
+	/* Device-TLB errors need not stop the wait (ICE never does): look once when the
+	 * batch had device-TLB invalidations. */
+	for (unsigned i = 0; i < sub->n; i++)
+		devtlb |= desc_is_devtlb(&sub->d[i], &sid);
+	fsts = devtlb ? reg32(unit, VTD_REG_FSTS) : 0;
+	if (fsts & VTD_FSTS_ICE)
+		qi_handle_ice(unit);
+	if (fsts & VTD_FSTS_ITE)
+		qi_handle_ite(unit, sub);
 	return err;
 }
 
@@ -538,31 +583,80 @@ static unsigned drop_gone(struct intel_iommu *unit, struct intel_desc *d, unsign
 	return k;
 }
 
-/* Send `n` descriptors and wait for them; after an ITE again, without the gone devices. */
-static int qi_submit(struct intel_iommu *unit, struct intel_desc *d, unsigned n)
+/*
+ * For each refused descriptor, the global (or whole-range) invalidation of its cache, so
+ * that the refusal costs performance, not a stale translation. Returns how many.
+ */
+static unsigned fallbacks(const struct intel_iommu *unit, const struct qi_sub *sub,
+			  struct intel_desc *out)
 {
-	struct intel_qi *qi = &unit->qi;
-	uint32_t seq;
-	int ret, err;
+	unsigned k = 0;
+	uint16_t sid;
 
-	pthread_mutex_lock(&qi->lock);
-	for (unsigned attempt = 0;; attempt++) {
-		ret = qi_post(unit, d, n, &seq);
-		if (!ret)
-			ret = qi_wait(unit, seq, d, n);
-		if (ret != -EAGAIN)
+	for (unsigned i = 0; i < sub->nrefused; i++) {
+		const struct intel_desc *d = &sub->refused[i];
+
+		switch (VTD_INV_TYPE(d->q[0])) {
+		case VTD_INV_CC:
+			out[k++] = intel_desc_cc_global();
 			break;
-		if (attempt == 2) {
-			ret = -EIO;
+		case VTD_INV_IOTLB:
+		case VTD_INV_PIOTLB:
+			out[k++] = intel_desc_iotlb_global(unit);
+			break;
+		case VTD_INV_PC:
+			out[k++] = intel_desc_pc_global();
+			break;
+		case VTD_INV_DEVTLB:
+		case VTD_INV_PDEVTLB:
+			desc_is_devtlb(d, &sid);
+			out[k++] = intel_desc_devtlb(unit, sid, 0, INTEL_DEVTLB_ALL_ORDER);
+			if (VTD_INV_TYPE(d->q[0]) == VTD_INV_PDEVTLB)
+				out[k++] = intel_desc_pdevtlb(
+				    unit, sid, (uint32_t)VTD_GET(d->q[0], VTD_INV_PDEVTLB_PASID), 0,
+				    INTEL_DEVTLB_ALL_ORDER);
 			break;
 		}
-		/* Everything from the hardware's head on is this submission's: write the
-		 * batch again from there. */
-		INTEL_STAT_INC(unit, resubmits);
-		n = drop_gone(unit, d, n);
-		qi->tail = qi_head(unit, &err);
 	}
-	pthread_mutex_unlock(&qi->lock);
+	return k;
+}
+
+/* Send and wait; after an ITE again without the gone devices (everything from the head on
+ * is this submission's, so it is written again from there). */
+static int qi_run(struct intel_iommu *unit, struct qi_sub *sub)
+{
+	int ret, err;
+
+	for (unsigned attempt = 0;; attempt++) {
+		ret = qi_post(unit, sub);
+		if (!ret)
+			ret = qi_wait(unit, sub);
+		if (ret != -EAGAIN)
+			return ret;
+		if (attempt == 2)
+			return -EIO;
+		INTEL_STAT_INC(unit, resubmits);
+		sub->n = drop_gone(unit, sub->d, sub->n);
+		unit->qi.tail = qi_head(unit, &err);
+	}
+}
+
+/* Send `n` descriptors and wait for them; refused ones are made up for by wider ones. */
+static int qi_submit(struct intel_iommu *unit, struct intel_desc *d, unsigned n)
+{
+	struct intel_desc extra[8];
+	struct qi_sub sub = {.d = d, .n = n};
+	int ret;
+
+	pthread_mutex_lock(&unit->qi.lock);
+	ret = qi_run(unit, &sub);
+	if (sub.nrefused) {
+		struct qi_sub again = {.d = extra, .n = fallbacks(unit, &sub, extra)};
+
+		qi_run(unit, &again);
+		ret = -EIO; /* reported either way */
+	}
+	pthread_mutex_unlock(&unit->qi.lock);
 	return ret;
 }
 
