@@ -77,7 +77,8 @@ static bool ss_present(uint64_t e)
 
 static bool ss_is_leaf(uint64_t e, unsigned level)
 {
-	return level == 1 || (level <= 3 && (e & SS_PS));
+	/* PS first: it is clear in the table entries a walk mostly meets. */
+	return (e & SS_PS) ? level <= 3 : level == 1;
 }
 
 static uint64_t ss_table_addr(uint64_t e)

@@ -74,7 +74,8 @@ static bool x86_present(uint64_t e)
 
 static bool x86_is_leaf(uint64_t e, unsigned level)
 {
-	return level == 1 || (level <= 3 && (e & X86_PS));
+	/* PS first: it is clear in the table entries a walk mostly meets. */
+	return (e & X86_PS) ? level <= 3 : level == 1;
 }
 
 static uint64_t x86_table_addr(uint64_t e)

@@ -88,7 +88,10 @@ int pt_create(const struct pt_config *cfg, struct pt_table **out)
 	pt->max_leaf = pt_span(31 - (unsigned)__builtin_clz(leaf_levels));
 	pt->iova_limit = 1ull << iova_bits;
 	pt->oa_limit = 1ull << oa_bits;
-	ops->init_leaf_4k(pt);
+	/* The format's verdict and encoding for every protection, once: map only looks up. */
+	for (unsigned prot = 0; prot < PT_PROT_COMBOS; prot++)
+		if (ops->fmt->check_prot(prot, cfg->flags) == 0)
+			pt->prot_attrs[prot] = ops->fmt->prot_attrs(prot, cfg->flags);
 	ret = mem_alloc_page(cfg->alloc, &pt->root);
 	if (ret) {
 		free(pt);
@@ -106,31 +109,35 @@ void pt_destroy(struct pt_table *pt)
 	free(pt);
 }
 
-/* A 4 KiB aligned, non-empty range inside [0, limit). */
+/* [addr, addr + size) inside [0, limit), size > 0 (alignment is checked apart). */
 static bool pt_range_ok(uint64_t addr, uint64_t size, uint64_t limit)
 {
-	return !((addr | size) & (PT_PAGE_4K - 1)) && size && addr < limit && size <= limit - addr;
+	return addr < limit && size - 1 < limit - addr; /* size 0 wraps to the maximum */
 }
 
 int pt_map(struct pt_table *pt, uint64_t iova, uint64_t paddr, uint64_t size, unsigned prot)
 {
+	uint64_t attrs;
 	int ret;
 
 	if (!pt)
 		return -EINVAL;
+	/* Every accepted protection encodes to something non-zero (P, or R or W). */
+	attrs = prot < PT_PROT_COMBOS ? pt->prot_attrs[prot] : 0;
 	if (size == PT_PAGE_4K) {
-		/* One page (limits are page multiples): the hot case, checked in short. */
-		if (((iova | paddr) & (PT_PAGE_4K - 1)) || iova >= pt->iova_limit ||
+		/* One page (the limits are page multiples): the hot case, checked in short. */
+		if (!attrs || ((iova | paddr) & (PT_PAGE_4K - 1)) || iova >= pt->iova_limit ||
 		    paddr >= pt->oa_limit)
 			return -EINVAL;
-		ret = pt->ops->map_4k(pt, iova, paddr, prot);
+		ret = pt->ops->map_4k(pt, iova, paddr, attrs);
 		if (ret <= 0)
 			return ret;
-	} else if (!pt_range_ok(iova, size, pt->iova_limit) ||
+	} else if (!attrs || ((iova | paddr | size) & (PT_PAGE_4K - 1)) ||
+		   !pt_range_ok(iova, size, pt->iova_limit) ||
 		   !pt_range_ok(paddr, size, pt->oa_limit)) {
 		return -EINVAL;
 	}
-	return pt->ops->map(pt, iova, paddr, size, prot);
+	return pt->ops->map_range(pt, iova, paddr, size, attrs);
 }
 
 int pt_unmap(struct pt_table *pt, uint64_t iova, uint64_t size, struct pt_gather *g,
@@ -141,7 +148,8 @@ int pt_unmap(struct pt_table *pt, uint64_t iova, uint64_t size, struct pt_gather
 
 	if (unmapped)
 		*unmapped = 0;
-	if (!pt || !g || !pt_range_ok(iova, size, pt->iova_limit))
+	if (!pt || !g || ((iova | size) & (PT_PAGE_4K - 1)) ||
+	    !pt_range_ok(iova, size, pt->iova_limit))
 		return -EINVAL;
 	if (g->alloc && g->alloc != pt->alloc)
 		return -EINVAL;
@@ -185,6 +193,23 @@ unsigned pt_levels(const struct pt_table *pt)
 uint64_t pt_iova_limit(const struct pt_table *pt)
 {
 	return pt->iova_limit;
+}
+
+/* ---- entry access without a direct mapping ---------------------------------------------- */
+
+int pt_mem_ld(struct mem *m, uint64_t pa, uint64_t *e)
+{
+	return mem_read64(m, pa, e);
+}
+
+int pt_mem_st(struct mem *m, uint64_t pa, uint64_t e)
+{
+	return mem_write64(m, pa, e);
+}
+
+int pt_mem_cas(struct mem *m, uint64_t pa, uint64_t *old, uint64_t e)
+{
+	return mem_cmpxchg64(m, pa, old, e);
 }
 
 /* ---- gather --------------------------------------------------------------------------- */

@@ -13,10 +13,12 @@
 
 #include <stdbool.h>
 
-#define PT_PAGE_SHIFT 12
-#define PT_ENTRIES    512
-#define PT_MAX_LEVELS 5
-#define PT_ADDR_MASK  0x000ffffffffff000ull /* bits 51:12, both formats */
+#define PT_PAGE_SHIFT	  12
+#define PT_ENTRIES	  512
+#define PT_MAX_LEVELS	  5
+#define PT_ADDR_MASK	  0x000ffffffffff000ull /* bits 51:12, both formats */
+#define PT_PROT_COMBOS	  32			/* every value of the five PT_PROT_* bits */
+#define PT_MAX_LEAF_LEVEL 3			/* 1 GiB, in both formats */
 
 /*
  * A format: the static const table of encoders and decoders the walker is written against.
@@ -44,10 +46,10 @@ struct pt_fmt {
 /* The walker instantiated for one format (pt_walk.h, included by each format's file). */
 struct pt_ops {
 	const struct pt_fmt *fmt;
-	int (*map)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot);
-	/* One 4 KiB page with every table in place; 1: a table is missing, use map. */
-	int (*map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, unsigned prot);
-	void (*init_leaf_4k)(struct pt_table *pt);
+	/* One 4 KiB page with every table in place; 1: a table is missing, use map_range */
+	int (*map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t attrs);
+	int (*map_range)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size,
+			 uint64_t attrs);
 	int (*unmap)(struct pt_table *pt, uint64_t iova, uint64_t end, struct pt_gather *g,
 		     uint64_t *unmapped);
 	int (*lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *m);
@@ -70,10 +72,9 @@ struct pt_table {
 	uint64_t max_leaf;    /* the largest allowed page size */
 	uint64_t iova_limit;
 	uint64_t oa_limit;
-	uint64_t leaf_4k[32]; /* a 4 KiB leaf's attributes by PT_PROT_* value, 0 = refused */
+	/* leaf attributes for each protection (from the format, at creation); 0: refused */
+	uint64_t prot_attrs[PT_PROT_COMBOS];
 };
-
-#define PT_PROT_COMBOS 32 /* PT_PROT_* values are below this */
 
 static inline unsigned pt_shift(unsigned level)
 {
@@ -90,48 +91,96 @@ static inline unsigned pt_index(uint64_t iova, unsigned level)
 	return (unsigned)(iova >> pt_shift(level)) & (PT_ENTRIES - 1);
 }
 
-/* Can a leaf at `level` start [iova, iova + len) -> pa (allowed, aligned, long enough)? */
-static inline bool pt_leaf_fits(const struct pt_table *pt, unsigned level, uint64_t iova,
-				uint64_t pa, uint64_t len)
+/*
+ * The levels at which a leaf can start [iova, iova + len) -> pa, as a mask (bit n: level
+ * n): allowed by the table, both addresses aligned to its page size, the range at least
+ * that long. Level 1 is always in it.
+ */
+static inline unsigned pt_fit_mask(const struct pt_table *pt, uint64_t iova, uint64_t pa,
+				   uint64_t len)
 {
-	uint64_t span = pt_span(level);
+	unsigned fit = 1u << 1;
 
-	return (pt->leaf_levels & (1u << level)) && !((iova | pa) & (span - 1)) && len >= span;
+	/* Most maps are short or not 2 MiB aligned: one test settles them. */
+	if (len < PT_PAGE_2M || ((iova | pa) & (PT_PAGE_2M - 1)))
+		return fit;
+	for (unsigned level = 2; level <= PT_MAX_LEAF_LEVEL; level++) {
+		uint64_t span = pt_span(level);
+
+		if (((iova | pa) & (span - 1)) || len < span)
+			break;
+		fit |= pt->leaf_levels & (1u << level);
+	}
+	return fit;
 }
 
 /*
- * Entry access. With a direct mapping, entries are read with acquire and written with
- * release semantics: a walker that follows a freshly installed pointer must see the table
- * contents written before it (on x86 these are plain moves). Otherwise the generic mem_*
- * calls, which check ranges and report backend errors.
+ * How entries are reached: the memory's direct mapping (NULL: through the mem_* calls,
+ * which check ranges and report backend errors) and the highest address a table page may
+ * start at. Walkers take a copy in a local first: the acquire loads below would otherwise
+ * make the compiler fetch these fields from the table object again after every entry.
  */
-static inline int pt_ld(const struct pt_table *pt, uint64_t pa, uint64_t *e)
+struct pt_io {
+	uint8_t *base;
+	struct mem *mem;
+	uint64_t table_max;
+};
+
+static inline struct pt_io pt_io(const struct pt_table *pt)
 {
-	if (pt->base) {
-		*e = __atomic_load_n((uint64_t *)(void *)(pt->base + pa), __ATOMIC_ACQUIRE);
-		return 0;
-	}
-	return mem_read64(pt->mem, pa, e);
+	struct pt_io io = {pt->base, pt->mem, pt->mem_size - MEM_PAGE_SIZE};
+
+	return io;
 }
 
-static inline int pt_st(const struct pt_table *pt, uint64_t pa, uint64_t e)
+/* Entry access without a direct mapping (pgtable.c): out of line, off the fast path. */
+int pt_mem_ld(struct mem *m, uint64_t pa, uint64_t *e);
+int pt_mem_st(struct mem *m, uint64_t pa, uint64_t e);
+int pt_mem_cas(struct mem *m, uint64_t pa, uint64_t *old, uint64_t e);
+
+/*
+ * Entries are read with acquire and written with release semantics: a walker that follows
+ * a freshly installed pointer must see the table contents written before it (on x86 these
+ * are plain moves). The fallbacks get copies, so that the caller's entry never has its
+ * address taken and stays in a register.
+ */
+static inline int pt_ld(struct pt_io io, uint64_t pa, uint64_t *e)
 {
-	if (pt->base) {
-		__atomic_store_n((uint64_t *)(void *)(pt->base + pa), e, __ATOMIC_RELEASE);
+	if (io.base) {
+		*e = __atomic_load_n((uint64_t *)(void *)(io.base + pa), __ATOMIC_ACQUIRE);
+		return 0;
+	} else {
+		uint64_t v = 0;
+		int ret = pt_mem_ld(io.mem, pa, &v);
+
+		*e = v;
+		return ret;
+	}
+}
+
+static inline int pt_st(struct pt_io io, uint64_t pa, uint64_t e)
+{
+	if (io.base) {
+		__atomic_store_n((uint64_t *)(void *)(io.base + pa), e, __ATOMIC_RELEASE);
 		return 0;
 	}
-	return mem_write64(pt->mem, pa, e);
+	return pt_mem_st(io.mem, pa, e);
 }
 
 /* 0 if the entry held *old and now holds `e`; -EAGAIN with *old = what it holds instead. */
-static inline int pt_cas(const struct pt_table *pt, uint64_t pa, uint64_t *old, uint64_t e)
+static inline int pt_cas(struct pt_io io, uint64_t pa, uint64_t *old, uint64_t e)
 {
-	if (pt->base)
-		return __atomic_compare_exchange_n((uint64_t *)(void *)(pt->base + pa), old, e,
+	uint64_t v = *old;
+	int ret;
+
+	if (io.base)
+		return __atomic_compare_exchange_n((uint64_t *)(void *)(io.base + pa), old, e,
 						   false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 			   ? 0
 			   : -EAGAIN;
-	return mem_cmpxchg64(pt->mem, pa, old, e);
+	ret = pt_mem_cas(io.mem, pa, &v, e);
+	*old = v;
+	return ret;
 }
 
 /*
@@ -139,9 +188,9 @@ static inline int pt_cas(const struct pt_table *pt, uint64_t pa, uint64_t *old, 
  * the entries are ours, but table memory is ordinary RAM that a buggy device could scribble
  * over, and an out-of-range pointer must become an error, not a stray host access.
  */
-static inline bool pt_table_ok(const struct pt_table *pt, uint64_t tpa)
+static inline bool pt_table_ok(struct pt_io io, uint64_t tpa)
 {
-	return tpa <= pt->mem_size - MEM_PAGE_SIZE;
+	return tpa <= io.table_max;
 }
 
 /* Gather bookkeeping (pgtable.c). */

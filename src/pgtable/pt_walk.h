@@ -22,10 +22,10 @@
 #endif
 
 /* Where the table an entry points to lives, checked to be a page of memory. */
-static inline int PT_FN(next_table)(const struct pt_table *pt, uint64_t e, uint64_t *t)
+static inline int PT_FN(next_table)(struct pt_io io, uint64_t e, uint64_t *t)
 {
 	*t = PT_FMT.table_addr(e);
-	return pt_table_ok(pt, *t) ? 0 : -EFAULT;
+	return pt_table_ok(io, *t) ? 0 : -EFAULT;
 }
 
 /*
@@ -34,8 +34,10 @@ static inline int PT_FN(next_table)(const struct pt_table *pt, uint64_t e, uint6
  * follows a pointer to an unfinished table. A thread that loses the race frees its page,
  * which nobody has seen, and uses the winner's. On success *e is the present entry.
  */
-static int PT_FN(install_table)(struct pt_table *pt, uint64_t epa, uint64_t *e)
+__attribute__((noinline)) static int PT_FN(install_table)(struct pt_table *pt, uint64_t epa,
+							  uint64_t *e)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t page, te;
 	int ret;
 
@@ -44,7 +46,7 @@ static int PT_FN(install_table)(struct pt_table *pt, uint64_t epa, uint64_t *e)
 		return ret;
 	te = PT_FMT.mk_table(page, pt->flags);
 	for (;;) {
-		ret = pt_cas(pt, epa, e, te);
+		ret = pt_cas(io, epa, e, te);
 		if (ret == 0) {
 			*e = te;
 			return 0;
@@ -59,12 +61,13 @@ static int PT_FN(install_table)(struct pt_table *pt, uint64_t epa, uint64_t *e)
 /* Free a table and every table below it (tables that were never published, or destroy). */
 static void PT_FN(free_tree)(struct pt_table *pt, unsigned level, uint64_t t)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t e, child;
 
 	for (unsigned i = 0; level > 1 && i < PT_ENTRIES; i++) {
-		if (pt_ld(pt, t + 8 * i, &e) || !PT_FMT.present(e) || PT_FMT.is_leaf(e, level))
+		if (pt_ld(io, t + 8 * i, &e) || !PT_FMT.present(e) || PT_FMT.is_leaf(e, level))
 			continue;
-		if (PT_FN(next_table)(pt, e, &child) == 0)
+		if (PT_FN(next_table)(io, e, &child) == 0)
 			PT_FN(free_tree)(pt, level - 1, child);
 	}
 	mem_free_page(pt->alloc, t);
@@ -78,34 +81,39 @@ static void PT_FN(free_all)(struct pt_table *pt)
 /* ---- map ------------------------------------------------------------------------------ */
 
 /*
- * Walk down to where the leaves for [iova, iova + len) -> pa go: the first level (from the
- * top) whose page fits and whose slot is empty. A slot already holding a table (perhaps
- * one that earlier unmaps emptied) is walked into; missing tables are installed.
+ * Walk down to where the leaves for iova go: the first empty slot at a level in `fit` (see
+ * pt_fit_mask()). A slot already holding a table (perhaps one that earlier unmaps emptied)
+ * is walked into; missing tables on the way are installed.
  */
-static int PT_FN(map_descend)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t len,
-			      unsigned *level_out, uint64_t *table_out)
+__attribute__((always_inline)) static inline int PT_FN(map_descend)(struct pt_table *pt,
+								    uint64_t iova, unsigned fit,
+								    unsigned *level_out,
+								    uint64_t *table_out)
 {
-	uint64_t t = pt->root, e;
+	const struct pt_io io = pt_io(pt);
+	uint64_t t = pt->root, e, epa;
 	unsigned level;
 	int ret;
 
 	for (level = pt->levels;; level--) {
-		uint64_t epa = t + 8 * pt_index(iova, level);
-
-		ret = pt_ld(pt, epa, &e);
+		epa = t + 8 * pt_index(iova, level);
+		ret = pt_ld(io, epa, &e);
 		if (ret)
 			return ret;
 		if (!PT_FMT.present(e)) {
-			/* Always true at level 1: every range is 4 KiB aligned. */
-			if (pt_leaf_fits(pt, level, iova, pa, len))
+			if (fit & (1u << level)) /* level 1 always is: the walk ends */
 				break;
-			ret = PT_FN(install_table)(pt, epa, &e);
+			/* A copy: e itself stays in a register on the common path. */
+			uint64_t cur = e;
+
+			ret = PT_FN(install_table)(pt, epa, &cur);
 			if (ret)
 				return ret;
-		}
-		if (PT_FMT.is_leaf(e, level))
+			e = cur;
+		} else if (PT_FMT.is_leaf(e, level)) {
 			return -EEXIST;
-		ret = PT_FN(next_table)(pt, e, &t);
+		}
+		ret = PT_FN(next_table)(io, e, &t);
 		if (ret)
 			return ret;
 	}
@@ -118,18 +126,62 @@ static int PT_FN(unmap_level)(struct pt_table *pt, unsigned level, uint64_t t, u
 			      uint64_t end, struct pt_gather *g, uint64_t *unmapped);
 
 /*
- * One 4 KiB page whose tables all exist - a DMA layer mapping buffer by buffer, the hot
- * case: a plain descent through directly mapped memory and one store. Returns 1 when a
- * table is missing or memory is not directly mapped (the general path handles both), else
- * what the general path would have returned.
+ * Map [iova, iova + size) -> pa with leaves of these attributes (from the prot): runs of
+ * leaves, table by table; on an error the leaves written so far are cleared again.
  */
-static int PT_FN(map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, unsigned prot)
+static int PT_FN(map_range)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size,
+			    uint64_t attrs)
+{
+	const struct pt_io io = pt_io(pt);
+	uint64_t start = iova, end = iova + size, t, pg, e = 0, undone = 0;
+	unsigned level, idx;
+	int ret;
+
+	while (iova < end) {
+		ret =
+		    PT_FN(map_descend)(pt, iova, pt_fit_mask(pt, iova, pa, end - iova), &level, &t);
+		if (ret)
+			goto undo;
+		pg = pt_span(level);
+		idx = pt_index(iova, level);
+		/*
+		 * A run of leaves in this table. It ends with the table, when the rest is
+		 * shorter than this page size, or at a used slot; the next descent decides
+		 * what a used slot means (-EEXIST, or a table to walk into).
+		 */
+		do {
+			ret = pt_st(io, t + 8 * idx, PT_FMT.mk_leaf(attrs, pa, level));
+			if (ret)
+				goto undo;
+			iova += pg;
+			pa += pg;
+			if (++idx == PT_ENTRIES || end - iova < pg)
+				break;
+			ret = pt_ld(io, t + 8 * idx, &e);
+			if (ret)
+				goto undo;
+		} while (!PT_FMT.present(e));
+	}
+	return 0;
+undo:
+	/* Clear what this call wrote (its own aligned leaves: no split, no table freed). */
+	if (iova > start)
+		PT_FN(unmap_level)(pt, pt->levels, pt->root, start, iova, NULL, &undone);
+	return ret;
+}
+
+/*
+ * One 4 KiB page whose tables all exist, in directly mapped memory - a DMA layer mapping
+ * buffer by buffer, the hot case: a plain descent and one store. Returns 1 when a table is
+ * missing or memory has no direct mapping (map_range() handles both), else what
+ * map_range() would have returned.
+ */
+static int PT_FN(map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t attrs)
 {
 	const uint8_t *base = pt->base;
-	uint64_t t = pt->root, e, attrs;
+	const uint64_t table_max = pt->mem_size - MEM_PAGE_SIZE;
+	uint64_t t = pt->root, e, *slot;
 
-	if (prot >= PT_PROT_COMBOS || !(attrs = pt->leaf_4k[prot]))
-		return -EINVAL;
 	if (!base)
 		return 1;
 	for (unsigned level = pt->levels; level > 1; level--) {
@@ -141,64 +193,14 @@ static int PT_FN(map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, unsign
 		if (PT_FMT.is_leaf(e, level))
 			return -EEXIST;
 		t = PT_FMT.table_addr(e);
-		if (!pt_table_ok(pt, t))
+		if (t > table_max)
 			return -EFAULT;
 	}
-	uint64_t *slot = (uint64_t *)(void *)(pt->base + t) + pt_index(iova, 1);
-	e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (PT_FMT.present(e))
+	slot = (uint64_t *)(void *)(pt->base + t) + pt_index(iova, 1);
+	if (PT_FMT.present(__atomic_load_n(slot, __ATOMIC_ACQUIRE)))
 		return -EEXIST;
 	__atomic_store_n(slot, PT_FMT.mk_leaf(attrs, pa, 1), __ATOMIC_RELEASE);
 	return 0;
-}
-
-/* The 4 KiB leaf attributes of every protection (0: the format refuses it), for map_4k. */
-static void PT_FN(init_leaf_4k)(struct pt_table *pt)
-{
-	for (unsigned p = 0; p < PT_PROT_COMBOS; p++)
-		pt->leaf_4k[p] =
-		    PT_FMT.check_prot(p, pt->flags) ? 0 : PT_FMT.prot_attrs(p, pt->flags);
-}
-
-static int PT_FN(map)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot)
-{
-	uint64_t start = iova, end = iova + size, attrs, t, pg, e, undone = 0;
-	unsigned level, idx;
-	int ret;
-
-	if (PT_FMT.check_prot(prot, pt->flags))
-		return -EINVAL;
-	attrs = PT_FMT.prot_attrs(prot, pt->flags);
-	while (iova < end) {
-		ret = PT_FN(map_descend)(pt, iova, pa, end - iova, &level, &t);
-		if (ret)
-			goto undo;
-		pg = pt_span(level);
-		idx = pt_index(iova, level);
-		/*
-		 * A run of leaves in this table. It ends with the table, when the rest is
-		 * shorter than this page size, or at a used slot; the next descent decides
-		 * what a used slot means (-EEXIST, or a table to walk into).
-		 */
-		do {
-			ret = pt_st(pt, t + 8 * idx, PT_FMT.mk_leaf(attrs, pa, level));
-			if (ret)
-				goto undo;
-			iova += pg;
-			pa += pg;
-			if (++idx == PT_ENTRIES || end - iova < pg)
-				break;
-			ret = pt_ld(pt, t + 8 * idx, &e);
-			if (ret)
-				goto undo;
-		} while (!PT_FMT.present(e));
-	}
-	return 0;
-undo:
-	/* Clear what this call wrote (its own aligned leaves: no split, no table freed). */
-	if (iova > start)
-		PT_FN(unmap_level)(pt, pt->levels, pt->root, start, iova, NULL, &undone);
-	return ret;
 }
 
 /* ---- unmap ---------------------------------------------------------------------------- */
@@ -212,6 +214,7 @@ undo:
 static int PT_FN(build_split)(struct pt_table *pt, unsigned level, uint64_t attrs, uint64_t base,
 			      uint64_t *page)
 {
+	const struct pt_io io = pt_io(pt);
 	unsigned child = level - 1;
 	uint64_t step = pt_span(child), e, sub;
 	int ret;
@@ -228,7 +231,7 @@ static int PT_FN(build_split)(struct pt_table *pt, unsigned level, uint64_t attr
 				goto fail;
 			e = PT_FMT.mk_table(sub, pt->flags);
 		}
-		ret = pt_st(pt, *page + 8 * i, e);
+		ret = pt_st(io, *page + 8 * i, e);
 		if (ret)
 			goto fail;
 	}
@@ -247,6 +250,7 @@ fail:
  */
 static int PT_FN(split)(struct pt_table *pt, uint64_t epa, unsigned level, uint64_t *e)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t page, te;
 	int ret;
 
@@ -255,7 +259,7 @@ static int PT_FN(split)(struct pt_table *pt, uint64_t epa, unsigned level, uint6
 	if (ret)
 		return ret;
 	te = PT_FMT.mk_table(page, pt->flags);
-	ret = pt_cas(pt, epa, e, te);
+	ret = pt_cas(io, epa, e, te);
 	if (ret == 0) {
 		*e = te;
 		return 0;
@@ -271,6 +275,7 @@ static int PT_FN(split)(struct pt_table *pt, uint64_t epa, unsigned level, uint6
  */
 static int PT_FN(split_at)(struct pt_table *pt, uint64_t addr, struct pt_gather *g)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t t = pt->root, e, epa;
 	int ret;
 
@@ -280,7 +285,7 @@ static int PT_FN(split_at)(struct pt_table *pt, uint64_t addr, struct pt_gather 
 		if (!(addr & (pt_span(level) - 1)))
 			return 0; /* no page at this level or below can straddle addr */
 		epa = t + 8 * pt_index(addr, level);
-		ret = pt_ld(pt, epa, &e);
+		ret = pt_ld(io, epa, &e);
 		while (ret == 0 && PT_FMT.present(e) && PT_FMT.is_leaf(e, level)) {
 			ret = PT_FN(split)(pt, epa, level, &e);
 			if (ret == 0 && pt_span(level) > g->pgsize)
@@ -288,7 +293,7 @@ static int PT_FN(split_at)(struct pt_table *pt, uint64_t addr, struct pt_gather 
 		}
 		if (ret || !PT_FMT.present(e))
 			return ret;
-		ret = PT_FN(next_table)(pt, e, &t);
+		ret = PT_FN(next_table)(io, e, &t);
 		if (ret)
 			return ret;
 	}
@@ -299,12 +304,13 @@ static int PT_FN(split_at)(struct pt_table *pt, uint64_t addr, struct pt_gather 
 static int PT_FN(collect)(struct pt_table *pt, unsigned level, uint64_t t, struct pt_gather *g,
 			  uint64_t *bytes, uint64_t *pgmax)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t e, child;
 	int ret;
 
 	ret = pt_gather_push(g, t);
 	for (unsigned i = 0; ret == 0 && i < PT_ENTRIES; i++) {
-		ret = pt_ld(pt, t + 8 * i, &e);
+		ret = pt_ld(io, t + 8 * i, &e);
 		if (ret || !PT_FMT.present(e))
 			continue;
 		if (PT_FMT.is_leaf(e, level)) {
@@ -313,7 +319,7 @@ static int PT_FN(collect)(struct pt_table *pt, unsigned level, uint64_t t, struc
 				*pgmax = pt_span(level);
 			continue;
 		}
-		ret = PT_FN(next_table)(pt, e, &child);
+		ret = PT_FN(next_table)(io, e, &child);
 		if (ret == 0)
 			ret = PT_FN(collect)(pt, level - 1, child, g, bytes, pgmax);
 	}
@@ -330,13 +336,14 @@ static int PT_FN(collect)(struct pt_table *pt, unsigned level, uint64_t t, struc
 static int PT_FN(detach)(struct pt_table *pt, unsigned level, uint64_t epa, uint64_t child,
 			 uint64_t lo, struct pt_gather *g, uint64_t *unmapped)
 {
+	const struct pt_io io = pt_io(pt);
 	size_t n0 = g->nfreed;
 	uint64_t bytes = 0, pgmax = 0;
 	int ret;
 
 	ret = PT_FN(collect)(pt, level - 1, child, g, &bytes, &pgmax);
 	if (ret == 0)
-		ret = pt_st(pt, epa, 0);
+		ret = pt_st(io, epa, 0);
 	if (ret) {
 		g->nfreed = n0;
 		if (ret == -ENOMEM)
@@ -350,21 +357,56 @@ static int PT_FN(detach)(struct pt_table *pt, unsigned level, uint64_t epa, uint
 }
 
 /*
+ * Level 1 of unmap_level(): every entry in range is a whole 4 KiB leaf, so the loop only
+ * clears what is present and records the run once.
+ */
+static int PT_FN(unmap_ptes)(struct pt_table *pt, uint64_t t, uint64_t iova, uint64_t end,
+			     struct pt_gather *g, uint64_t *unmapped)
+{
+	const struct pt_io io = pt_io(pt);
+	unsigned first = pt_index(iova, 1), last = first + (unsigned)((end - iova) >> 12);
+	unsigned lo = PT_ENTRIES, hi = 0, n = 0;
+	uint64_t e;
+	int ret = 0;
+
+	for (unsigned idx = first; idx < last; idx++) {
+		ret = pt_ld(io, t + 8 * idx, &e);
+		if (ret == 0 && PT_FMT.present(e))
+			ret = pt_st(io, t + 8 * idx, 0);
+		else if (ret == 0)
+			continue;
+		if (ret)
+			break;
+		lo = idx < lo ? idx : lo;
+		hi = idx;
+		n++;
+	}
+	*unmapped += (uint64_t)n << 12;
+	if (g && n)
+		pt_gather_add(g, iova + ((uint64_t)(lo - first) << 12),
+			      (uint64_t)(hi - lo + 1) << 12, PT_PAGE_4K);
+	return ret; /* on an error, what was cleared before it is recorded all the same */
+}
+
+/*
  * Unmap [iova, end) inside table `t` at `level` (the range lies inside the table's span).
  * g == NULL is map's undo: tables stay where they are and nothing is recorded.
  */
 static int PT_FN(unmap_level)(struct pt_table *pt, unsigned level, uint64_t t, uint64_t iova,
 			      uint64_t end, struct pt_gather *g, uint64_t *unmapped)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t span = pt_span(level), e, epa, lo, stop, child;
 	int ret;
 
+	if (level == 1)
+		return PT_FN(unmap_ptes)(pt, t, iova, end, g, unmapped);
 	for (unsigned idx = pt_index(iova, level); iova < end && idx < PT_ENTRIES;
 	     idx++, iova = stop) {
 		epa = t + 8 * idx;
 		lo = iova & ~(span - 1);
 		stop = lo + span < end ? lo + span : end;
-		ret = pt_ld(pt, epa, &e);
+		ret = pt_ld(io, epa, &e);
 		/* A leaf the range covers only in part: first split it. */
 		while (ret == 0 && PT_FMT.present(e) && PT_FMT.is_leaf(e, level) &&
 		       (lo != iova || stop != lo + span)) {
@@ -378,7 +420,7 @@ static int PT_FN(unmap_level)(struct pt_table *pt, unsigned level, uint64_t t, u
 		if (!PT_FMT.present(e))
 			continue;
 		if (PT_FMT.is_leaf(e, level)) {
-			ret = pt_st(pt, epa, 0);
+			ret = pt_st(io, epa, 0);
 			if (ret)
 				return ret;
 			*unmapped += span;
@@ -386,7 +428,7 @@ static int PT_FN(unmap_level)(struct pt_table *pt, unsigned level, uint64_t t, u
 				pt_gather_add(g, lo, span, span);
 			continue;
 		}
-		ret = PT_FN(next_table)(pt, e, &child);
+		ret = PT_FN(next_table)(io, e, &child);
 		if (ret == 0 && g && lo == iova && stop == lo + span)
 			ret = PT_FN(detach)(pt, level, epa, child, lo, g, unmapped);
 		else if (ret == 0)
@@ -411,11 +453,12 @@ static int PT_FN(unmap)(struct pt_table *pt, uint64_t iova, uint64_t end, struct
 
 static int PT_FN(lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *m)
 {
+	const struct pt_io io = pt_io(pt);
 	uint64_t t = pt->root, e, span;
 	int ret;
 
 	for (unsigned level = pt->levels; level >= 1; level--) {
-		ret = pt_ld(pt, t + 8 * pt_index(iova, level), &e);
+		ret = pt_ld(io, t + 8 * pt_index(iova, level), &e);
 		if (ret)
 			return ret;
 		if (!PT_FMT.present(e))
@@ -428,7 +471,7 @@ static int PT_FN(lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *
 			m->prot = PT_FMT.attrs_prot(PT_FMT.leaf_attrs(e, level), pt->flags);
 			return 0;
 		}
-		ret = PT_FN(next_table)(pt, e, &t);
+		ret = PT_FN(next_table)(io, e, &t);
 		if (ret)
 			return ret;
 	}
@@ -437,7 +480,6 @@ static int PT_FN(lookup)(struct pt_table *pt, uint64_t iova, struct pt_mapping *
 
 #define PT_OPS_INIT(format)                                                                        \
 	{                                                                                          \
-		.fmt = &(format), .map = PT_FN(map), .map_4k = PT_FN(map_4k),                      \
-		.init_leaf_4k = PT_FN(init_leaf_4k), .unmap = PT_FN(unmap),                        \
-		.lookup = PT_FN(lookup), .free_all = PT_FN(free_all),                              \
+		.fmt = &(format), .map_4k = PT_FN(map_4k), .map_range = PT_FN(map_range),          \
+		.unmap = PT_FN(unmap), .lookup = PT_FN(lookup), .free_all = PT_FN(free_all),       \
 	}

@@ -392,6 +392,38 @@ static void test_reuse_empty_table(void)
 	pt_env_fini(&env);
 }
 
+/* Reusing a table never puts a leaf at a level the table does not allow (4K+1G: no 2M). */
+static void test_reuse_table_allowed_sizes_only(void)
+{
+	struct pt_env env;
+	struct pt_table *pt;
+	struct pt_config cfg;
+	struct pt_gather g;
+	struct pt_mapping m;
+	uint64_t n;
+
+	CHECK(pt_env_init(&env, 1024) == 0);
+	cfg = pt_cfg(&env, PT_FMT_VTD_SS, 4, PT_PAGE_4K | PT_PAGE_1G, 0);
+	CHECK_EQ(pt_create(&cfg, &pt), 0);
+	CHECK_EQ(pt_map(pt, GB + 100 * MB, 0, 4 * KB, PT_RW), 0);
+	pt_gather_init(&g);
+	CHECK_EQ(pt_unmap(pt, GB + 100 * MB, 4 * KB, &g, &n), 0);
+	pt_gather_release(&g);
+	/* The 1 GiB slot holds a table now: the range goes in as 4 KiB pages, never 2 MiB. */
+	CHECK_EQ(pt_map(pt, GB, 0, GB, PT_RW), 0);
+	CHECK_EQ(pt_lookup(pt, GB, &m), 0);
+	CHECK_EQ(m.pgsize, PT_PAGE_4K);
+	CHECK_EQ(pt_lookup(pt, GB + 6 * MB, &m), 0);
+	CHECK_EQ(m.pgsize, PT_PAGE_4K);
+	CHECK_EQ(m.paddr, 6 * MB);
+	CHECK_EQ(pt_map(pt, 3 * GB, 0, GB, PT_RW), 0); /* an empty slot: one 1 GiB page */
+	CHECK_EQ(pt_lookup(pt, 3 * GB + 5 * MB, &m), 0);
+	CHECK_EQ(m.pgsize, PT_PAGE_1G);
+	pt_destroy(pt);
+	CHECK_EQ(mem_alloc_in_use(env.alloc), 0);
+	pt_env_fini(&env);
+}
+
 static void test_create_errors(void)
 {
 	struct pt_env env;
@@ -748,6 +780,7 @@ int main(void)
 	RUN(test_unmap_holes);
 	RUN(test_gather_holds_freed_tables);
 	RUN(test_reuse_empty_table);
+	RUN(test_reuse_table_allowed_sizes_only);
 	RUN(test_create_errors);
 	RUN(test_map_errors);
 	RUN(test_map_enomem_rolls_back);
