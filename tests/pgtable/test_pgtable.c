@@ -356,6 +356,38 @@ static void test_gather_holds_freed_tables(void)
 	pt_env_fini(&env);
 }
 
+/* disown: the caller takes the pages over; the gather forgets them without freeing. */
+static void test_gather_disown(void)
+{
+	struct pt_env env;
+	struct pt_table *pt;
+	struct pt_config cfg;
+	struct pt_gather g;
+	uint64_t base, n, pages[8];
+	size_t k;
+
+	CHECK(pt_env_init(&env, 64) == 0);
+	base = mem_alloc_in_use(env.alloc);
+	cfg = pt_cfg(&env, PT_FMT_VTD_SS, 4, PT_ALL_SIZES, 0);
+	CHECK_EQ(pt_create(&cfg, &pt), 0);
+	CHECK_EQ(pt_map(pt, 0, 0, 4 * KB, PT_RW), 0);
+	pt_gather_init(&g);
+	CHECK_EQ(pt_unmap(pt, 0, 1ull << 39, &g, &n), 0); /* the level-3, -2 and -1 tables */
+	CHECK_EQ(g.nfreed, 3);
+	for (k = 0; k < g.nfreed; k++)
+		pages[k] = g.freed[k];
+	pt_gather_disown(&g);
+	CHECK_EQ(g.nfreed, 0);
+	CHECK_EQ(g.start, UINT64_MAX);
+	CHECK_EQ(mem_alloc_in_use(env.alloc), base + 4); /* still the caller's to free */
+	for (size_t i = 0; i < k; i++)
+		CHECK_EQ(mem_free_page(env.alloc, pages[i]), 0);
+	pt_gather_disown(&g); /* empty: nothing happens */
+	pt_destroy(pt);
+	CHECK_EQ(mem_alloc_in_use(env.alloc), base);
+	pt_env_fini(&env);
+}
+
 /* A table left empty by partial unmaps is reused by a later map into its span. */
 static void test_reuse_empty_table(void)
 {
@@ -725,6 +757,10 @@ static void test_indirect_backend(void)
 	cfg.alloc = a;
 	CHECK_EQ(pt_create(&cfg, &pt), 0);
 	CHECK_EQ(pt_map(pt, GB, 0, GB + 2 * MB + 4 * KB, PT_RW), 0);
+	CHECK_EQ(pt_map(pt, 3 * GB, 5 * GB, 4 * KB, PT_RW), 0); /* one page: the general path */
+	CHECK_EQ(pt_map(pt, 3 * GB, 5 * GB, 4 * KB, PT_RW), -EEXIST);
+	CHECK_EQ(pt_iova_to_phys(pt, 3 * GB + 8, &n), 0);
+	CHECK_EQ(n, 5 * GB + 8);
 	pt_gather_init(&g);
 	CHECK_EQ(pt_unmap(pt, GB + 2 * MB - 4 * KB, 8 * KB, &g, &n), 0);
 	CHECK_EQ(n, 8 * KB);
@@ -734,7 +770,7 @@ static void test_indirect_backend(void)
 	CHECK_EQ(pt_iova_to_phys(pt, GB + 2 * MB, &n), -ENOENT);
 	pt_gather_init(&g);
 	CHECK_EQ(pt_unmap(pt, 0, 1ull << 39, &g, &n), 0);
-	CHECK_EQ(n, GB + 2 * MB - 4 * KB);
+	CHECK_EQ(n, GB + 2 * MB - 4 * KB + 4 * KB);
 	pt_gather_release(&g);
 	CHECK_EQ(mem_alloc_in_use(a), 1);
 	pt_destroy(pt);
@@ -779,6 +815,7 @@ int main(void)
 	RUN(test_split_1g_without_2m);
 	RUN(test_unmap_holes);
 	RUN(test_gather_holds_freed_tables);
+	RUN(test_gather_disown);
 	RUN(test_reuse_empty_table);
 	RUN(test_reuse_table_allowed_sizes_only);
 	RUN(test_create_errors);
