@@ -222,7 +222,8 @@ int dma_mapping_error(struct dma_dev *dev, dma_addr_t addr);
  * IOVA and freed table pages for the next flush-all; direct mode has nothing to undo.
  * `size` and `dir` must be those of the map.
  * Returns 0; -EINVAL NULL device, size 0 or a bad direction; -ENOENT nothing is mapped at
- * `addr` (nothing changes). With debugging on, an address that is not a live mapping of
+ * `addr` (strict and lazy mode; nothing changes; direct mode without debugging has nothing
+ * to check). With debugging on, an address that is not a live mapping of
  * this device is reported (not mapped, double unmap) and refused with -ENOENT; a size or
  * direction mismatch is reported and the mapping is unmapped with its real size (0).
  * Without debugging a wrong size or address is trusted as Linux trusts it: the page table
