@@ -325,6 +325,7 @@ static void test_fill_after_invalidation_is_dropped(void)
 	struct vtd_config c = {0};
 	struct vtd_iotlb_ent ent = {.out = DATA, .shift = 12, .fs = 0xf, .ss = 0xf, .pgtt = 1};
 	struct vtd_iotlb_ent got;
+	unsigned slot;
 
 	CHECK(!setup(&cg, &c));
 	/* A walk samples the generation, an invalidation runs, the walk's fill comes late. */
@@ -332,9 +333,9 @@ static void test_fill_after_invalidation_is_dropped(void)
 	struct vtd_iotlb_scope all = {0};
 	vtd_iotlb_inv(g->vtd, &all);
 	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, gen);
-	CHECK(!vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got));
+	CHECK(!vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot));
 	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, vtd_cache_gen(g->vtd));
-	CHECK(vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got));
+	CHECK(vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot));
 	CHECK_EQ(got.out, DATA);
 	g_fini(g);
 }

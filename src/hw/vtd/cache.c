@@ -75,8 +75,8 @@ static void put(uint64_t *tag, uint64_t *e, unsigned words, uint64_t tag0, uint6
 		__atomic_store_n(&e[i], payload[i - 2], __ATOMIC_RELEASE);
 }
 
-void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
-		    uint64_t tag1, const uint64_t *payload, uint64_t gen)
+int vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
+		   const uint64_t *payload, uint64_t gen)
 {
 	struct vtd_cset *s = &c->set[set];
 	uint64_t *tags = c->tags + (size_t)set * c->ways;
@@ -89,7 +89,7 @@ void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t
 	/* An invalidation ran since this walk began: its result may be stale already. */
 	if (__atomic_load_n(&vtd->inv_gen, __ATOMIC_ACQUIRE) != gen) {
 		set_unlock(s);
-		return;
+		return -1;
 	}
 	/* The same translation again (e.g. now dirty), else a free way, else the LRU way. */
 	for (unsigned w = 0; w < c->ways; w++) {
@@ -114,8 +114,12 @@ void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t
 	set_unlock(s);
 	struct vtd_cache_ctr *ctr = vtd_cache_ctr(c);
 	vtd_cache_count(&ctr->fill);
-	if (evict)
+	if (evict) {
 		vtd_cache_count(&ctr->evict);
+		/* The request cache may combine the entry that just left: it must go too. */
+		__atomic_fetch_add(&vtd->fast_gen, 1, __ATOMIC_ACQ_REL);
+	}
+	return (int)(set * c->ways) + victim;
 }
 
 /* The entry in `slot` as the matchers see it: tag0, tag1, stamp, payload. */

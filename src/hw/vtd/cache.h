@@ -44,10 +44,10 @@ void vtd_cache_fini(struct vtd_cache *c);
 /*
  * Put (tag0, tag1) -> payload into set `set`, replacing an entry with the same tag, else an
  * invalid one, else the least recently used. Dropped if the unit's invalidation generation
- * is no longer `gen` (see above).
+ * is no longer `gen` (see above). Returns the slot used, or -1 when dropped.
  */
-void vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
-		    uint64_t tag1, const uint64_t *payload, uint64_t gen);
+int vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
+		   const uint64_t *payload, uint64_t gen);
 
 /*
  * Invalidate every entry for which `match(arg, entry)` is true (`entry` points at word 0;
@@ -105,21 +105,33 @@ static inline uint64_t vtd_cache_gen(const struct vtd *vtd)
 	return __atomic_load_n(&vtd->inv_gen, __ATOMIC_ACQUIRE);
 }
 
-/* An invalidation starts: fills of walks that began before it will be dropped. */
+/* An invalidation starts: fills of walks that began before it will be dropped, and the
+ * request cache (caches.h) holds nothing valid any more. */
 static inline void vtd_cache_inv_begin(struct vtd *vtd)
 {
 	__atomic_fetch_add(&vtd->inv_gen, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&vtd->fast_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A use of the entry in `slot` for LRU: its stamp, written at most once per epoch. */
+static inline void vtd_cache_touch(struct vtd_cache *c, unsigned slot)
+{
+	uint64_t *stamp = &c->data[(size_t)slot * c->words + 1];
+	uint64_t now = 2 * __atomic_load_n(&c->epoch, __ATOMIC_RELAXED) + 1;
+
+	if (vtd_cache_word(stamp) != now)
+		__atomic_store_n(stamp, now, __ATOMIC_RELAXED);
 }
 
 /*
  * Look (tag0, tag1) up in set `set`; on a hit copy the `n` payload words to `out` and
- * return true. No lock. The caller counts (vtd_cache_hit / vtd_cache_miss): whether a
- * found entry serves the request is its decision.
+ * return true with the entry's slot (set * ways + way) in *slot. No lock. The caller counts
+ * (vtd_cache_hit / vtd_cache_miss): whether a found entry serves the request is its decision.
  */
 static inline __attribute__((always_inline)) bool vtd_cache_lookup(struct vtd_cache *c,
 								   unsigned set, uint64_t tag0,
 								   uint64_t tag1, uint64_t *out,
-								   const unsigned n)
+								   const unsigned n, unsigned *slot)
 {
 	const struct vtd_cset *s = &c->set[set];
 	const uint64_t *tags = c->tags + (size_t)set * c->ways;
@@ -138,6 +150,7 @@ static inline __attribute__((always_inline)) bool vtd_cache_lookup(struct vtd_ca
 				for (unsigned i = 0; i < n; i++)
 					out[i] = vtd_cache_read(&e[2 + i]);
 				hit = e;
+				*slot = set * c->ways + w;
 				break;
 			}
 		}
@@ -145,9 +158,7 @@ static inline __attribute__((always_inline)) bool vtd_cache_lookup(struct vtd_ca
 			continue; /* a writer was in the set: look again */
 		if (!hit)
 			return false;
-		uint64_t now = 2 * __atomic_load_n(&c->epoch, __ATOMIC_RELAXED) + 1;
-		if (vtd_cache_word(&hit[1]) != now)
-			__atomic_store_n((uint64_t *)(uintptr_t)&hit[1], now, __ATOMIC_RELAXED);
+		vtd_cache_touch(c, *slot);
 		return true;
 	}
 }

@@ -29,13 +29,13 @@ static inline uint64_t vtd_ctxc_tag(uint16_t sid, bool scalable)
 }
 
 static inline __attribute__((always_inline)) bool
-vtd_ctxc_lookup(struct vtd *vtd, uint16_t sid, bool scalable, struct vtd_ctx *ctx)
+vtd_ctxc_lookup(struct vtd *vtd, uint16_t sid, bool scalable, struct vtd_ctx *ctx, unsigned *slot)
 {
 	uint64_t p[2], tag = vtd_ctxc_tag(sid, scalable);
 
 	if (!vtd->ctxc.sets)
 		return false;
-	if (!vtd_cache_lookup(&vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, 2)) {
+	if (!vtd_cache_lookup(&vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, 2, slot)) {
 		vtd_cache_miss(&vtd->ctxc);
 		return false;
 	}
@@ -50,8 +50,9 @@ vtd_ctxc_lookup(struct vtd *vtd, uint16_t sid, bool scalable, struct vtd_ctx *ct
 	return true;
 }
 
-void vtd_ctxc_fill(struct vtd *vtd, uint16_t sid, bool scalable, const struct vtd_ctx *ctx,
-		   uint64_t gen);
+/* The fills return the slot used, or -1 (not cached). */
+int vtd_ctxc_fill(struct vtd *vtd, uint16_t sid, bool scalable, const struct vtd_ctx *ctx,
+		  uint64_t gen);
 
 /* ---- PASID cache ---------------------------------------------------------------------- */
 
@@ -60,14 +61,14 @@ static inline uint64_t vtd_pc_tag(uint16_t sid, uint32_t pasid)
 	return VTD_CACHE_VALID | (uint64_t)pasid << 16 | sid;
 }
 
-static inline __attribute__((always_inline)) bool vtd_pc_lookup(struct vtd *vtd, uint16_t sid,
-								uint32_t pasid, struct vtd_pe *pe)
+static inline __attribute__((always_inline)) bool
+vtd_pc_lookup(struct vtd *vtd, uint16_t sid, uint32_t pasid, struct vtd_pe *pe, unsigned *slot)
 {
 	uint64_t p[3], tag = vtd_pc_tag(sid, pasid);
 
 	if (!vtd->pc.sets)
 		return false;
-	if (!vtd_cache_lookup(&vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, 3)) {
+	if (!vtd_cache_lookup(&vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, 3, slot)) {
 		vtd_cache_miss(&vtd->pc);
 		return false;
 	}
@@ -84,8 +85,8 @@ static inline __attribute__((always_inline)) bool vtd_pc_lookup(struct vtd *vtd,
 }
 
 /* `pe` with the FPD of its directory entry folded into pe->flags. */
-void vtd_pc_fill(struct vtd *vtd, uint16_t sid, uint32_t pasid, const struct vtd_pe *pe,
-		 uint64_t gen);
+int vtd_pc_fill(struct vtd *vtd, uint16_t sid, uint32_t pasid, const struct vtd_pe *pe,
+		uint64_t gen);
 
 /* ---- IOTLB ---------------------------------------------------------------------------- */
 
@@ -103,7 +104,8 @@ static inline uint64_t vtd_iotlb_tag0(uint64_t addr, unsigned size_code)
  * the hit (if the entry serves the request) or the miss. */
 static inline __attribute__((always_inline)) bool vtd_iotlb_lookup(struct vtd *vtd, uint16_t did,
 								   uint32_t pasid, uint64_t addr,
-								   struct vtd_iotlb_ent *ent)
+								   struct vtd_iotlb_ent *ent,
+								   unsigned *slot)
 {
 	uint64_t p[2], tag1 = vtd_iotlb_tag1(did, pasid);
 
@@ -113,7 +115,7 @@ static inline __attribute__((always_inline)) bool vtd_iotlb_lookup(struct vtd *v
 		uint64_t tag0 = vtd_iotlb_tag0(addr, code);
 
 		if (vtd_cache_lookup(&vtd->iotlb, vtd_cache_set(&vtd->iotlb, tag0 ^ tag1), tag0,
-				     tag1, p, 2)) {
+				     tag1, p, 2, slot)) {
 			ent->out = p[0] & ~0xfffull;
 			ent->pgtt = (unsigned)(p[0] & 7);
 			ent->clean = p[0] & 8;
@@ -126,8 +128,102 @@ static inline __attribute__((always_inline)) bool vtd_iotlb_lookup(struct vtd *v
 	return false;
 }
 
-void vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
-		    const struct vtd_iotlb_ent *ent, uint64_t gen);
+int vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
+		   const struct vtd_iotlb_ent *ent, uint64_t gen);
+
+/* ---- the request cache ------------------------------------------------------------------
+ *
+ * In front of the three caches: a direct-mapped table keyed by what a request carries -
+ * source-id, table mode, PASID (or none) and 4 KiB input page - holding the combined
+ * answer the context, PASID and IOTLB caches gave for it (output, permissions, the context
+ * and PASID-entry flags the request checks need). It saves the three lookups on a hit.
+ * It never answers differently from those caches: an entry is valid only while no
+ * invalidation and no eviction has happened in any of them since the translation that
+ * filled it began (one generation for all; correct software invalidates rarely, next to
+ * the translation rate). It is bypassed in check mode, whose reports name the cache
+ * that held a stale entry. Its hits count as hits of the caches it stands for; they do not
+ * refresh those caches' LRU order.
+ */
+
+static inline uint64_t vtd_fast_key0(uint16_t sid, bool scalable, bool has_pasid, uint32_t pasid)
+{
+	return VTD_CACHE_VALID | sid | (uint64_t)scalable << 16 | (uint64_t)has_pasid << 17 |
+	       (uint64_t)pasid << 18;
+}
+
+static inline struct vtd_fast_ent *vtd_fast_slot(const struct vtd *vtd, uint64_t key0,
+						 uint64_t key1)
+{
+	uint64_t h = (key1 * 0x9e3779b97f4a7c15ull ^ key0) * 0xff51afd7ed558ccdull;
+
+	return &vtd->fast[h >> vtd->fast_shift];
+}
+
+static inline uint64_t vtd_fast_gen(const struct vtd *vtd)
+{
+	return __atomic_load_n(&vtd->fast_gen, __ATOMIC_ACQUIRE);
+}
+
+static inline bool vtd_fast_read(const struct vtd_fast_ent *e, uint64_t key0, uint64_t key1,
+				 uint64_t gen, uint64_t *out, uint64_t *info, uint64_t *flags,
+				 uint64_t *slots)
+{
+	uint64_t q = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+
+	if (vtd_cache_read(&e->key0) != key0 || vtd_cache_read(&e->key1) != key1 ||
+	    vtd_cache_read(&e->gen) != gen)
+		return false;
+	*out = vtd_cache_read(&e->out);
+	*info = vtd_cache_read(&e->info);
+	*flags = vtd_cache_read(&e->flags);
+	*slots = vtd_cache_read(&e->pad);
+	return !(q & 1) && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == q;
+}
+
+/* The entry for (key0, key1) if it is valid in generation `gen` (two ways: the slot and
+ * its neighbour); no lock, no retry. */
+static inline __attribute__((always_inline)) bool vtd_fast_lookup(struct vtd *vtd, uint64_t key0,
+								  uint64_t key1, uint64_t gen,
+								  uint64_t *out, uint64_t *info,
+								  uint64_t *flags, uint64_t *slots)
+{
+	const struct vtd_fast_ent *e = vtd_fast_slot(vtd, key0, key1);
+
+	return vtd_fast_read(e, key0, key1, gen, out, info, flags, slots) ||
+	       vtd_fast_read(vtd->fast + ((e - vtd->fast) ^ 1), key0, key1, gen, out, info, flags,
+			     slots);
+}
+
+/* No slot: the cache is disabled or did not keep the entry. */
+#define VTD_FAST_NO_SLOT 0x3fffffu
+
+/* Refresh the LRU stamps of the cache entries a request-cache hit stands for. */
+static inline void vtd_fast_touch(struct vtd *vtd, uint64_t info, uint64_t slots)
+{
+	unsigned ctx = (unsigned)(info >> 40) & VTD_FAST_NO_SLOT;
+	unsigned pc = (unsigned)(slots >> 32) & VTD_FAST_NO_SLOT;
+	unsigned tlb = (unsigned)slots & VTD_FAST_NO_SLOT;
+
+	if (ctx != VTD_FAST_NO_SLOT)
+		vtd_cache_touch(&vtd->ctxc, ctx);
+	if (pc != VTD_FAST_NO_SLOT)
+		vtd_cache_touch(&vtd->pc, pc);
+	vtd_cache_touch(&vtd->iotlb, tlb);
+}
+
+/* Remember a translation that the caches answered (skipped if another thread is
+ * writing the same entry: the table only accelerates). */
+void vtd_fast_fill(struct vtd *vtd, uint64_t key0, uint64_t key1, uint64_t gen, uint64_t out,
+		   uint64_t info, uint64_t flags, uint64_t slots);
+
+/* Hits served by the request cache, for the counters (caches.c). */
+static inline void vtd_fast_count(struct vtd *vtd, bool scalable)
+{
+	unsigned s = vtd_cache_shard ? vtd_cache_shard : vtd_cache_shard_init();
+	uint64_t *c = &vtd->fast_hits[s & (VTD_CACHE_CTR_SHARDS - 1)][scalable ? 0 : 1];
+
+	vtd_cache_count(c);
+}
 
 /* ---- invalidation scopes (called by cache_inv.c; each bumps the generation first) ---- */
 

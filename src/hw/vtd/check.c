@@ -134,6 +134,15 @@ int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out)
 		};
 		out->stale[i] = __atomic_load_n(&vtd->stale[i], __ATOMIC_RELAXED);
 	}
+	/* Request-cache hits stand for hits in the caches behind it. */
+	for (int i = 0; i < VTD_CACHE_CTR_SHARDS; i++) {
+		uint64_t sm = __atomic_load_n(&vtd->fast_hits[i][0], __ATOMIC_RELAXED);
+		uint64_t lg = __atomic_load_n(&vtd->fast_hits[i][1], __ATOMIC_RELAXED);
+
+		out->cache[VTD_CACHE_CONTEXT].hits += sm + lg;
+		out->cache[VTD_CACHE_PASID].hits += sm;
+		out->cache[VTD_CACHE_IOTLB].hits += sm + lg;
+	}
 	out->checked = __atomic_load_n(&vtd->checked, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -346,6 +346,30 @@ static inline bool serve_hit(const struct vtd_access *a, const struct vtd_pe *pe
 	return true;
 }
 
+/* Put a usable cached translation in the request cache (caches.h). */
+static inline void remember(struct vtd *vtd, const struct pci_req *req, const struct vtd_pe *pe,
+			    const struct vtd_iotlb_ent *ent, const struct pci_resp *resp,
+			    const struct vtd_run *run, int tlb_slot)
+{
+	bool has_pasid = req->flags & PCI_REQ_PASID;
+	uint64_t info, slots;
+	unsigned ctx = run->ctx_slot < 0 ? VTD_FAST_NO_SLOT : (unsigned)run->ctx_slot;
+	unsigned pc = run->pc_slot < 0 ? VTD_FAST_NO_SLOT : (unsigned)run->pc_slot;
+
+	/* Only what all its caches still hold: a dropped fill means an invalidation ran. */
+	if (!vtd->fast || !(resp->perm & (PCI_PERM_R | PCI_PERM_W)) || tlb_slot < 0 ||
+	    (vtd->ctxc.sets && run->ctx_slot < 0) ||
+	    (vtd->pc.sets && !(pe->flags & VTD_PE_LEGACY) && run->pc_slot < 0))
+		return;
+	info = ent->shift | (ent->clean ? 1u << 6 : 0) | ent->pgtt << 8 | ent->fs << 16 |
+	       ent->ss << 24 | (uint64_t)run->ctx_flags << 32 | (uint64_t)ctx << 40;
+	slots = (unsigned)tlb_slot | (uint64_t)pc << 32;
+	vtd_fast_fill(vtd,
+		      vtd_fast_key0(req->rid, !(pe->flags & VTD_PE_LEGACY), has_pasid,
+				    has_pasid ? req->pasid : 0),
+		      req->addr >> 12, run->fgen, resp->addr & ~0xfffull, info, pe->flags, slots);
+}
+
 /* Report a fault - or, for check mode's reference walk, only describe it. */
 static void fail(struct vtd *vtd, const struct pci_req *req, uint8_t r, bool fpd,
 		 struct pci_resp *resp, const bool dry)
@@ -376,12 +400,15 @@ translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access
 	}
 	ent.shift = 0;
 	if (caches && vtd->iotlb.sets) {
-		if (vtd_iotlb_lookup(vtd, pe->did, tag_pasid, a->addr, &ent) &&
+		unsigned slot = 0;
+
+		if (vtd_iotlb_lookup(vtd, pe->did, tag_pasid, a->addr, &ent, &slot) &&
 		    VTD_LIKELY(serve_hit(a, pe, &ent, resp))) {
 			vtd_cache_hit(&vtd->iotlb);
 			run->hits |= VTD_RUN_HIT_IOTLB;
 			run->ent = ent;
 			run->did = pe->did;
+			remember(vtd, req, pe, &ent, resp, run, (int)slot);
 			return;
 		}
 		vtd_cache_miss(&vtd->iotlb);
@@ -398,8 +425,11 @@ translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access
 	}
 	if (VTD_UNLIKELY(r))
 		fail(vtd, req, r, fpd, resp, dry);
-	else if (caches && ent.shift)
-		vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
+	else if (caches && ent.shift) {
+		int slot = vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
+
+		remember(vtd, req, pe, &ent, resp, run, slot);
+	}
 }
 
 /* Requests that do not need a walk: translated (ATS) requests pass through. */
@@ -415,15 +445,21 @@ get_context(struct vtd *vtd, uint64_t root, bool scalable, const struct vtd_acce
 {
 	uint8_t r;
 
-	if (caches && vtd_ctxc_lookup(vtd, a->sid, scalable, ctx)) {
+	unsigned slot = 0;
+
+	if (caches && vtd_ctxc_lookup(vtd, a->sid, scalable, ctx, &slot)) {
+		run->ctx_slot = (int)slot;
 		run->hits |= VTD_RUN_HIT_CTX;
 		run->ctx = *ctx;
+		run->ctx_flags = ctx->flags;
 		*fpd = ctx->flags & VTD_CTX_FPD;
 		return 0;
 	}
 	r = vtd_context_lookup(vtd, root, scalable, a->sid, ctx, fpd);
-	if (caches && !r && vtd->ctxc.sets)
-		vtd_ctxc_fill(vtd, a->sid, scalable, ctx, run->gen);
+	if (caches && !r) {
+		run->ctx_flags = ctx->flags;
+		run->ctx_slot = vtd_ctxc_fill(vtd, a->sid, scalable, ctx, run->gen);
+	}
 	return r;
 }
 
@@ -437,7 +473,10 @@ get_pasid_entry(struct vtd *vtd, const struct vtd_ctx *ctx, const struct vtd_acc
 
 	if (caches)
 		run->pasid = a->pasid;
-	if (caches && vtd_pc_lookup(vtd, a->sid, a->pasid, pe)) {
+	unsigned slot = 0;
+
+	if (caches && vtd_pc_lookup(vtd, a->sid, a->pasid, pe, &slot)) {
+		run->pc_slot = (int)slot;
 		run->hits |= VTD_RUN_HIT_PC;
 		run->pe = *pe;
 		*fpd |= pe->flags & VTD_PE_FPD;
@@ -446,8 +485,8 @@ get_pasid_entry(struct vtd *vtd, const struct vtd_ctx *ctx, const struct vtd_acc
 	r = vtd_pasid_lookup(vtd, ctx, a->pasid, pe, fpd);
 	if (!r) {
 		*fpd |= pe->flags & VTD_PE_FPD; /* the directory's FPD is folded in */
-		if (caches && vtd->pc.sets)
-			vtd_pc_fill(vtd, a->sid, a->pasid, pe, run->gen);
+		if (caches)
+			run->pc_slot = vtd_pc_fill(vtd, a->sid, a->pasid, pe, run->gen);
 	}
 	return r;
 }
@@ -617,25 +656,98 @@ dispatch(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, stru
 		fail(vtd, req, VTD_FR_RTA_1, false, resp, dry);
 }
 
-int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+/*
+ * A request the request cache answers (caches.h): the same checks the full path makes on
+ * cached entries - DTE for ATS, RID_PRIV, SRE/ERE, the permissions, a write on an entry not
+ * yet dirty, the interrupt range - any of which sends the request down the full path.
+ */
+static inline __attribute__((always_inline)) bool
+fast_path(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, uint64_t gen)
+{
+	uint64_t root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE), out, info, flags, slots;
+	unsigned ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
+	bool has_pasid = req->flags & PCI_REQ_PASID, scalable = ttm == VTD_TTM_SCALABLE;
+	struct vtd_access a;
+
+	if (!(root & VTD_ROOT_TE) || ttm > VTD_TTM_SCALABLE || req->at == PCI_AT_TRANSLATED ||
+	    !vtd_fast_lookup(
+		vtd, vtd_fast_key0(req->rid, scalable, has_pasid, has_pasid ? req->pasid : 0),
+		req->addr >> 12, gen, &out, &info, &flags, &slots))
+		return false;
+	decode(vtd, req, &a);
+	unsigned ctxf = (unsigned)(info >> 32) & 0xff, pgtt = (unsigned)((info >> 8) & 7);
+	struct vtd_pe pe = {.pgtt = (uint8_t)pgtt, .flags = (uint32_t)flags};
+	struct xl x = {.out = out | (req->addr & 0xfff),
+		       .shift = (unsigned)(info & 0x3f),
+		       .fs = (unsigned)((info >> 16) & 0xff),
+		       .ss = (unsigned)((info >> 24) & 0xff)};
+	bool ats = a.acc & VTD_ACC_ATS;
+
+	if (a.at != PCI_AT_UNTRANSLATED && !(ctxf & VTD_CTX_DTE))
+		return false;
+	if (!has_pasid && (ctxf & VTD_CTX_RID_PRIV))
+		a.acc |= VTD_ACC_PRIV;
+	if ((pgtt == VTD_PGTT_FS || pgtt == VTD_PGTT_NESTED) &&
+	    (((a.acc & VTD_ACC_X) && !(flags & VTD_PE_ERE)) ||
+	     ((a.acc & VTD_ACC_PRIV) && !(flags & VTD_PE_SRE))))
+		return false;
+	unsigned perm = granted(&pe, a.acc, &x);
+	unsigned need = ats ? 0 : a.acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
+	bool dirty = ats ? (perm & PCI_PERM_W) : (a.acc & VTD_ACC_W);
+	if ((perm & need) != need || (ats && !(perm & (PCI_PERM_R | PCI_PERM_W))) ||
+	    (dirty && !(info & (1u << 6))) || in_intr_range(x.out) ||
+	    (ats && in_intr_range(req->addr)))
+		return false;
+	complete(resp, x.out, x.shift, perm);
+	vtd_fast_touch(vtd, info, slots);
+	vtd_fast_count(vtd, scalable);
+	return true;
+}
+
+/* The paths behind the request cache, out of line so that a hit pays for none of them. */
+static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const struct pci_req *req,
+						       struct pci_resp *resp, uint64_t fgen)
 {
 	struct vtd_run run;
 
+	run.fgen = fgen;
+	run.gen = vtd_cache_gen(vtd);
+	run.hits = 0;
+	run.ctx_flags = 0;
+	run.ctx_slot = -1;
+	run.pc_slot = -1;
+	dispatch(vtd, req, resp, &run, false, true);
+#ifndef SOFTIOMMU_NO_CHECKER
+	if (VTD_UNLIKELY(__atomic_load_n(&vtd->check, __ATOMIC_RELAXED)) && run.hits)
+		vtd_check(vtd, req, resp, &run);
+#endif
+}
+
+static __attribute__((noinline)) void translate_uncached(struct vtd *vtd, const struct pci_req *req,
+							 struct pci_resp *resp)
+{
+	struct vtd_run run;
+
+	dispatch(vtd, req, resp, &run, false, false);
+}
+
+int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
 	if (VTD_UNLIKELY(!vtd || !req || !resp || req->at > PCI_AT_TRANSLATED ||
 			 ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX)))
 		return -EINVAL;
-	/* Three specialisations of one path: with caches, without (a unit configured with
-	 * none pays nothing for them), and check mode's reference walk. */
+	/* Three specialisations of one path: with caches (behind the request cache),
+	 * without (a unit configured with none pays nothing for them), and check mode's
+	 * reference walk (vtd_translate_ref). */
 	if (VTD_LIKELY(vtd->caching)) {
-		run.gen = vtd_cache_gen(vtd);
-		run.hits = 0;
-		dispatch(vtd, req, resp, &run, false, true);
-#ifndef SOFTIOMMU_NO_CHECKER
-		if (VTD_UNLIKELY(__atomic_load_n(&vtd->check, __ATOMIC_RELAXED)) && run.hits)
-			vtd_check(vtd, req, resp, &run);
-#endif
+		uint64_t fgen = vtd_fast_gen(vtd);
+
+		if (!(VTD_LIKELY(vtd->fast != NULL) &&
+		      !__atomic_load_n(&vtd->check, __ATOMIC_RELAXED) &&
+		      fast_path(vtd, req, resp, fgen)))
+			translate_cached(vtd, req, resp, fgen);
 	} else {
-		dispatch(vtd, req, resp, &run, false, false);
+		translate_uncached(vtd, req, resp);
 	}
 	if (VTD_UNLIKELY(vtd->cb.trace != NULL)) {
 		struct vtd_trace_event ev = {.kind = VTD_TRACE_TRANSLATE};

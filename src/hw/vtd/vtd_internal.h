@@ -59,6 +59,20 @@ struct vtd_cache {
 	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
 };
 
+/*
+ * One request-cache entry (caches.h): the combined answer of the context, PASID and IOTLB
+ * caches for a (source-id, PASID, 4 KiB page). 64 bytes; seq is its writer's flag.
+ */
+struct vtd_fast_ent {
+	uint64_t seq;
+	uint64_t key0, key1;
+	uint64_t gen;
+	uint64_t out;	/* output address of the 4 KiB input page */
+	uint64_t info;	/* shift | clean | pgtt | fs perm | ss perm | context flags */
+	uint64_t flags; /* the PASID entry's VTD_PE_* flags */
+	uint64_t pad;	/* IOTLB slot | PASID-cache slot << 32 (for their LRU) */
+} __attribute__((aligned(64)));
+
 struct vtd_msi {
 	bool fault; /* send the fault event */
 	bool inv;   /* send the invalidation completion event */
@@ -92,7 +106,12 @@ struct vtd {
 	/* The translation caches (digest 5.11; caches.c) and check mode (check.c). */
 	uint64_t inv_gen; /* bumped by every invalidation, sampled by every walk */
 	struct vtd_cache ctxc, pc, iotlb;
-	bool caching;			 /* any of them has entries */
+	bool caching; /* any of them has entries */
+	/* The request cache in front of them (caches.h): valid while fast_gen holds. */
+	struct vtd_fast_ent *fast;
+	unsigned fast_shift; /* 64 - log2(entries): the slot is the hash's top bits */
+	uint64_t fast_gen;   /* bumped by every invalidation and every eviction */
+	uint64_t fast_hits[VTD_CACHE_CTR_SHARDS][8]; /* [shard][0]: scalable, [1]: legacy */
 	bool check;			 /* check mode: compare cached translations with memory */
 	uint64_t stale[VTD_CACHE_COUNT]; /* check-mode reports, by enum vtd_cache_id */
 	uint64_t checked;		 /* translations check mode compared */
@@ -307,6 +326,9 @@ struct vtd_run {
 	struct vtd_iotlb_ent ent; /* the IOTLB entry used (with VTD_RUN_HIT_IOTLB) */
 	uint16_t did;		  /* the domain of the translation (IOTLB tag) */
 	uint32_t pasid;		  /* the PASID used (request's or RID_PASID) */
+	uint64_t fgen;		  /* request-cache generation, sampled first */
+	uint8_t ctx_flags;	  /* VTD_CTX_* of the context entry used */
+	int ctx_slot, pc_slot;	  /* their cache slots, -1 if not cached */
 };
 
 /* The request path with run->dry: an uncached walk of memory as it is now (translate.c). */
