@@ -71,8 +71,11 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 	s->did = run->did;
 	if (!(run->hits & VTD_RUN_HIT_IOTLB)) {
 		/* Only the structure caches took part, and their entries match memory: the
-		 * translation differs for another reason (a racing change). */
+		 * translation differs for another reason (a racing change). There is no IOTLB
+		 * entry to show. */
 		s->missing = "none (memory changed while the translation ran)";
+		snprintf(s->detail, sizeof(s->detail), "no IOTLB entry used");
+		return;
 	} else if (run->ent.pgtt == VTD_PGTT_FS || run->ent.pgtt == VTD_PGTT_NESTED) {
 		s->missing = "PASID-based IOTLB invalidation (type 6) covering this address";
 	} else {

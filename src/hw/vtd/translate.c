@@ -375,7 +375,9 @@ static void fail(struct vtd *vtd, const struct pci_req *req, uint8_t r, bool fpd
 		 struct pci_resp *resp, const bool dry)
 {
 	if (VTD_UNLIKELY(dry)) {
+		/* The completion vtd_fault() gives, without the record: check mode compares. */
 		complete(resp, 0, 12, 0);
+		resp->page_size = 0;
 		resp->status = PCI_UR;
 		resp->fault = r;
 		return;

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Check mode and faults: a translation that faults after a cache took part (a cached
+ * context entry, then a PASID entry that is not present or has reserved bits) gives the
+ * same fault as the uncached walk, so check mode must report nothing. Found by the
+ * vtd_qi fuzz target: the reference walk completed its faults with a 4 KiB page size
+ * where the unit completes them with 0, every such fault was reported stale, and the
+ * report's text then read the IOTLB entry of a run that had none.
+ */
+#include "check.h"
+#include "vtd_guest.h"
+
+#define RID  PCI_RID(1, 2, 0)
+#define DID  5u
+#define VA   0x40000000ull
+#define DATA 0x300000000ull
+
+static int stale_reports;
+
+static void on_stale(void *ctx, const struct vtd_stale *s)
+{
+	(void)ctx;
+	(void)s;
+	stale_reports++;
+}
+
+static int setup(struct guest *g)
+{
+	struct vtd_config c;
+	struct vtd_callbacks cb = {.fault_event = g_fault_event, .stale = on_stale};
+
+	vtd_config_default(&c);
+	g_keep_caches = true;
+	if (g_init(g, &c, true))
+		return -1;
+	vtd_destroy(g->vtd);
+	if (vtd_create(&c, g->m, &cb, g, &g->vtd))
+		return -1;
+	g_mmio_wr(g, VTD_REG_FECTL, 4, 0);
+	g_enable(g);
+	stale_reports = 0;
+	return vtd_set_check(g->vtd, true);
+}
+
+static void test_fault_after_context_hit(void)
+{
+	struct guest g;
+	uint64_t dir, root;
+	struct pci_resp r;
+
+	CHECK(setup(&g) == 0);
+	dir = g_sm_ctx(&g, RID, VTD_SCE_Q0_PASIDE | VTD_SCE_Q0_DTE, 7);
+	root = g_page(&g);
+	g_pe(&g, dir, 1, VTD_PE_Q0_P | VTD_SET(VTD_PE_Q0_PGTT, VTD_PGTT_FS), DID, root);
+	g_map(&g, root, 4, VA, DATA, 12, FS_TBL, VTD_FL_P | VTD_FL_RW | VTD_FL_US, 0);
+	/* Fills the context cache. */
+	CHECK_EQ(g_read(&g, RID, 1, VA).addr, DATA);
+	/* PASID 2: no PASID-table entry. The context comes from the cache. */
+	r = g_read(&g, RID, 2, VA);
+	CHECK_EQ(r.status, PCI_UR);
+	CHECK_EQ(r.fault, VTD_FR_SPT_2);
+	CHECK_EQ(r.page_size, 0);
+	/* PASID 3: reserved bits (Q3) in its entry. */
+	g_pe(&g, dir, 3, VTD_PE_Q0_P | VTD_SET(VTD_PE_Q0_PGTT, VTD_PGTT_FS), DID, root);
+	g_wr(&g, g_pe_pa(&g, dir, 3) + 24, 1);
+	r = g_read(&g, RID, 3, VA);
+	CHECK_EQ(r.fault, VTD_FR_SPT_3);
+	/* A walk fault below a cached PASID entry. */
+	CHECK_EQ(g_read(&g, RID, 1, VA + 0x1000).fault, VTD_FR_SFL_2);
+	CHECK_EQ(g_read(&g, RID, 1, VA + 0x1000).fault, VTD_FR_SFL_2);
+	CHECK_EQ(stale_reports, 0);
+	g_fini(&g);
+}
+
+/* The same in legacy mode: a cached context entry, a page that is not mapped. */
+static void test_legacy_fault_after_context_hit(void)
+{
+	struct guest g;
+	struct vtd_config c;
+	struct vtd_callbacks cb = {.fault_event = g_fault_event, .stale = on_stale};
+	uint64_t slpt;
+
+	vtd_config_default(&c);
+	c.scalable = c.first_stage = c.second_stage = c.nested = false;
+	c.pasid_bits = 0;
+	c.supervisor_requests = c.ss_ad = c.fs_5level = c.fs_1g = false;
+	g_keep_caches = true;
+	CHECK(g_init(&g, &c, false) == 0);
+	vtd_destroy(g.vtd);
+	CHECK(vtd_create(&c, g.m, &cb, &g, &g.vtd) == 0);
+	g_enable(&g);
+	stale_reports = 0;
+	CHECK(vtd_set_check(g.vtd, true) == 0);
+	slpt = g_page(&g);
+	g_legacy_ctx(&g, RID, slpt | VTD_CE_Q0_P,
+		     VTD_SET(VTD_CE_Q1_AW, 2) | VTD_SET(VTD_CE_Q1_DID, DID));
+	g_map(&g, slpt, 4, VA, DATA, 12, SS_TBL, VTD_SL_R | VTD_SL_W, 0);
+	CHECK_EQ(g_read(&g, RID, NO_PASID, VA).addr, DATA);
+	CHECK_EQ(g_read(&g, RID, NO_PASID, VA + 0x1000).fault, VTD_FR_LGN_3);
+	CHECK_EQ(g_write(&g, RID, NO_PASID, VA + 0x1000).fault, VTD_FR_LGN_2);
+	CHECK_EQ(stale_reports, 0);
+	g_fini(&g);
+}
+
+int main(void)
+{
+	RUN(test_fault_after_context_hit);
+	RUN(test_legacy_fault_after_context_hit);
+	return CHECK_DONE();
+}
