@@ -55,13 +55,21 @@ enum fz_op {
 	FZ_OP_QI_TAIL,	/* IQT: hand the descriptors to the unit */
 	FZ_OP_ATS_PORT, /* connect / disconnect a device-TLB port for a RID */
 	FZ_OP_RESET,
+	FZ_OP_FLUSH,   /* every cache emptied (vtd_reset and the enable sequence again) */
+	FZ_OP_QI_SYNC, /* a driver's synchronous wait: status write at the tail, IQT */
 	FZ_OP_COUNT
 };
 #define FZ_OPS_TABLES                                                                              \
 	((1u << FZ_OP_TRANSLATE) | (1u << FZ_OP_ROOT) | (1u << FZ_OP_CTX) |                        \
 	 (1u << FZ_OP_PASID_DIR) | (1u << FZ_OP_PASID_ENTRY) | (1u << FZ_OP_PTE) |                 \
-	 (1u << FZ_OP_MEM64) | (1u << FZ_OP_FAULTS))
-#define FZ_OPS_ALL ((1u << FZ_OP_COUNT) - 1)
+	 (1u << FZ_OP_MEM64) | (1u << FZ_OP_FAULTS) | (1u << FZ_OP_FLUSH))
+#define FZ_OPS_QI                                                                                  \
+	((1u << FZ_OP_TRANSLATE) | (1u << FZ_OP_CTX) | (1u << FZ_OP_PASID_ENTRY) |                 \
+	 (1u << FZ_OP_PTE) | (1u << FZ_OP_FAULTS) | (1u << FZ_OP_MMIO_READ) |                      \
+	 (1u << FZ_OP_QI_SETUP) | (1u << FZ_OP_QI_DESC) | (1u << FZ_OP_QI_TAIL) |                  \
+	 (1u << FZ_OP_ATS_PORT) | (1u << FZ_OP_FLUSH) | (1u << FZ_OP_QI_SYNC))
+#define FZ_OPS_ALL    ((1u << FZ_OP_COUNT) - 1)
+#define FZ_QUEUE_PAGE 40 /* where fz_vtd_init() puts the queue when asked to */
 
 struct fz_vtd {
 	struct vtd_config cfg;
@@ -76,6 +84,13 @@ struct fz_vtd {
 	unsigned next_page; /* the next table page to hand out */
 	unsigned ops;	    /* enum fz_op bits this target allows */
 	unsigned fault_events, inv_events, port_calls;
+	/* Check mode: "armed" from a full flush until memory or a register changes; a stale
+	 * context or PASID-cache entry reported while armed is a model bug. */
+	bool check;
+	bool armed;
+	uint64_t armed_writes;
+	unsigned stale_reports;
+	uint32_t sync_data;
 	/* The trace hook's record of the last fault (when the hook is on). */
 	bool trace;
 	bool traced;
@@ -122,8 +137,10 @@ static inline struct vtd_cache_geom fz_geom(unsigned b)
 				       .ways = 1 + ((b >> 2) & 3)};
 }
 
-/* The unit: 16 bytes of the input choose its features and sizes. */
-static inline void fz_vtd_config(struct fz *f, struct vtd_config *c)
+/* The unit: 16 bytes of the input choose its features and sizes. Returns the last byte,
+ * the harness's own knobs (bit 0: check mode; bit 1: a queue set up at the start, bit 2:
+ * with 256-bit descriptors). */
+static inline uint8_t fz_vtd_config(struct fz *f, struct vtd_config *c)
 {
 	uint64_t b = fz_u64(f);
 	uint8_t w[8];
@@ -186,10 +203,10 @@ static inline void fz_vtd_config(struct fz *f, struct vtd_config *c)
 	c->pasid_cache = fz_geom(w[4]);
 	c->iotlb = fz_geom(w[5]);
 	c->pscache = fz_geom(w[6]);
-	/* w[7] spare for later knobs (check mode, ...) */
 	fz_config_repair(c);
 	if (vtd_config_validate(c))
 		vtd_config_default(c);
+	return w[7];
 }
 
 /* ---- memory -------------------------------------------------------------------------- */
@@ -255,11 +272,22 @@ static inline void fz_wr(struct fz_vtd *h, uint64_t pa, uint64_t v)
 {
 	if (pa <= FZ_MEM_SIZE - 8 && !(pa & 7))
 		memcpy(h->ram + pa, &v, 8);
+	h->armed = false;
 }
 
 static inline bool fz_in_mem(uint64_t pa)
 {
 	return pa < FZ_MEM_SIZE;
+}
+
+/* FUZZ_VERBOSE=1 in the environment: print every request and its completion. */
+static inline bool fz_verbose(void)
+{
+	static int verbose = -1;
+
+	if (verbose < 0)
+		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	return verbose;
 }
 
 /* ---- callbacks ----------------------------------------------------------------------- */
@@ -280,6 +308,36 @@ static void fz_inv_event(void *ctx, uint32_t data, uint64_t addr)
 	(void)data;
 	(void)addr;
 	h->inv_events++;
+}
+
+static void fz_stale(void *ctx, const struct vtd_stale *st)
+{
+	struct fz_vtd *h = ctx;
+
+	if (fz_verbose())
+		fprintf(stderr,
+			"stale: cache %d sid %#x pasid %#x addr %#llx: cached %u %#llx/%#llx %#x "
+			"%#x, memory %u %#llx/%#llx %#x %#x: %s (missing %s)\n",
+			(int)st->cache, st->sid, st->pasid, (unsigned long long)st->addr,
+			st->cached.status, (unsigned long long)st->cached.addr,
+			(unsigned long long)st->cached.page_size, st->cached.perm, st->cached.fault,
+			st->memory.status, (unsigned long long)st->memory.addr,
+			(unsigned long long)st->memory.page_size, st->memory.perm, st->memory.fault,
+			st->detail, st->missing ? st->missing : "?");
+	FZ_ASSERT(st->cache < VTD_CACHE_COUNT, "stale report for cache %d", (int)st->cache);
+	FZ_ASSERT(st->missing && memchr(st->detail, 0, sizeof(st->detail)), "report text");
+	FZ_ASSERT(st->cached.status != st->memory.status || st->cached.fault != st->memory.fault ||
+		      st->cached.addr != st->memory.addr || st->cached.perm != st->memory.perm ||
+		      st->cached.page_size != st->memory.page_size,
+		  "a stale report for a completion that memory gives too");
+	/* Right after a full flush, with memory and registers unchanged, the context and PASID
+	 * caches (tagged by source-id) hold only what memory says. The IOTLB is tagged by
+	 * domain: two devices that share a DID with different tables legitimately see each
+	 * other's entries, as on silicon. */
+	FZ_ASSERT(!h->armed || h->writes != h->armed_writes || st->cache == VTD_CACHE_IOTLB,
+		  "cache %d stale right after a flush with memory unchanged: %s (missing %s)",
+		  (int)st->cache, st->detail, st->missing);
+	h->stale_reports++;
 }
 
 static void fz_trace(void *ctx, const struct vtd_trace_event *ev)
@@ -327,20 +385,35 @@ static inline void fz_enable(struct fz_vtd *h, unsigned ttm, bool qie)
 	fz_mmio_wr(h, VTD_REG_GCMD, 4, gsts | VTD_GCMD_TE);
 }
 
+/* Registers as a driver sets them up: fault and completion events, translation on. */
+static inline void fz_setup(struct fz_vtd *h, unsigned ttm, bool mask_faults)
+{
+	fz_mmio_wr(h, VTD_REG_FEDATA, 4, 0x41);
+	fz_mmio_wr(h, VTD_REG_FEADDR, 4, 0xfee00000);
+	fz_mmio_wr(h, VTD_REG_FECTL, 4, mask_faults ? VTD_FECTL_IM : 0);
+	if (h->cfg.queued_invalidation) {
+		fz_mmio_wr(h, VTD_REG_IEDATA, 4, 0x42);
+		fz_mmio_wr(h, VTD_REG_IEADDR, 4, 0xfee00000);
+		fz_mmio_wr(h, VTD_REG_IECTL, 4, 0);
+	}
+	fz_enable(h, ttm, false);
+}
+
 /*
  * Create the unit for this input: 17 header bytes. Returns 0, or -1 when the harness
  * itself cannot run (out of memory), in which case the input is skipped.
  */
 static inline int fz_vtd_init(struct fz_vtd *h, struct fz *f, unsigned ops)
 {
-	struct vtd_callbacks cb = {.fault_event = fz_fault_event, .inv_event = fz_inv_event};
-	uint8_t opt;
+	struct vtd_callbacks cb = {
+	    .fault_event = fz_fault_event, .inv_event = fz_inv_event, .stale = fz_stale};
+	uint8_t opt, knobs;
 
 	memset(h, 0, sizeof(*h));
 	h->ops = ops;
 	h->bad_page = ~0ull;
 	h->next_page = FZ_FIRST_FREE;
-	fz_vtd_config(f, &h->cfg);
+	knobs = fz_vtd_config(f, &h->cfg);
 	opt = fz_u8(f);
 	h->direct = !(opt & 1);
 	h->cmpxchg = opt & 2;
@@ -365,17 +438,16 @@ static inline int fz_vtd_init(struct fz_vtd *h, struct fz *f, unsigned ops)
 		mem_destroy(h->mem);
 		return -1;
 	}
-	/* Fault events on, as a driver has them. */
-	fz_mmio_wr(h, VTD_REG_FEDATA, 4, 0x41);
-	fz_mmio_wr(h, VTD_REG_FEADDR, 4, 0xfee00000);
-	fz_mmio_wr(h, VTD_REG_FECTL, 4, (opt & 16) ? VTD_FECTL_IM : 0);
-	if (h->cfg.queued_invalidation) {
-		fz_mmio_wr(h, VTD_REG_IEDATA, 4, 0x42);
-		fz_mmio_wr(h, VTD_REG_IEADDR, 4, 0xfee00000);
-		fz_mmio_wr(h, VTD_REG_IECTL, 4, 0);
-	}
+	h->check = (knobs & 1) && vtd_set_check(h->vtd, true) == 0;
 	/* Translation on in the unit's own mode (the programs can change that). */
-	fz_enable(h, h->cfg.scalable ? VTD_TTM_SCALABLE : VTD_TTM_LEGACY, false);
+	fz_setup(h, h->cfg.scalable ? VTD_TTM_SCALABLE : VTD_TTM_LEGACY, opt & 16);
+	if ((knobs & 2) && h->cfg.queued_invalidation) {
+		/* A queue ready to take descriptors, as a driver makes at probe. */
+		fz_mmio_wr(h, VTD_REG_IQA, 8,
+			   FZ_QUEUE_PAGE * 4096ull |
+			       (h->cfg.scalable && (knobs & 4) ? VTD_IQA_DW : 0));
+		fz_enable(h, h->cfg.scalable ? VTD_TTM_SCALABLE : VTD_TTM_LEGACY, true);
+	}
 	return 0;
 }
 
@@ -431,6 +503,7 @@ static inline uint64_t fz_new_page(struct fz_vtd *h)
 
 	h->next_page = h->next_page + 1 < FZ_MEM_PAGES ? h->next_page + 1 : FZ_FIRST_FREE;
 	memset(h->ram + pa, 0, 4096);
+	h->armed = false;
 	return pa;
 }
 
@@ -509,6 +582,7 @@ static inline int fz_mmio_wr(struct fz_vtd *h, uint64_t off, unsigned size, uint
 	int r = vtd_mmio_write(h->vtd, off, size, v);
 	uint64_t rt = 0;
 
+	h->armed = false;
 	if (r == 0 && off <= VTD_REG_GCMD && off + size > VTD_REG_GCMD &&
 	    ((v >> (8 * (VTD_REG_GCMD - off))) & VTD_GCMD_SRTP)) {
 		vtd_mmio_read(h->vtd, VTD_REG_RTADDR, 8, &rt);
@@ -742,14 +816,15 @@ static inline int fz_translate(struct fz_vtd *h, const struct pci_req *req, stru
  * refused only because the context entry does not allow ATS.
  */
 static inline void fz_check_consistency(struct fz_vtd *h, const struct pci_req *req,
-					const struct pci_resp *first)
+					const struct pci_resp *first, uint64_t writes)
 {
 	struct pci_resp again, ats;
 	struct pci_req twin = *req;
-	uint64_t writes = h->writes;
 	bool te;
 
-	if (h->direct)
+	/* `writes` is the count before the first request: its own A/D updates may have
+	 * changed an entry that another level of the walk also uses. */
+	if (h->direct || h->writes != writes)
 		return;
 	FZ_ASSERT(fz_translate(h, req, &again, &te) == 0, "second call refused");
 	if (h->writes != writes)
@@ -789,16 +864,6 @@ static inline void fz_check_consistency(struct fz_vtd *h, const struct pci_req *
 		  (unsigned long long)ats.page_size, ats.perm);
 }
 
-/* FUZZ_VERBOSE=1 in the environment: print every request and its completion. */
-static inline bool fz_verbose(void)
-{
-	static int verbose = -1;
-
-	if (verbose < 0)
-		verbose = getenv("FUZZ_VERBOSE") != NULL;
-	return verbose;
-}
-
 /* ---- operations ---------------------------------------------------------------------- */
 
 static inline void fz_op_translate(struct fz_vtd *h, struct fz *f)
@@ -806,6 +871,7 @@ static inline void fz_op_translate(struct fz_vtd *h, struct fz *f)
 	struct pci_req req = {0};
 	struct pci_resp resp;
 	uint8_t at = fz_u8(f);
+	uint64_t writes;
 	bool te;
 	int r;
 
@@ -816,6 +882,7 @@ static inline void fz_op_translate(struct fz_vtd *h, struct fz *f)
 	req.at = at < 0xf0 ? at % 3 : at;
 	if (at == 0xff)
 		req.pasid = fz_u32(f); /* beyond 20 bits: refused with -EINVAL */
+	writes = h->writes;
 	r = fz_translate(h, &req, &resp, &te);
 	if (fz_verbose())
 		fprintf(stderr,
@@ -830,7 +897,7 @@ static inline void fz_op_translate(struct fz_vtd *h, struct fz *f)
 	}
 	FZ_ASSERT(r == 0, "vtd_translate returned %d", r);
 	fz_check_resp(h, &req, &resp, te);
-	fz_check_consistency(h, &req, &resp);
+	fz_check_consistency(h, &req, &resp, writes);
 }
 
 /* The root entry of a bus; in scalable mode either half (devfn < 128 or >= 128). */
@@ -1098,9 +1165,23 @@ static inline void fz_op_qi_tail(struct fz_vtd *h, struct fz *f)
 	uint16_t t = fz_u16(f);
 	unsigned shift = (iqa & VTD_IQA_DW) ? 5 : 4;
 
+	uint64_t fsts_before = fz_mmio_rd(h, VTD_REG_FSTS, 4), fsts, iqei;
+
 	/* Mostly a slot number; with the top bit, any offset (misaligned, past the end). */
 	fz_mmio_wr(h, VTD_REG_IQT, 8,
 		   (t & 0x8000) ? (uint64_t)(t & 0x7fff) << 4 : (uint64_t)t << shift);
+	fsts = fz_mmio_rd(h, VTD_REG_FSTS, 4);
+	iqei = VTD_GET(fz_mmio_rd(h, VTD_REG_IQERCD, 8), VTD_IQERCD_IQEI);
+	if ((fsts & VTD_FSTS_IQE) && !(fsts_before & VTD_FSTS_IQE))
+		FZ_ASSERT(iqei >= VTD_IQEI_TAIL && iqei <= VTD_IQEI_TTM, "IQE with IQEI %llu",
+			  (unsigned long long)iqei);
+	/* 1.7: the unit fetches until IQH == IQT unless an error stops it. */
+	if ((fz_mmio_rd(h, VTD_REG_GSTS, 4) & VTD_GSTS_QIES) &&
+	    !((fsts | fsts_before) & (VTD_FSTS_IQE | VTD_FSTS_ITE)))
+		FZ_ASSERT(fz_mmio_rd(h, VTD_REG_IQH, 8) == fz_mmio_rd(h, VTD_REG_IQT, 8),
+			  "IQH %#llx IQT %#llx with no error",
+			  (unsigned long long)fz_mmio_rd(h, VTD_REG_IQH, 8),
+			  (unsigned long long)fz_mmio_rd(h, VTD_REG_IQT, 8));
 }
 
 static int fz_port_ok(void *ctx, const struct pci_ats_inv *inv)
@@ -1146,6 +1227,58 @@ static inline void fz_op_reset(struct fz_vtd *h)
 	h->rtaddr = 0;
 	FZ_ASSERT(fz_mmio_rd(h, VTD_REG_GSTS, 4) == 0, "GSTS after reset");
 	FZ_ASSERT(fz_mmio_rd(h, VTD_REG_CAP, 8) == vtd_cap(h->vtd), "CAP after reset");
+}
+
+/* Empty every cache the way only a reset can, then set the unit up again. */
+static inline void fz_op_flush(struct fz_vtd *h, struct fz *f)
+{
+	unsigned ttm = (unsigned)VTD_GET(h->rtaddr, VTD_RTADDR_TTM);
+	uint8_t b = fz_u8(f);
+
+	vtd_reset(h->vtd);
+	h->rtaddr = 0;
+	fz_setup(h, ttm, b & 1);
+	/* Direct memory hides the model's own writes (A/D, status): never armed there. */
+	h->armed = !h->direct;
+	h->armed_writes = h->writes;
+}
+
+/*
+ * What a driver does to wait for its invalidations: an invalidation wait with a status
+ * write at the tail, IQT past it. If the queue ran without an error or a time-out, the
+ * status is in memory.
+ */
+static inline void fz_op_qi_sync(struct fz_vtd *h, struct fz *f)
+{
+	uint64_t iqa = fz_mmio_rd(h, VTD_REG_IQA, 8), base = iqa & VTD_IQA_IQA_MASK;
+	uint64_t size = 4096ull << VTD_GET(iqa, VTD_IQA_QS), dsz = (iqa & VTD_IQA_DW) ? 32 : 16;
+	uint64_t tail = fz_mmio_rd(h, VTD_REG_IQT, 8) & VTD_IQT_QT_MASK;
+	uint64_t page = fz_u8(f) % FZ_MEM_PAGES, slot = fz_u8(f) % 16;
+	uint64_t status = page * 4096 + 4096 - 4 * (1 + slot);
+	uint64_t fsts, fsts_before = fz_mmio_rd(h, VTD_REG_FSTS, 4);
+	uint32_t got = 0;
+
+	if ((tail & (dsz - 1)) || tail >= size || base + tail + dsz > FZ_MEM_SIZE)
+		return;
+	if (fz_hits_bad(h, status, 4))
+		status -= 4096; /* memory that fails would drop the status write (counted) */
+	h->sync_data++;
+	fz_wr(h, base + tail, VTD_INV_WAIT | VTD_INV_WAIT_SW | (uint64_t)h->sync_data << 32);
+	fz_wr(h, base + tail + 8, status);
+	if (dsz == 32) {
+		fz_wr(h, base + tail + 16, 0);
+		fz_wr(h, base + tail + 24, 0);
+	}
+	fz_mmio_wr(h, VTD_REG_IQT, 8, (tail + dsz) & (size - 1));
+	fsts = fz_mmio_rd(h, VTD_REG_FSTS, 4);
+	if (!(fz_mmio_rd(h, VTD_REG_GSTS, 4) & VTD_GSTS_QIES) ||
+	    ((fsts | fsts_before) & (VTD_FSTS_IQE | VTD_FSTS_ITE)))
+		return;
+	memcpy(&got, h->ram + status, 4);
+	FZ_ASSERT(got == h->sync_data, "wait status %#x at %#llx, expected %#x", got,
+		  (unsigned long long)status, h->sync_data);
+	FZ_ASSERT(fz_mmio_rd(h, VTD_REG_IQH, 8) == fz_mmio_rd(h, VTD_REG_IQT, 8),
+		  "queue ran without error but IQH != IQT");
 }
 
 /* Decode and run one operation. Returns false when the input is used up. */
@@ -1207,10 +1340,34 @@ static inline bool fz_vtd_step(struct fz_vtd *h, struct fz *f)
 	case FZ_OP_RESET:
 		fz_op_reset(h);
 		break;
+	case FZ_OP_FLUSH:
+		fz_op_flush(h, f);
+		break;
+	case FZ_OP_QI_SYNC:
+		fz_op_qi_sync(h, f);
+		break;
 	case FZ_OP_COUNT:
 		break;
 	}
 	return true;
+}
+
+/* The counters add up: no cache lost more entries than it was given. */
+static inline void fz_check_stats(struct fz_vtd *h)
+{
+	struct vtd_stats st;
+
+	FZ_ASSERT(vtd_get_stats(h->vtd, &st) == 0, "vtd_get_stats failed");
+	for (int i = 0; i < VTD_CACHE_COUNT; i++) {
+		const struct vtd_cache_counters *c = &st.cache.cache[i];
+
+		FZ_ASSERT(c->evictions + c->invalidated <= c->fills,
+			  "cache %d: %llu evicted + %llu invalidated of %llu filled", i,
+			  (unsigned long long)c->evictions, (unsigned long long)c->invalidated,
+			  (unsigned long long)c->fills);
+	}
+	if (!h->check)
+		FZ_ASSERT(h->stale_reports == 0, "stale reports with check mode off");
 }
 
 /* A whole input: header, then the program. */
@@ -1223,6 +1380,7 @@ static inline int fz_vtd_run(const uint8_t *data, size_t size, unsigned ops)
 		return 0;
 	for (int n = 0; n < FZ_VTD_MAX_OPS && fz_vtd_step(&h, &f); n++)
 		;
+	fz_check_stats(&h);
 	fz_vtd_fini(&h);
 	return 0;
 }

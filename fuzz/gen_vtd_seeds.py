@@ -15,7 +15,7 @@ import struct
 
 OPS = ["translate", "root", "ctx", "pasid_dir", "pasid_entry", "pte", "mem64", "faults",
        "enable", "mmio_write", "mmio_read", "qi_setup", "qi_desc", "qi_tail", "ats_port",
-       "reset"]
+       "reset", "flush", "qi_sync"]
 OP = {name: i for i, name in enumerate(OPS)}
 
 u8 = lambda v: struct.pack("<B", v & 0xff)
@@ -24,10 +24,12 @@ u32 = lambda v: struct.pack("<I", v & 0xffffffff)
 u64 = lambda v: struct.pack("<Q", v & 0xffffffffffffffff)
 
 
-def header(legacy=False, no_dev_tlb=False, opt=0, feature_bits=0):
-    """Feature bits as fz_vtd_config() reads them: 0 keeps vtd_config_default()."""
+def header(legacy=False, no_dev_tlb=False, opt=0, feature_bits=0, caches=0, knobs=0):
+    """Feature bits as fz_vtd_config() reads them: 0 keeps vtd_config_default().
+    `caches` is the geometry byte of all four caches (0: none), `knobs` the harness's
+    (1 check mode, 2 a queue at the start, 4 with 256-bit descriptors)."""
     b = feature_bits | (1 if legacy else 0) | ((1 << 9) if no_dev_tlb else 0)
-    return u64(b) + bytes(8) + u8(opt)
+    return u64(b) + bytes(3) + bytes([caches] * 4) + u8(knobs) + u8(opt)
 
 
 def rid(bus=0, dev=0, fn=0, hi=0):
@@ -180,9 +182,27 @@ def mmio_seeds():
     return s
 
 
+def qi_seeds():
+    s = {}
+    # Caches on, check mode on, a 256-bit queue from the start: translate, flush the
+    # caches by reset, translate again, then invalidate through the queue and wait.
+    s["qi_cached"] = (header(caches=0x5, knobs=7, opt=1) + sm_ctx(R0, 10) +
+                      pasid_entry(R0, 0, pgtt=1, flpt=20) +
+                      pte(R0, 0, 0, 1, 0x1234, FS_P | FS_RW | FS_US | 0x20, 30) +
+                      translate(R0, READ) + u8(OP["flush"]) + u8(0) + translate(R0, READ) +
+                      translate(R0, READ) + qi_desc(0, 0x16, q0=0x30 | 1 << 16) +
+                      qi_tail(1) + u8(OP["qi_sync"]) + u8(0) + u8(3) + translate(R0, READ))
+    # A 128-bit queue: a device-TLB invalidation to a hung port, then a wait (aborted).
+    s["qi_ite"] = (header(caches=0x5, knobs=3, opt=1) + ats_port(R1, hung=True) +
+                   qi_desc(0, 0x12, q0=(0x0a11 << 32)) + qi_tail(1) + u8(OP["qi_sync"]) +
+                   u8(0) + u8(1) + faults(2) + u8(OP["qi_sync"]) + u8(0) + u8(2))
+    return s
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    for target, table in (("vtd_tables", seeds()), ("vtd_mmio", {**seeds(), **mmio_seeds()})):
+    for target, table in (("vtd_tables", seeds()), ("vtd_mmio", {**seeds(), **mmio_seeds()}),
+                          ("vtd_qi", {**qi_seeds(), **mmio_seeds()})):
         d = os.path.join(here, "corpus", target)
         os.makedirs(d, exist_ok=True)
         for name, data in table.items():
