@@ -11,10 +11,13 @@
 
 #include <stdio.h>
 
+/* Two completions say the same: the same fault, or the same translation. */
 static bool same(const struct pci_resp *a, const struct pci_resp *b)
 {
-	return a->status == b->status && a->fault == b->fault && a->addr == b->addr &&
-	       a->page_size == b->page_size && a->perm == b->perm;
+	if (a->status != b->status || a->fault != b->fault)
+		return false;
+	return a->status != PCI_SC ||
+	       (a->addr == b->addr && a->page_size == b->page_size && a->perm == b->perm);
 }
 
 static bool same_ctx(const struct vtd_ctx *a, const struct vtd_ctx *b)
@@ -68,7 +71,7 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 		}
 	}
 	s->cache = VTD_CACHE_IOTLB;
-	s->did = run->did;
+	s->did = (run->hits & VTD_RUN_HIT_IOTLB) ? run->did : 0;
 	if (!(run->hits & VTD_RUN_HIT_IOTLB)) {
 		/* Only the structure caches took part, and their entries match memory: the
 		 * translation differs for another reason (a racing change). There is no IOTLB
@@ -82,8 +85,8 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 		s->missing = "IOTLB invalidation (type 2, page-selective) covering this address";
 	}
 	snprintf(s->detail, sizeof(s->detail), "held %#llx (%llu KiB, perm fs %#x ss %#x, PGTT %u)",
-		 (unsigned long long)run->ent.out, (1ull << run->ent.shift) >> 10, run->ent.fs,
-		 run->ent.ss, run->ent.pgtt);
+		 (unsigned long long)run->ent.out, (1ull << (run->ent.shift & 63)) >> 10,
+		 run->ent.fs, run->ent.ss, run->ent.pgtt);
 }
 
 void vtd_check(struct vtd *vtd, const struct pci_req *req, const struct pci_resp *resp,

@@ -375,11 +375,8 @@ static void fail(struct vtd *vtd, const struct pci_req *req, uint8_t r, bool fpd
 		 struct pci_resp *resp, const bool dry)
 {
 	if (VTD_UNLIKELY(dry)) {
-		/* The completion vtd_fault() gives, without the record: check mode compares. */
-		complete(resp, 0, 12, 0);
-		resp->page_size = 0;
-		resp->status = PCI_UR;
-		resp->fault = r;
+		/* As vtd_fault() fills it, without the record. */
+		*resp = (struct pci_resp){.status = PCI_UR, .fault = r};
 		return;
 	}
 	vtd_fault(vtd, req, r, fpd, resp);
