@@ -722,8 +722,8 @@ static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const st
 #endif
 }
 
-static __attribute__((noinline)) void translate_uncached(struct vtd *vtd, const struct pci_req *req,
-							 struct pci_resp *resp)
+static inline __attribute__((always_inline)) void
+translate_uncached(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 {
 	struct vtd_run run;
 
