@@ -202,9 +202,13 @@ static inline __attribute__((always_inline)) int vtd_fetch(const struct vtd *vtd
 		if (VTD_UNLIKELY(pa > vtd->mem_size - 8 * n))
 			return -EFAULT;
 		const uint64_t *p = (const uint64_t *)(const void *)(vtd->base + pa);
+		/* Acquire: software zeroes a table (and writes a buffer) before it publishes
+		 * the entry that points there with a release store or CAS; the walk that
+		 * follows the pointer must see that work (a plain load on x86, as the
+		 * hardware's ordered walk). Relaxed loads were a data race in C11. */
 #pragma GCC unroll 8
 		for (unsigned i = 0; i < n; i++)
-			q[i] = __atomic_load_n(&p[i], __ATOMIC_RELAXED);
+			q[i] = __atomic_load_n(&p[i], __ATOMIC_ACQUIRE);
 		return 0;
 	}
 	for (unsigned i = 0; i < n; i++) {

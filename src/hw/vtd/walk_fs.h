@@ -54,8 +54,9 @@ vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
 		if (VTD_LIKELY(base != NULL)) {
 			if (VTD_UNLIKELY(pa > lim))
 				return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+			/* Acquire, as vtd_fetch(): the table below was finished first. */
 			e = __atomic_load_n((const uint64_t *)(const void *)(base + pa),
-					    __ATOMIC_RELAXED);
+					    __ATOMIC_ACQUIRE);
 		} else if (mem_read64(vtd->mem, pa, &e)) {
 			return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
 		}
