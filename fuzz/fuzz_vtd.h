@@ -809,6 +809,11 @@ static inline int fz_translate(struct fz_vtd *h, const struct pci_req *req, stru
 	return vtd_translate(h->vtd, req, resp);
 }
 
+static inline bool fz_has_caches(const struct vtd_config *c)
+{
+	return c->context_cache.sets || c->pasid_cache.sets || c->iotlb.sets || c->pscache.sets;
+}
+
 /*
  * The same request again, and its ATS twin: with memory unchanged (only the counting
  * backend can tell) a translation is a function of the tables, and an untranslated read
@@ -823,8 +828,12 @@ static inline void fz_check_consistency(struct fz_vtd *h, const struct pci_req *
 	bool te;
 
 	/* `writes` is the count before the first request: its own A/D updates may have
-	 * changed an entry that another level of the walk also uses. */
+	 * changed an entry that another level of the walk also uses. With caches, entries
+	 * that memory no longer matches may serve one kind of request and not another (as
+	 * on silicon), unless nothing changed since a full flush. */
 	if (h->direct || h->writes != writes)
+		return;
+	if (fz_has_caches(&h->cfg) && !(h->armed && h->writes == h->armed_writes))
 		return;
 	FZ_ASSERT(fz_translate(h, req, &again, &te) == 0, "second call refused");
 	if (h->writes != writes)

@@ -14,8 +14,8 @@
  * request needed, and never reaches the interrupt range; a fault is an architected reason
  * of the root table's mode, recorded exactly when the trace says so, in a fault record
  * that names it, and suppressed by FPD only when it is a qualified one. With the counting
- * memory backend, the same request twice gives the same answer and a successful read
- * agrees with its ATS translation request.
+ * memory backend and no cache that may be stale, the same request twice gives the same
+ * answer and a successful read agrees with its ATS translation request.
  */
 #include "fuzz_vtd.h"
 
