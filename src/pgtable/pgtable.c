@@ -118,7 +118,6 @@ static bool pt_range_ok(uint64_t addr, uint64_t size, uint64_t limit)
 int pt_map(struct pt_table *pt, uint64_t iova, uint64_t paddr, uint64_t size, unsigned prot)
 {
 	uint64_t attrs;
-	int ret;
 
 	if (!pt)
 		return -EINVAL;
@@ -129,12 +128,10 @@ int pt_map(struct pt_table *pt, uint64_t iova, uint64_t paddr, uint64_t size, un
 		if (!attrs || ((iova | paddr) & (PT_PAGE_4K - 1)) || iova >= pt->iova_limit ||
 		    paddr >= pt->oa_limit)
 			return -EINVAL;
-		ret = pt->ops->map_4k(pt, iova, paddr, attrs);
-		if (ret <= 0)
-			return ret;
-	} else if (!attrs || ((iova | paddr | size) & (PT_PAGE_4K - 1)) ||
-		   !pt_range_ok(iova, size, pt->iova_limit) ||
-		   !pt_range_ok(paddr, size, pt->oa_limit)) {
+		return pt->ops->map_4k(pt, iova, paddr, attrs);
+	}
+	if (!attrs || ((iova | paddr | size) & (PT_PAGE_4K - 1)) ||
+	    !pt_range_ok(iova, size, pt->iova_limit) || !pt_range_ok(paddr, size, pt->oa_limit)) {
 		return -EINVAL;
 	}
 	return pt->ops->map_range(pt, iova, paddr, size, attrs);

@@ -46,7 +46,7 @@ struct pt_fmt {
 /* The walker instantiated for one format (pt_walk.h, included by each format's file). */
 struct pt_ops {
 	const struct pt_fmt *fmt;
-	/* One 4 KiB page with every table in place; 1: a table is missing, use map_range */
+	/* One 4 KiB page (checked by pt_map): a fast descent, map_range() behind it */
 	int (*map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t attrs);
 	int (*map_range)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t size,
 			 uint64_t attrs);

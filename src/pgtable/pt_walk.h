@@ -171,36 +171,65 @@ undo:
 }
 
 /*
- * One 4 KiB page whose tables all exist, in directly mapped memory - a DMA layer mapping
- * buffer by buffer, the hot case: a plain descent and one store. Returns 1 when a table is
- * missing or memory has no direct mapping (map_range() handles both), else what
- * map_range() would have returned.
+ * One level of map_4k()'s descent, `level` a constant (so a format's is_leaf() test folds
+ * away where leaves cannot be, levels 4 and 5): 0 and *t = the next table, 1 a table is
+ * missing (map_range() installs it), or map_range()'s error for what is found there.
+ */
+__attribute__((always_inline)) static inline int PT_FN(map_4k_step)(const uint8_t *base,
+								    uint64_t table_max,
+								    uint64_t iova, unsigned level,
+								    uint64_t *t)
+{
+	uint64_t e = __atomic_load_n(
+	    (const uint64_t *)(const void *)(base + *t) + pt_index(iova, level), __ATOMIC_ACQUIRE);
+
+	if (!PT_FMT.present(e))
+		return 1;
+	if (PT_FMT.is_leaf(e, level))
+		return -EEXIST;
+	*t = PT_FMT.table_addr(e);
+	return *t > table_max ? -EFAULT : 0;
+}
+
+/*
+ * One 4 KiB page with the attributes from pt_map() - a DMA layer mapping buffer by
+ * buffer, the hot case. With every table in place in directly mapped memory it is a plain
+ * descent, unrolled per level count, and one store; a missing table or memory without a
+ * direct mapping goes to map_range(), which then does exactly what it would have done
+ * without this path (map_range() of one page meets the same entries in the same order,
+ * level 1 is always in its fit mask, and it reports -EEXIST and -EFAULT for the same
+ * entries as the steps above).
  */
 static int PT_FN(map_4k)(struct pt_table *pt, uint64_t iova, uint64_t pa, uint64_t attrs)
 {
-	const uint8_t *base = pt->base;
+	uint8_t *const base = pt->base;
 	const uint64_t table_max = pt->mem_size - MEM_PAGE_SIZE;
-	uint64_t t = pt->root, e, *slot;
+	const unsigned levels = pt->levels;
+	uint64_t t = pt->root, *slot;
+	int ret;
 
 	if (!base)
-		return 1;
-	for (unsigned level = pt->levels; level > 1; level--) {
-		e = __atomic_load_n((const uint64_t *)(const void *)(base + t) +
-					pt_index(iova, level),
-				    __ATOMIC_ACQUIRE);
-		if (!PT_FMT.present(e))
-			return 1;
-		if (PT_FMT.is_leaf(e, level))
-			return -EEXIST;
-		t = PT_FMT.table_addr(e);
-		if (t > table_max)
-			return -EFAULT;
-	}
-	slot = (uint64_t *)(void *)(pt->base + t) + pt_index(iova, 1);
+		goto slow;
+	/* levels is min_levels .. max_levels (pt_create): the constants drop dead branches. */
+	if (PT_FMT.max_levels >= 5 && levels >= 5 &&
+	    (ret = PT_FN(map_4k_step)(base, table_max, iova, 5, &t)))
+		goto out;
+	if ((PT_FMT.min_levels >= 4 || levels >= 4) &&
+	    (ret = PT_FN(map_4k_step)(base, table_max, iova, 4, &t)))
+		goto out;
+	if ((ret = PT_FN(map_4k_step)(base, table_max, iova, 3, &t)) ||
+	    (ret = PT_FN(map_4k_step)(base, table_max, iova, 2, &t)))
+		goto out;
+	slot = (uint64_t *)(void *)(base + t) + pt_index(iova, 1);
 	if (PT_FMT.present(__atomic_load_n(slot, __ATOMIC_ACQUIRE)))
 		return -EEXIST;
 	__atomic_store_n(slot, PT_FMT.mk_leaf(attrs, pa, 1), __ATOMIC_RELEASE);
 	return 0;
+out:
+	if (ret < 0)
+		return ret;
+slow:
+	return PT_FN(map_range)(pt, iova, pa, PT_PAGE_4K, attrs);
 }
 
 /* ---- unmap ---------------------------------------------------------------------------- */
@@ -358,7 +387,9 @@ static int PT_FN(detach)(struct pt_table *pt, unsigned level, uint64_t epa, uint
 
 /*
  * Level 1 of unmap_level(): every entry in range is a whole 4 KiB leaf, so the loop only
- * clears what is present and records the run once.
+ * clears what is present and records the run once. In directly mapped memory the loop is
+ * the load, the test and the store per entry (the same accesses, in the same order, as
+ * through pt_ld()/pt_st(), which cannot fail there).
  */
 static int PT_FN(unmap_ptes)(struct pt_table *pt, uint64_t t, uint64_t iova, uint64_t end,
 			     struct pt_gather *g, uint64_t *unmapped)
@@ -369,17 +400,38 @@ static int PT_FN(unmap_ptes)(struct pt_table *pt, uint64_t t, uint64_t iova, uin
 	uint64_t e;
 	int ret = 0;
 
-	for (unsigned idx = first; idx < last; idx++) {
-		ret = pt_ld(io, t + 8 * idx, &e);
-		if (ret == 0 && PT_FMT.present(e))
-			ret = pt_st(io, t + 8 * idx, 0);
-		else if (ret == 0)
-			continue;
-		if (ret)
-			break;
-		lo = idx < lo ? idx : lo;
-		hi = idx;
-		n++;
+	if (io.base) {
+		uint64_t *pte = (uint64_t *)(void *)(io.base + t), *p = pte + first;
+		uint64_t *const stop = pte + last, *top = NULL;
+		unsigned holes = 0;
+
+		/* Leading holes first; then n is what follows minus the holes met. */
+		while (p < stop && !PT_FMT.present(__atomic_load_n(p, __ATOMIC_ACQUIRE)))
+			p++;
+		lo = (unsigned)(p - pte);
+		for (; p < stop; p++) {
+			if (!PT_FMT.present(__atomic_load_n(p, __ATOMIC_ACQUIRE))) {
+				holes++;
+				continue;
+			}
+			__atomic_store_n(p, 0, __ATOMIC_RELEASE);
+			top = p;
+		}
+		n = (unsigned)(stop - pte) - lo - holes;
+		hi = top ? (unsigned)(top - pte) : 0;
+	} else {
+		for (unsigned idx = first; idx < last; idx++) {
+			ret = pt_ld(io, t + 8 * idx, &e);
+			if (ret == 0 && PT_FMT.present(e))
+				ret = pt_st(io, t + 8 * idx, 0);
+			else if (ret == 0)
+				continue;
+			if (ret)
+				break;
+			lo = idx < lo ? idx : lo;
+			hi = idx;
+			n++;
+		}
 	}
 	*unmapped += (uint64_t)n << 12;
 	if (g && n)
