@@ -90,8 +90,27 @@ static int iommu_map_runs(struct iommu_domain *domain, uint64_t iova, uint64_t p
 	return 0;
 }
 
-int iommu_map(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64_t size,
-	      unsigned int prot)
+/*
+ * A single-page map went wrong (the driver failed, or reported what it cannot have done):
+ * the general path's verdict and clean-up for it, out of line.
+ */
+static __attribute__((noinline)) int iommu_map_one_failed(struct iommu_domain *domain,
+							  uint64_t iova, uint64_t size, int ret,
+							  uint64_t done)
+{
+	if (done > size || (!ret && done != size)) {
+		done = done > size ? 0 : done;
+		ret = -EIO;
+	}
+	if (done)
+		iommu_unmap(domain, iova, done);
+	return ret;
+}
+
+/* The general path: every check, then the range run by run. */
+static __attribute__((noinline)) int iommu_map_range(struct iommu_domain *domain, uint64_t iova,
+						     uint64_t paddr, uint64_t size,
+						     unsigned int prot)
 {
 	uint64_t done = 0;
 	int ret = iommu_range_check(domain, iova, paddr, size);
@@ -102,16 +121,7 @@ int iommu_map(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64
 		return -EINVAL;
 	if (!domain->ops->map_pages)
 		return -ENODEV;
-	if (size == (domain->pgsize_bitmap & -domain->pgsize_bitmap)) {
-		/* One page of the smallest size, the DMA API's common case: no split. */
-		ret = domain->ops->map_pages(domain, iova, paddr, size, 1, prot, &done);
-		if (done > size || (!ret && done != size)) {
-			done = done > size ? 0 : done;
-			ret = -EIO;
-		}
-	} else {
-		ret = iommu_map_runs(domain, iova, paddr, size, prot, &done);
-	}
+	ret = iommu_map_runs(domain, iova, paddr, size, prot, &done);
 	if (!ret && domain->ops->iotlb_sync_map)
 		ret = domain->ops->iotlb_sync_map(domain, iova, size);
 	/* Leave nothing of a failed map behind. */
@@ -120,8 +130,45 @@ int iommu_map(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64
 	return ret;
 }
 
-ssize_t iommu_unmap_fast(struct iommu_domain *domain, uint64_t iova, uint64_t size,
-			 struct iommu_iotlb_gather *gather)
+int iommu_map(struct iommu_domain *domain, uint64_t iova, uint64_t paddr, uint64_t size,
+	      unsigned int prot)
+{
+	const struct iommu_domain_ops *ops;
+	uint64_t done = 0;
+	int ret;
+
+	/*
+	 * One page of the smallest size, the DMA API's common case, when every check of
+	 * iommu_map_range() passes - in one condition, in a different order, which is fine
+	 * because any failure goes to iommu_map_range() for the error it names. The checks
+	 * agree: size is the smallest page, so it is not 0, the domain has page sizes and
+	 * size is aligned to itself; iova is a multiple of that power of two, so its last
+	 * byte iova + size - 1 cannot wrap. Then iommu_map_runs() would make this same one
+	 * call (iommu_pgsize() of one smallest page is that page, count 1), and the
+	 * iotlb_sync_map and the undo below are iommu_map_range()'s own.
+	 */
+	if (domain && iommu_is_paging_domain(domain) && size &&
+	    size == (domain->pgsize_bitmap & -domain->pgsize_bitmap) &&
+	    !((iova | paddr) & (size - 1)) && !(prot & ~IOMMU_PROT_MASK) &&
+	    iova >= domain->aperture_start && iova + (size - 1) <= domain->aperture_end &&
+	    (ops = domain->ops)->map_pages) {
+		ret = ops->map_pages(domain, iova, paddr, size, 1, prot, &done);
+		if (ret || done != size)
+			return iommu_map_one_failed(domain, iova, size, ret, done);
+		if (ops->iotlb_sync_map) {
+			ret = ops->iotlb_sync_map(domain, iova, size);
+			if (ret)
+				iommu_unmap(domain, iova, size);
+		}
+		return ret;
+	}
+	return iommu_map_range(domain, iova, paddr, size, prot);
+}
+
+/* The general path of iommu_unmap_fast(): every check, then the range run by run. */
+static __attribute__((noinline)) ssize_t iommu_unmap_range(struct iommu_domain *domain,
+							   uint64_t iova, uint64_t size,
+							   struct iommu_iotlb_gather *gather)
 {
 	uint64_t unmapped = 0;
 	int ret = iommu_range_check(domain, iova, iova, size);
@@ -132,8 +179,6 @@ ssize_t iommu_unmap_fast(struct iommu_domain *domain, uint64_t iova, uint64_t si
 		return -EINVAL;
 	if (!domain->ops->unmap_pages)
 		return -ENODEV;
-	if (size == (domain->pgsize_bitmap & -domain->pgsize_bitmap))
-		return (ssize_t)domain->ops->unmap_pages(domain, iova, size, 1, gather);
 	while (unmapped < size) {
 		uint64_t count, done;
 		uint64_t pgsize =
@@ -146,6 +191,22 @@ ssize_t iommu_unmap_fast(struct iommu_domain *domain, uint64_t iova, uint64_t si
 		unmapped += done;
 	}
 	return (ssize_t)unmapped;
+}
+
+ssize_t iommu_unmap_fast(struct iommu_domain *domain, uint64_t iova, uint64_t size,
+			 struct iommu_iotlb_gather *gather)
+{
+	/*
+	 * One page of the smallest size, every check of iommu_unmap_range() passing, as in
+	 * iommu_map(): size - 1 < SSIZE_MAX is size != 0 and size <= SSIZE_MAX at once; the
+	 * loop there would make this one call and return what it returns.
+	 */
+	if (domain && iommu_is_paging_domain(domain) && size - 1 < (uint64_t)SSIZE_MAX &&
+	    size == (domain->pgsize_bitmap & -domain->pgsize_bitmap) && !(iova & (size - 1)) &&
+	    iova >= domain->aperture_start && iova + (size - 1) <= domain->aperture_end && gather &&
+	    domain->ops->unmap_pages)
+		return (ssize_t)domain->ops->unmap_pages(domain, iova, size, 1, gather);
+	return iommu_unmap_range(domain, iova, size, gather);
 }
 
 /* Flush what the gather holds and release its table pages; the gather is spent. */

@@ -258,6 +258,83 @@ static void test_map_rollback(void)
 	teardown();
 }
 
+/*
+ * One page of the smallest size, which iommu_map() takes apart from longer ranges: the same
+ * single driver call, sync_map, undo and errors as any map, whatever the smallest size.
+ */
+static void test_map_one_page(void)
+{
+	struct iommu_domain huge = {.type = IOMMU_DOMAIN_PAGING,
+				    .ops = &mock_paging_ops,
+				    .pgsize_bitmap = 1ull << 63,
+				    .aperture_end = ~0ull};
+	struct iommu_iotlb_gather g;
+	const struct mock_call *c;
+	uint64_t pa;
+
+	if (setup())
+		return;
+	CHECK_EQ(iommu_map(dom, 0x10000, 0x20000, SZ_4K, IOMMU_READ | IOMMU_WRITE), 0);
+	CHECK_EQ(mi->calls[MOCK_MAP], 1);
+	c = mock_last(mi, MOCK_MAP);
+	CHECK(c->iova == 0x10000 && c->paddr == 0x20000 && c->pgsize == SZ_4K && c->count == 1);
+	c = mock_last(mi, MOCK_SYNC_MAP);
+	CHECK(c && c->iova == 0x10000 && c->pgsize == SZ_4K);
+	CHECK_EQ(iommu_iova_to_phys(dom, 0x10008, &pa), 0);
+	CHECK_EQ(pa, 0x20008);
+	/* The driver fails: nothing to undo, no sync_map. */
+	mi->fail_map_after = 1;
+	CHECK_EQ(iommu_map(dom, 0x30000, 0x30000, SZ_4K, IOMMU_READ), -ENOMEM);
+	CHECK_EQ(iommu_map(dom, 0x10000, 0x50000, SZ_4K, IOMMU_READ), -EEXIST);
+	CHECK_EQ(mi->calls[MOCK_SYNC_MAP], 1);
+	CHECK_EQ(mi->calls[MOCK_UNMAP], 0);
+	CHECK_EQ(iommu_iova_to_phys(dom, 0x10000, &pa), 0);
+	CHECK_EQ(pa, 0x20000);
+	/* sync_map fails: the page goes again. */
+	mi->fail_sync_map = -EIO;
+	CHECK_EQ(iommu_map(dom, 0x30000, 0x30000, SZ_4K, IOMMU_READ), -EIO);
+	CHECK_EQ(iommu_iova_to_phys(dom, 0x30000, &pa), -ENOENT);
+	c = mock_last(mi, MOCK_UNMAP);
+	CHECK(c && c->iova == 0x30000 && c->paddr == SZ_4K);
+	CHECK_EQ(mock_nptes(dom), 1);
+	/* An aperture that does not start at 0 is checked on this path too. */
+	dom->aperture_start = 0x100000;
+	CHECK_EQ(iommu_map(dom, 0xff000, 0xff000, SZ_4K, IOMMU_READ), -ERANGE);
+	CHECK_EQ(iommu_map(dom, 0x100000, 0x100000, SZ_4K, IOMMU_READ), 0);
+	dom->aperture_start = 0;
+	CHECK_EQ(iommu_unmap(dom, 0x100000, SZ_4K), (ssize_t)SZ_4K);
+	/* Unmap of one page: the driver's answer as it is, the same argument errors. */
+	iommu_iotlb_gather_init(&g);
+	CHECK_EQ(iommu_unmap_fast(dom, 0x10000, SZ_4K, &g), (ssize_t)SZ_4K);
+	CHECK(g.start == 0x10000 && g.end == 0x10fff);
+	CHECK_EQ(iommu_unmap_fast(dom, 0x10000, SZ_4K, &g), 0);
+	iommu_iotlb_sync(dom, &g);
+	dom->aperture_start = 0x100000;
+	CHECK_EQ(iommu_unmap(dom, 0xff000, SZ_4K), -ERANGE);
+	dom->aperture_start = 0;
+	CHECK_EQ(iommu_unmap(dom, 0x10800, SZ_4K), -EINVAL);
+	CHECK_EQ(iommu_unmap_fast(dom, 0x10000, SZ_4K, NULL), -EINVAL);
+	/* A smallest page above SSIZE_MAX cannot be unmapped (the size would not fit). */
+	CHECK_EQ(iommu_unmap_fast(&huge, 0, 1ull << 63, &g), -EINVAL);
+	CHECK_EQ(iommu_unmap(&huge, 0, 1ull << 63), -EINVAL);
+	teardown();
+
+	/* Smallest page 2M: one 2M page is the case; 4K and misaligned ones are refused. */
+	if (setup_pgsizes(SZ_2M | SZ_1G))
+		return;
+	CHECK_EQ(iommu_map(dom, SZ_2M, 0, SZ_4K, IOMMU_READ), -EINVAL);
+	CHECK_EQ(iommu_map(dom, SZ_2M, SZ_4K, SZ_2M, IOMMU_READ), -EINVAL);
+	CHECK_EQ(iommu_map(dom, SZ_2M + SZ_4K, 0, SZ_2M, IOMMU_READ), -EINVAL);
+	CHECK_EQ(mi->calls[MOCK_MAP], 0);
+	CHECK_EQ(iommu_map(dom, SZ_2M, 4 * SZ_2M, SZ_2M, IOMMU_READ), 0);
+	c = mock_last(mi, MOCK_MAP);
+	CHECK(c->iova == SZ_2M && c->paddr == 4 * SZ_2M && c->pgsize == SZ_2M && c->count == 1);
+	CHECK_EQ(iommu_iova_to_phys(dom, SZ_2M + 0x123, &pa), 0);
+	CHECK_EQ(pa, 4 * SZ_2M + 0x123);
+	CHECK_EQ(iommu_unmap(dom, SZ_2M, SZ_2M), (ssize_t)SZ_2M);
+	teardown();
+}
+
 /* Unmap stops at the first hole and reports what it did. */
 static void test_unmap_holes(void)
 {
@@ -524,6 +601,7 @@ int main(void)
 	RUN(test_unmap_split);
 	RUN(test_map_errors);
 	RUN(test_map_rollback);
+	RUN(test_map_one_page);
 	RUN(test_unmap_holes);
 	RUN(test_gather_accumulates);
 	RUN(test_gather_add_page);

@@ -177,15 +177,12 @@ static int intel_map_pages(struct iommu_domain *domain, uint64_t iova, uint64_t 
 {
 	struct intel_domain *dom = to_intel_domain(domain);
 	uint64_t size = pgsize * pgcount;
-	int p = prot & ~IOMMU_PROT_MASK ? -1 : dom->prot[prot & IOMMU_PROT_MASK];
-	int ret;
+	/* prot[] is -1 for every value with a bit outside IOMMU_PROT_MASK (alloc below). */
+	int p = prot <= IOMMU_PROT_MASK ? dom->prot[prot] : -1;
+	int ret = p < 0 ? -EINVAL : pt_map(dom->pt, iova, paddr, size, (unsigned)p);
 
-	*mapped = 0;
-	if (p < 0)
-		return -EINVAL;
-	ret = pt_map(dom->pt, iova, paddr, size, (unsigned)p);
-	if (ret == 0)
-		*mapped = size;
+	/* pt_map() maps the whole range or, on any error, nothing. */
+	*mapped = ret ? 0 : size;
 	return ret;
 }
 
@@ -393,7 +390,7 @@ int intel_domain_alloc_paging(struct iommu_dev *dev, unsigned int flags, struct 
 	dom->domain.aperture_start = 0;
 	dom->domain.aperture_end = pt_iova_limit(dom->pt) - 1;
 	for (unsigned p = 0; p <= IOMMU_PROT_MASK; p++)
-		dom->prot[p] = (int8_t)pt_prot(dom, p, snoop);
+		dom->prot[p] = (int8_t)(p & ~IOMMU_PROT_MASK ? -1 : pt_prot(dom, p, snoop));
 	*out = &dom->domain;
 	return 0;
 }
