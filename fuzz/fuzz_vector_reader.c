@@ -83,6 +83,39 @@ static void check_stmt(const struct vec_stmt *s, unsigned lines)
 				  (int)s->u.fields.f[i].field);
 		break;
 	case VEC_EVENTS:
+	case VEC_IQ_SUBMIT:
+	case VEC_IQ_ENABLE:
+	case VEC_IQERCD:
+		break;
+	case VEC_IQ:
+		FZ_ASSERT(s->u.iq.nq == 2 || s->u.iq.nq == 4, "nq %u", s->u.iq.nq);
+		(void)vec_iq_name(s->u.iq.type);
+		break;
+	case VEC_ATS_CONNECT:
+	case VEC_ATS_STATE:
+		(void)vec_ats_mode_name(s->u.ats.mode);
+		break;
+	case VEC_ATS_ENTRY:
+		break;
+	case VEC_ATS_STATS:
+	case VEC_STATS:
+		FZ_ASSERT(s->u.counters.count <= VEC_FIELDS_MAX, "%u counters",
+			  s->u.counters.count);
+		for (unsigned i = 0; i < s->u.counters.count; i++)
+			FZ_ASSERT(memchr(s->u.counters.c[i].name, 0, VEC_COUNTER_MAX),
+				  "counter name unterminated");
+		break;
+	case VEC_DMA:
+		FZ_ASSERT(s->u.dma.len >= 1 && s->u.dma.len <= VEC_DMA_MAX, "len %llu",
+			  (unsigned long long)s->u.dma.len);
+		FZ_ASSERT(!s->u.dma.error || vec_errno_name(s->u.dma.error), "errno %d",
+			  s->u.dma.error);
+		break;
+	case VEC_CHECK:
+		if (s->u.check.cache.set)
+			(void)vec_cache_name((enum vec_cache)s->u.check.cache.value);
+		if (s->u.check.missing.set)
+			(void)vec_missing_name((enum vec_missing)s->u.check.missing.value);
 		break;
 	default:
 		FZ_ASSERT(0, "statement kind %d", (int)s->kind);

@@ -11,7 +11,7 @@
  * mismatch, 2 an input or usage error.
  */
 #include "commands.h"
-#include "vector_reader.h"
+#include "replay.h"
 
 #include <softiommu/mem.h>
 #include <softiommu/pci.h>
@@ -65,6 +65,7 @@ static const struct {
     CFG_B(ss_1g),
     CFG_U(pasid_bits),
     CFG_B(dev_tlb),
+    CFG_B(dev_tlb_throttle),
     CFG_B(caching_mode),
     CFG_B(supervisor_requests),
     CFG_B(execute_requests),
@@ -132,25 +133,7 @@ static void cfg_set(struct vtd_config *cfg, size_t i, uint64_t v)
 
 /* ---- one run ---------------------------------------------------------------------------- */
 
-struct replay {
-	const struct vec_file *vf;
-	char *dir; /* directory of the vector file: image paths are relative to it */
-	bool verbose;
-	struct vtd_config cfg;
-	uint64_t mem_size;
-	unsigned model_line; /* where the current model was started */
-	struct mem *mem;
-	struct vtd *vtd;
-	uint64_t fault_events;
-	uint64_t last_data, last_addr; /* of the last fault event */
-	unsigned checks, mismatches;
-	bool input_error;
-};
-
-static void input_error(struct replay *r, const struct vec_stmt *s, unsigned col, const char *fmt,
-			...) __attribute__((format(printf, 4, 5)));
-
-static void input_error(struct replay *r, const struct vec_stmt *s, unsigned col, const char *fmt,
+void replay_input_error(struct replay *r, const struct vec_stmt *s, unsigned col, const char *fmt,
 			...)
 {
 	va_list ap;
@@ -165,7 +148,7 @@ static void input_error(struct replay *r, const struct vec_stmt *s, unsigned col
 }
 
 /* Report one check: a mismatch always, a pass with -v. */
-static void report(struct replay *r, const struct vec_stmt *s, bool ok, const char *expected,
+void replay_report(struct replay *r, const struct vec_stmt *s, bool ok, const char *expected,
 		   const char *got)
 {
 	r->checks++;
@@ -186,9 +169,20 @@ static void fault_event_cb(void *ctx, uint32_t data, uint64_t addr)
 	r->last_addr = addr;
 }
 
+static void inv_event_cb(void *ctx, uint32_t data, uint64_t addr)
+{
+	struct replay *r = ctx;
+
+	r->inv_events++;
+	r->last_inv_data = data;
+	r->last_inv_addr = addr;
+}
+
 static void model_destroy(struct replay *r)
 {
+	/* The unit first: once it is gone nothing calls the endpoints' ports. */
 	vtd_destroy(r->vtd);
+	replay_eps_destroy(r);
 	mem_destroy(r->mem);
 	r->vtd = NULL;
 	r->mem = NULL;
@@ -199,40 +193,54 @@ static void model_begin(struct replay *r, unsigned line)
 	model_destroy(r);
 	vtd_config_default(&r->cfg);
 	r->mem_size = VEC_MEMORY_DFLT;
+	r->check = false;
 	r->model_line = line;
-	r->fault_events = 0;
+	r->fault_events = r->inv_events = 0;
+	r->last_data = r->last_addr = r->last_inv_data = r->last_inv_addr = 0;
+	r->iq_pending = false;
+	r->nstale = 0;
+	memset(&r->prev_stats, 0, sizeof(r->prev_stats));
 }
 
 /* Create the model the `config` statements describe, on its first use. */
 static bool model_need(struct replay *r, const struct vec_stmt *s)
 {
-	static const struct vtd_callbacks cb = {.fault_event = fault_event_cb};
+	static const struct vtd_callbacks cb = {
+	    .fault_event = fault_event_cb, .inv_event = inv_event_cb, .stale = replay_stale_cb};
 	int ret;
 
 	if (r->vtd)
 		return true;
 	if (vtd_config_validate(&r->cfg)) {
-		input_error(r, s, 1,
-			    "the configuration of the model started at line %u is not valid "
-			    "(see vtd_config_validate() in vtd.h)%s",
-			    r->model_line,
-			    r->cfg.scalable
-				? ""
-				: "; a legacy unit (scalable off) also needs first_stage, "
-				  "second_stage, nested, fs_5level, fs_1g, fs_ea, ss_ad, "
-				  "supervisor_requests and execute_requests off and "
-				  "pasid_bits 0");
+		replay_input_error(r, s, 1,
+				   "the configuration of the model started at line %u is not valid "
+				   "(see vtd_config_validate() in vtd.h)%s",
+				   r->model_line,
+				   r->cfg.scalable
+				       ? ""
+				       : "; a legacy unit (scalable off) also needs first_stage, "
+					 "second_stage, nested, fs_5level, fs_1g, fs_ea, ss_ad, "
+					 "supervisor_requests and execute_requests off and "
+					 "pasid_bits 0");
 		return false;
 	}
 	r->mem = mem_create_sparse(r->mem_size);
 	if (!r->mem) {
-		input_error(r, s, 1, "cannot reserve 0x%" PRIx64 " bytes of memory: %s",
-			    r->mem_size, strerror(errno));
+		replay_input_error(r, s, 1, "cannot reserve 0x%" PRIx64 " bytes of memory: %s",
+				   r->mem_size, strerror(errno));
 		return false;
 	}
 	ret = vtd_create(&r->cfg, r->mem, &cb, r, &r->vtd);
 	if (ret) {
-		input_error(r, s, 1, "cannot create the model: %s", strerror(-ret));
+		replay_input_error(r, s, 1, "cannot create the model: %s", strerror(-ret));
+		return false;
+	}
+	ret = vtd_set_check(r->vtd, r->check);
+	if (ret) {
+		replay_input_error(r, s, 1,
+				   "cannot turn check mode on: %s (a build without the "
+				   "checker)",
+				   strerror(-ret));
 		return false;
 	}
 	return true;
@@ -240,15 +248,15 @@ static bool model_need(struct replay *r, const struct vec_stmt *s)
 
 /* ---- memory ----------------------------------------------------------------------------- */
 
-static bool mem_failed(struct replay *r, const struct vec_stmt *s, int ret, uint64_t addr,
+bool replay_mem_failed(struct replay *r, const struct vec_stmt *s, int ret, uint64_t addr,
 		       uint64_t len)
 {
 	if (!ret)
 		return false;
-	input_error(r, s, 0,
-		    "memory access 0x%" PRIx64 "+0x%" PRIx64 " failed: %s (memory is 0x%" PRIx64
-		    " bytes; see `config memory`)",
-		    addr, len, strerror(-ret), r->mem_size);
+	replay_input_error(r, s, 0,
+			   "memory access 0x%" PRIx64 "+0x%" PRIx64
+			   " failed: %s (memory is 0x%" PRIx64 " bytes; see `config memory`)",
+			   addr, len, strerror(-ret), r->mem_size);
 	return true;
 }
 
@@ -261,7 +269,7 @@ static void do_mem_write(struct replay *r, const struct vec_stmt *s)
 		uint32_t v32 = (uint32_t)v;
 		int ret = mem_write(r->mem, a, w == 8 ? (void *)&v : (void *)&v32, w);
 
-		if (mem_failed(r, s, ret, a, w))
+		if (replay_mem_failed(r, s, ret, a, w))
 			return;
 	}
 }
@@ -289,18 +297,18 @@ static void do_mem_load(struct replay *r, const struct vec_stmt *s)
 	size_t n;
 
 	if (!fp) {
-		input_error(r, s, s->u.load.path_col, "cannot open image '%s': %s",
-			    path ? path : s->u.load.path, strerror(errno));
+		replay_input_error(r, s, s->u.load.path_col, "cannot open image '%s': %s",
+				   path ? path : s->u.load.path, strerror(errno));
 		free(path);
 		return;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		if (mem_failed(r, s, mem_write(r->mem, addr, buf, n), addr, n))
+		if (replay_mem_failed(r, s, mem_write(r->mem, addr, buf, n), addr, n))
 			break;
 		addr += n;
 	}
 	if (ferror(fp))
-		input_error(r, s, s->u.load.path_col, "cannot read image '%s'", path);
+		replay_input_error(r, s, s->u.load.path_col, "cannot read image '%s'", path);
 	fclose(fp);
 	free(path);
 }
@@ -316,7 +324,7 @@ static void check_value(struct replay *r, const struct vec_stmt *s, const char *
 		snprintf(e, sizeof(e), "%s 0x%" PRIx64 " under mask 0x%" PRIx64, what,
 			 s->u.access.value, mask);
 	snprintf(g, sizeof(g), "0x%" PRIx64, got);
-	report(r, s, (got & mask) == s->u.access.value, e, g);
+	replay_report(r, s, (got & mask) == s->u.access.value, e, g);
 }
 
 static void do_mem_read(struct replay *r, const struct vec_stmt *s)
@@ -324,8 +332,8 @@ static void do_mem_read(struct replay *r, const struct vec_stmt *s)
 	uint64_t v = 0;
 	char what[48];
 
-	if (mem_failed(r, s, mem_read(r->mem, s->u.access.addr, &v, s->u.access.width),
-		       s->u.access.addr, s->u.access.width))
+	if (replay_mem_failed(r, s, mem_read(r->mem, s->u.access.addr, &v, s->u.access.width),
+			      s->u.access.addr, s->u.access.width))
 		return;
 	snprintf(what, sizeof(what), "memory at 0x%" PRIx64 " =", s->u.access.addr);
 	check_value(r, s, what, v);
@@ -364,12 +372,12 @@ static void do_mmio(struct replay *r, const struct vec_stmt *s)
 	}
 	if (s->u.access.error) {
 		snprintf(what, sizeof(what), "the model to refuse an access to 0x%" PRIx64, off);
-		report(r, s, ret != 0, what, "it accepted it");
+		replay_report(r, s, ret != 0, what, "it accepted it");
 		return;
 	}
 	if (ret) {
 		snprintf(got, sizeof(got), "error %d (%s)", ret, strerror(-ret));
-		report(r, s, false, what, got);
+		replay_report(r, s, false, what, got);
 		return;
 	}
 	if (s->kind == VEC_MMIO_READ && s->u.access.check) {
@@ -380,7 +388,7 @@ static void do_mmio(struct replay *r, const struct vec_stmt *s)
 
 /* ---- translation ------------------------------------------------------------------------ */
 
-static void format_size(uint64_t v, char *buf, size_t n)
+void replay_format_size(uint64_t v, char *buf, size_t n)
 {
 	if (v >= (1ull << 30) && !(v & ((1ull << 30) - 1)))
 		snprintf(buf, n, "%" PRIu64 "G", v >> 30);
@@ -392,7 +400,7 @@ static void format_size(uint64_t v, char *buf, size_t n)
 		snprintf(buf, n, "0x%" PRIx64, v);
 }
 
-static void format_reason(uint64_t code, char *buf, size_t n)
+void replay_format_reason(uint64_t code, char *buf, size_t n)
 {
 	const char *name = vec_reason_name((unsigned)code);
 
@@ -420,14 +428,14 @@ static void format_expected(const struct vec_result *x, char *buf, size_t n)
 		if (x->reason_any)
 			snprintf(t, sizeof(t), "any");
 		else
-			format_reason(x->reason.value, t, sizeof(t));
+			replay_format_reason(x->reason.value, t, sizeof(t));
 		ADD("fault %s %s", t, x->recorded.value ? "recorded" : "unrecorded");
 	} else {
 		ADD("ok");
 		if (x->addr.set)
 			ADD(" 0x%" PRIx64, x->addr.value);
 		if (x->size.set) {
-			format_size(x->size.value, t, sizeof(t));
+			replay_format_size(x->size.value, t, sizeof(t));
 			ADD(" size=%s", t);
 		}
 		if (x->perm.set) {
@@ -439,7 +447,7 @@ static void format_expected(const struct vec_result *x, char *buf, size_t n)
 			}
 		}
 		if (x->reason.set) {
-			format_reason(x->reason.value, t, sizeof(t));
+			replay_format_reason(x->reason.value, t, sizeof(t));
 			ADD(" fault=%s", t);
 		}
 		if (x->recorded.set)
@@ -447,31 +455,45 @@ static void format_expected(const struct vec_result *x, char *buf, size_t n)
 	}
 	if (x->status.set)
 		ADD(" status=%s", status_name((unsigned)x->status.value));
+	if (x->iotlb.set)
+		ADD(" iotlb=%s", x->iotlb.value ? "hit" : "miss");
 #undef ADD
 }
 
+/* How the IOTLB took part in one translation (its hit and miss counters around it). */
+enum iotlb_use { IOTLB_MISS, IOTLB_HIT, IOTLB_UNUSED };
+
+static const char *const iotlb_use_names[] = {"miss", "hit", "unused"};
+
 /* What the model answered, in the same words. */
-static void format_got(const struct pci_resp *resp, char *buf, size_t n)
+static void format_got(const struct pci_resp *resp, enum iotlb_use use, char *buf, size_t n)
 {
 	bool rec = resp->flags & PCI_RESP_FAULT_RECORDED;
 	char sz[32], perm[8], reason[32];
+	int len;
 
-	format_reason(resp->fault, reason, sizeof(reason));
+	replay_format_reason(resp->fault, reason, sizeof(reason));
 	if (resp->status != PCI_SC) {
-		snprintf(buf, n, "fault %s %s status=%s", reason, rec ? "recorded" : "unrecorded",
-			 status_name(resp->status));
-		return;
+		len = snprintf(buf, n, "fault %s %s status=%s", reason,
+			       rec ? "recorded" : "unrecorded", status_name(resp->status));
+	} else {
+		replay_format_size(resp->page_size, sz, sizeof(sz));
+		vec_format_perm(resp->perm, perm);
+		len = snprintf(buf, n, "ok 0x%" PRIx64 " size=%s perm=%s%s%s%s", resp->addr, sz,
+			       perm, resp->fault ? " fault=" : "", resp->fault ? reason : "",
+			       rec ? " recorded" : "");
 	}
-	format_size(resp->page_size, sz, sizeof(sz));
-	vec_format_perm(resp->perm, perm);
-	snprintf(buf, n, "ok 0x%" PRIx64 " size=%s perm=%s%s%s%s", resp->addr, sz, perm,
-		 resp->fault ? " fault=" : "", resp->fault ? reason : "", rec ? " recorded" : "");
+	if (len > 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, " iotlb=%s", iotlb_use_names[use]);
 }
 
-static bool result_matches(const struct vec_result *x, const struct pci_resp *resp)
+static bool result_matches(const struct vec_result *x, const struct pci_resp *resp,
+			   enum iotlb_use use)
 {
 	bool rec = resp->flags & PCI_RESP_FAULT_RECORDED;
 
+	if (x->iotlb.set && use != (x->iotlb.value ? IOTLB_HIT : IOTLB_MISS))
+		return false;
 	if (x->status.set ? resp->status != x->status.value : (resp->status == PCI_SC) == x->fault)
 		return false;
 	if (x->reason.set ? resp->fault != x->reason.value : !x->reason_any && resp->fault)
@@ -489,6 +511,8 @@ static void do_translate(struct replay *r, const struct vec_stmt *s)
 {
 	const struct vec_translate *t = &s->u.translate;
 	struct pci_req req = {.addr = t->addr, .pasid = t->pasid, .rid = t->sid, .at = t->at};
+	struct vtd_cache_stats before, after;
+	enum iotlb_use use = IOTLB_UNUSED;
 	struct pci_resp resp;
 	char e[200], g[200];
 	int ret;
@@ -497,15 +521,22 @@ static void do_translate(struct replay *r, const struct vec_stmt *s)
 		    (t->write ? PCI_REQ_WRITE : 0) | (t->priv ? PCI_REQ_PRIV : 0) |
 		    (t->exec ? PCI_REQ_EXEC : 0) | (t->nw ? PCI_REQ_NW : 0);
 	memset(&resp, 0, sizeof(resp));
+	vtd_get_cache_stats(r->vtd, &before);
 	ret = vtd_translate(r->vtd, &req, &resp);
+	vtd_get_cache_stats(r->vtd, &after);
 	format_expected(&t->expect, e, sizeof(e));
 	if (ret) {
 		snprintf(g, sizeof(g), "error %d (%s) from vtd_translate()", ret, strerror(-ret));
-		report(r, s, false, e, g);
+		replay_report(r, s, false, e, g);
 		return;
 	}
-	format_got(&resp, g, sizeof(g));
-	report(r, s, result_matches(&t->expect, &resp), e, g);
+	/* A hit counts one IOTLB hit; a walk that found no entry one miss. */
+	if (after.cache[VTD_CACHE_IOTLB].hits != before.cache[VTD_CACHE_IOTLB].hits)
+		use = IOTLB_HIT;
+	else if (after.cache[VTD_CACHE_IOTLB].misses != before.cache[VTD_CACHE_IOTLB].misses)
+		use = IOTLB_MISS;
+	format_got(&resp, use, g, sizeof(g));
+	replay_report(r, s, result_matches(&t->expect, &resp, use), e, g);
 }
 
 /* ---- fault status and records ----------------------------------------------------------- */
@@ -580,7 +611,7 @@ static void check_fields(struct replay *r, const struct vec_stmt *s, const char 
 						       name, v);
 		}
 	}
-	report(r, s, ok, e, g);
+	replay_report(r, s, ok, e, g);
 }
 
 static void do_fsts(struct replay *r, const struct vec_stmt *s)
@@ -589,7 +620,7 @@ static void do_fsts(struct replay *r, const struct vec_stmt *s)
 	int ret = vtd_mmio_read(r->vtd, VTD_REG_FSTS, 4, &v);
 
 	if (ret) {
-		report(r, s, false, "FSTS readable", "an MMIO error");
+		replay_report(r, s, false, "FSTS readable", "an MMIO error");
 		return;
 	}
 	check_fields(r, s, "FSTS", v, 0, 0);
@@ -603,38 +634,62 @@ static void do_frcd(struct replay *r, const struct vec_stmt *s)
 	char reg[32];
 
 	if (idx >= nfr) {
-		input_error(r, s, 6, "FRCD %u does not exist: the model has %u (CAP.NFR + 1)", idx,
-			    nfr);
+		replay_input_error(
+		    r, s, 6, "FRCD %u does not exist: the model has %u (CAP.NFR + 1)", idx, nfr);
 		return;
 	}
 	if (vtd_mmio_read(r->vtd, off, 8, &q0) || vtd_mmio_read(r->vtd, off + 8, 8, &q1)) {
-		report(r, s, false, "FRCD readable", "an MMIO error");
+		replay_report(r, s, false, "FRCD readable", "an MMIO error");
 		return;
 	}
 	snprintf(reg, sizeof(reg), "FRCD[%u]", idx);
 	check_fields(r, s, reg, 0, q0, q1);
 }
 
+/* One event kind: the count, and the data and address of the last one. */
+static bool events_kind(const char *what, const struct vec_opt *n, const struct vec_opt *data,
+			const struct vec_opt *addr, uint64_t count, uint64_t last_data,
+			uint64_t last_addr, char *e, size_t *el, char *g, size_t *gl)
+{
+	bool ok = true;
+
+#define EADD(...) (*el += (size_t)snprintf(e + *el, *el < 160 ? 160 - *el : 0, __VA_ARGS__))
+#define GADD(...) (*gl += (size_t)snprintf(g + *gl, *gl < 160 ? 160 - *gl : 0, __VA_ARGS__))
+	if (!n->set && !data->set && !addr->set)
+		return true;
+	EADD("%s%s events", *el ? ", " : "", what);
+	GADD("%s%" PRIu64 " %s events", *gl ? ", " : "", count, what);
+	if (n->set) {
+		EADD(" %" PRIu64, n->value);
+		ok = count == n->value;
+	}
+	if (data->set) {
+		EADD(" (last data 0x%" PRIx64 ")", data->value);
+		GADD(" (last data 0x%" PRIx64 ")", last_data);
+		ok = ok && count && last_data == data->value;
+	}
+	if (addr->set) {
+		EADD(" (last address 0x%" PRIx64 ")", addr->value);
+		GADD(" (last address 0x%" PRIx64 ")", last_addr);
+		ok = ok && count && last_addr == addr->value;
+	}
+#undef EADD
+#undef GADD
+	return ok;
+}
+
 static void do_events(struct replay *r, const struct vec_stmt *s)
 {
-	char e[96], g[96];
-	size_t el, gl;
-	bool ok = r->fault_events == s->u.events.fault;
+	char e[160] = "", g[160] = "";
+	size_t el = 0, gl = 0;
+	bool ok;
 
-	el = (size_t)snprintf(e, sizeof(e), "%" PRIu64 " fault events", s->u.events.fault);
-	gl = (size_t)snprintf(g, sizeof(g), "%" PRIu64, r->fault_events);
-	if (s->u.events.data.set) {
-		el += (size_t)snprintf(e + el, sizeof(e) - el, ", the last with data 0x%" PRIx64,
-				       s->u.events.data.value);
-		gl += (size_t)snprintf(g + gl, sizeof(g) - gl, ", data 0x%" PRIx64, r->last_data);
-		ok = ok && r->fault_events && r->last_data == s->u.events.data.value;
-	}
-	if (s->u.events.addr.set) {
-		snprintf(e + el, sizeof(e) - el, " address 0x%" PRIx64, s->u.events.addr.value);
-		snprintf(g + gl, sizeof(g) - gl, " address 0x%" PRIx64, r->last_addr);
-		ok = ok && r->fault_events && r->last_addr == s->u.events.addr.value;
-	}
-	report(r, s, ok, e, g);
+	ok = events_kind("fault", &s->u.events.fault, &s->u.events.data, &s->u.events.addr,
+			 r->fault_events, r->last_data, r->last_addr, e, &el, g, &gl);
+	ok &= events_kind("invalidation completion", &s->u.events.inv, &s->u.events.inv_data,
+			  &s->u.events.inv_addr, r->inv_events, r->last_inv_data, r->last_inv_addr,
+			  e, &el, g, &gl);
+	replay_report(r, s, ok, e, g);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -653,28 +708,34 @@ static bool validate(struct replay *r)
 
 			if (!strcmp(name, "memory")) {
 				if (v < MEM_PAGE_SIZE || v > (1ull << 47))
-					input_error(r, s, s->u.config.value_col,
-						    "memory size must be 4K to 128T");
+					replay_input_error(r, s, s->u.config.value_col,
+							   "memory size must be 4K to 128T");
+			} else if (!strcmp(name, "check")) {
+				if (v > 1)
+					replay_input_error(r, s, s->u.config.value_col,
+							   "'check' is 0 or 1 (off or on)");
 			} else if (f < 0) {
-				input_error(r, s, s->u.config.name_col,
-					    "unknown configuration field '%s' (softiommu replay "
-					    "--config lists them)",
-					    name);
+				replay_input_error(
+				    r, s, s->u.config.name_col,
+				    "unknown configuration field '%s' (softiommu replay "
+				    "--config lists them)",
+				    name);
 			} else if (cfg_fields[f].type == CFG_BOOL && v > 1) {
-				input_error(r, s, s->u.config.value_col,
-					    "'%s' is 0 or 1 (off or on)", name);
+				replay_input_error(r, s, s->u.config.value_col,
+						   "'%s' is 0 or 1 (off or on)", name);
 			} else if (v > UINT32_MAX) {
-				input_error(r, s, s->u.config.value_col,
-					    "value out of range for '%s'", name);
+				replay_input_error(r, s, s->u.config.value_col,
+						   "value out of range for '%s'", name);
 			}
 		} else if (s->kind == VEC_MEM_LOAD) {
 			char *path = image_path(r, s->u.load.path);
 			struct stat st;
 
 			if (!path || stat(path, &st) || !S_ISREG(st.st_mode))
-				input_error(r, s, s->u.load.path_col, "cannot open image '%s': %s",
-					    path ? path : s->u.load.path,
-					    path ? strerror(errno) : "out of memory");
+				replay_input_error(r, s, s->u.load.path_col,
+						   "cannot open image '%s': %s",
+						   path ? path : s->u.load.path,
+						   path ? strerror(errno) : "out of memory");
 			free(path);
 		}
 	}
@@ -685,7 +746,9 @@ static void run_config(struct replay *r, const struct vec_stmt *s)
 {
 	int f = cfg_find(s->u.config.name);
 
-	if (f < 0)
+	if (!strcmp(s->u.config.name, "check"))
+		r->check = s->u.config.value; /* checked by validate() */
+	else if (f < 0)
 		r->mem_size = s->u.config.value; /* `memory`, checked by validate() */
 	else
 		cfg_set(&r->cfg, (size_t)f, s->u.config.value);
@@ -710,8 +773,9 @@ static void run_stmt(struct replay *r, const struct vec_stmt *s)
 		do_mem_write(r, s);
 		break;
 	case VEC_MEM_FILL:
-		mem_failed(r, s, mem_fill(r->mem, s->u.fill.addr, s->u.fill.byte, s->u.fill.len),
-			   s->u.fill.addr, s->u.fill.len);
+		replay_mem_failed(r, s,
+				  mem_fill(r->mem, s->u.fill.addr, s->u.fill.byte, s->u.fill.len),
+				  s->u.fill.addr, s->u.fill.len);
 		break;
 	case VEC_MEM_LOAD:
 		do_mem_load(r, s);
@@ -734,6 +798,39 @@ static void run_stmt(struct replay *r, const struct vec_stmt *s)
 		break;
 	case VEC_EVENTS:
 		do_events(r, s);
+		break;
+	case VEC_IQ:
+		replay_iq(r, s);
+		break;
+	case VEC_IQ_SUBMIT:
+		replay_iq_submit(r, s);
+		break;
+	case VEC_IQ_ENABLE:
+		replay_iq_enable(r, s);
+		break;
+	case VEC_IQERCD:
+		replay_iqercd(r, s);
+		break;
+	case VEC_ATS_CONNECT:
+		replay_ats_connect(r, s);
+		break;
+	case VEC_ATS_STATE:
+		replay_ats_state(r, s);
+		break;
+	case VEC_ATS_ENTRY:
+		replay_ats_entry(r, s);
+		break;
+	case VEC_ATS_STATS:
+		replay_ats_stats(r, s);
+		break;
+	case VEC_DMA:
+		replay_dma(r, s);
+		break;
+	case VEC_STATS:
+		replay_stats(r, s);
+		break;
+	case VEC_CHECK:
+		replay_check(r, s);
 		break;
 	default:
 		break;
@@ -812,6 +909,8 @@ static int list_config(void)
 	vtd_config_default(&cfg);
 	printf("%-24s 0x%llx (the replayer's own: bytes of physical memory)\n", "memory",
 	       VEC_MEMORY_DFLT);
+	printf("%-24s off (the replayer's own: check mode in the unit and its endpoints)\n",
+	       "check");
 	for (size_t i = 0; i < NCFG; i++) {
 		uint64_t v = cfg_get(&cfg, i);
 

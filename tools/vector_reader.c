@@ -1068,7 +1068,7 @@ static bool translate_option(struct parser *p, const struct field *f, struct vec
 	return true;
 }
 
-/* One result item: size=, perm=, fault=, status=, recorded, unrecorded/suppressed. */
+/* One result item: size=, perm=, fault=, status=, iotlb=, recorded, unrecorded/suppressed. */
 static bool result_item(struct parser *p, const struct field *f, struct vec_result *r)
 {
 	struct field key, val;
@@ -1079,7 +1079,8 @@ static bool result_item(struct parser *p, const struct field *f, struct vec_resu
 		return true;
 	}
 	if (!split_kv(f, &key, &val))
-		return fail_expected(p, f, "size=, perm=, fault=, status=, recorded or unrecorded");
+		return fail_expected(
+		    p, f, "size=, perm=, fault=, status=, iotlb=, recorded or unrecorded");
 	if (field_is(&key, "size")) {
 		r->size.set = true;
 		if (!eval(p, &val, &r->size.value))
@@ -1110,7 +1111,15 @@ static bool result_item(struct parser *p, const struct field *f, struct vec_resu
 		}
 		return fail_expected(p, &val, "a completion status: sc, ur or ca");
 	}
-	return fail_expected(p, &key, "size=, perm=, fault=, status=, recorded or unrecorded");
+	if (field_is(&key, "iotlb")) {
+		if (!field_is(&val, "hit") && !field_is(&val, "miss"))
+			return fail_expected(p, &val, "hit or miss");
+		r->iotlb.set = true;
+		r->iotlb.value = field_is(&val, "hit");
+		return true;
+	}
+	return fail_expected(p, &key,
+			     "size=, perm=, fault=, status=, iotlb=, recorded or unrecorded");
 }
 
 /* expect ok [ADDR] [items] | expect fault REASON [items] */
@@ -1302,50 +1311,946 @@ static bool st_frcd(struct parser *p)
 	return field_checks(p, i, s, true);
 }
 
-/* events expect fault=N [data=D] [addr=A] */
+/* An optional value: set it, or fail if it was given already. */
+static bool set_opt(struct parser *p, const struct field *at, struct vec_opt *o, uint64_t v)
+{
+	if (o->set)
+		return fail(p, at->col, "%.*s given twice", (int)(at->len > 20 ? 20 : at->len),
+			    at->s);
+	o->set = true;
+	o->value = v;
+	return true;
+}
+
+static bool expect_word(struct parser *p, size_t *i)
+{
+	const struct field *f = need(p, i, "`expect`");
+
+	if (!f)
+		return false;
+	if (!field_is(f, "expect"))
+		return fail_expected(p, f, "`expect`");
+	if (*i >= p->nfields)
+		return fail(p, end_col(p), "expected a check after `expect`, got end of line");
+	return true;
+}
+
+/* events expect [fault=N] [inv=N] [data=D] [addr=A] [inv_data=D] [inv_addr=A] */
 static bool st_events(struct parser *p)
 {
+	static const char *const keys[] = {"fault", "data", "addr", "inv", "inv_data", "inv_addr"};
 	struct vec_stmt *s = add_stmt(p, VEC_EVENTS, 1);
+	struct vec_opt *o[6];
 	const struct field *f;
 	struct field key, val;
 	size_t i = 1;
 
-	if (!s || !(f = need(p, &i, "`expect`")))
+	if (!s || !expect_word(p, &i))
 		return false;
-	if (!field_is(f, "expect"))
-		return fail_expected(p, f, "`expect`");
-	if (!(f = need(p, &i, "fault=N")))
-		return false;
-	if (!split_kv(f, &key, &val) || !field_is(&key, "fault"))
-		return fail_expected(p, f, "fault=N");
-	if (!eval(p, &val, &s->u.events.fault))
-		return false;
+	o[0] = &s->u.events.fault;
+	o[1] = &s->u.events.data;
+	o[2] = &s->u.events.addr;
+	o[3] = &s->u.events.inv;
+	o[4] = &s->u.events.inv_data;
+	o[5] = &s->u.events.inv_addr;
 	while ((f = next_field(p, &i))) {
-		struct vec_opt *o;
+		unsigned k;
+		uint64_t v;
 
 		if (!split_kv(f, &key, &val))
-			return fail_expected(p, f, "data=, addr= or end of line");
-		if (field_is(&key, "data"))
-			o = &s->u.events.data;
-		else if (field_is(&key, "addr"))
-			o = &s->u.events.addr;
-		else
-			return fail_expected(p, &key, "data=, addr= or end of line");
-		o->set = true;
-		if (!eval(p, &val, &o->value))
+			return fail_expected(p, f,
+					     "fault=, inv=, data=, addr=, inv_data= or inv_addr=");
+		for (k = 0; k < 6 && !field_is(&key, keys[k]); k++)
+			;
+		if (k == 6)
+			return fail_expected(p, &key,
+					     "fault=, inv=, data=, addr=, inv_data= or inv_addr=");
+		if (!eval(p, &val, &v) || !set_opt(p, &key, o[k], v))
 			return false;
 	}
 	return true;
 }
 
-/* The statement table: new statements (the invalidation queue, cache and checker
- * expectations) are new rows. */
+/* ---- the invalidation queue (digest 1.7, 5) ------------------------------------------- */
+
+/* Fields of named descriptors. */
+enum iq_key {
+	K_G,
+	K_DID,
+	K_SID,
+	K_FM,
+	K_ADDR,
+	K_AM,
+	K_IH,
+	K_DW,
+	K_DR,
+	K_SIZE,
+	K_S,
+	K_MIP,
+	K_PFSID,
+	K_IIDX,
+	K_IM,
+	K_IF,
+	K_SW,
+	K_FN,
+	K_PD,
+	K_STATUS,
+	K_DATA,
+	K_PASID,
+	K_GLOBAL,
+	K_COUNT,
+};
+
+#define KB(k) (1u << (k))
+
+static const struct {
+	const char *name;
+	uint64_t max;
+	bool flag; /* may be written bare */
+} iq_keys[K_COUNT] = {
+    [K_G] = {"g", 3, 0},
+    [K_DID] = {"did", 0xffff, 0},
+    [K_SID] = {"sid", 0xffff, 0},
+    [K_FM] = {"fm", 3, 0},
+    [K_ADDR] = {"addr", UINT64_MAX, 0},
+    [K_AM] = {"am", 63, 0},
+    [K_IH] = {"ih", 1, 1},
+    [K_DW] = {"dw", 1, 1},
+    [K_DR] = {"dr", 1, 1},
+    [K_SIZE] = {"size", UINT64_MAX, 0},
+    [K_S] = {"s", 1, 1},
+    [K_MIP] = {"mip", 31, 0},
+    [K_PFSID] = {"pfsid", 0xffff, 0},
+    [K_IIDX] = {"iidx", 0xffff, 0},
+    [K_IM] = {"im", 31, 0},
+    [K_IF] = {"if", 1, 1},
+    [K_SW] = {"sw", 1, 1},
+    [K_FN] = {"fn", 1, 1},
+    [K_PD] = {"pd", 1, 1},
+    [K_STATUS] = {"status", UINT64_MAX, 0},
+    [K_DATA] = {"data", 0xffffffff, 0},
+    [K_PASID] = {"pasid", 0xfffff, 0},
+    [K_GLOBAL] = {"global", 1, 1},
+};
+
+/* The named descriptors: the fields each takes, those it needs, and the names of its
+ * granularities by G value (digest 5.2-5.9). */
+static const struct iq_desc {
+	const char *name;
+	enum vec_iq_type type;
+	uint32_t keys, need;
+	unsigned gmax;
+	const char *g[4];
+} iq_descs[] = {
+    {"cc",
+     VEC_IQ_CC,
+     KB(K_G) | KB(K_DID) | KB(K_SID) | KB(K_FM),
+     KB(K_G),
+     3,
+     {NULL, "global", "domain", "device"}},
+    {"iotlb",
+     VEC_IQ_IOTLB,
+     KB(K_G) | KB(K_DID) | KB(K_ADDR) | KB(K_AM) | KB(K_IH) | KB(K_DW) | KB(K_DR),
+     KB(K_G),
+     3,
+     {NULL, "global", "domain", "page"}},
+    {"devtlb",
+     VEC_IQ_DEVTLB,
+     KB(K_SID) | KB(K_ADDR) | KB(K_SIZE) | KB(K_S) | KB(K_MIP) | KB(K_PFSID),
+     KB(K_SID),
+     0,
+     {NULL}},
+    {"iec", VEC_IQ_IEC, KB(K_G) | KB(K_IIDX) | KB(K_IM), KB(K_G), 1, {"global", "index"}},
+    {"wait",
+     VEC_IQ_WAIT,
+     KB(K_IF) | KB(K_SW) | KB(K_FN) | KB(K_PD) | KB(K_STATUS) | KB(K_DATA),
+     0,
+     0,
+     {NULL}},
+    {"piotlb",
+     VEC_IQ_PIOTLB,
+     KB(K_G) | KB(K_DID) | KB(K_PASID) | KB(K_ADDR) | KB(K_AM) | KB(K_IH),
+     KB(K_G),
+     3,
+     {NULL, NULL, "pasid", "page"}},
+    {"pc",
+     VEC_IQ_PC,
+     KB(K_G) | KB(K_DID) | KB(K_PASID),
+     KB(K_G),
+     3,
+     {"domain", "pasid", NULL, "global"}},
+    {"pdevtlb",
+     VEC_IQ_PDEVTLB,
+     KB(K_SID) | KB(K_PASID) | KB(K_GLOBAL) | KB(K_ADDR) | KB(K_SIZE) | KB(K_S) | KB(K_MIP) |
+	 KB(K_PFSID),
+     KB(K_SID),
+     0,
+     {NULL}},
+};
+
+#define NDESCS (sizeof(iq_descs) / sizeof(iq_descs[0]))
+
+const char *vec_iq_name(enum vec_iq_type t)
+{
+	for (size_t i = 0; i < NDESCS; i++)
+		if (iq_descs[i].type == t)
+			return iq_descs[i].name;
+	return "raw";
+}
+
+struct iq_vals {
+	uint64_t v[K_COUNT];
+	uint32_t set;
+	unsigned col[K_COUNT];
+	bool size_all;
+};
+
+/* "expected one of g=, did=, ... for `iq cc`" */
+static bool iq_bad_key(struct parser *p, const struct field *f, const struct iq_desc *d)
+{
+	char what[200];
+	size_t n = (size_t)snprintf(what, sizeof(what), "a field of `iq %s`:", d->name);
+
+	for (unsigned k = 0; k < K_COUNT; k++)
+		if ((d->keys & KB(k)) && n < sizeof(what))
+			n += (size_t)snprintf(what + n, sizeof(what) - n, " %s%s", iq_keys[k].name,
+					      iq_keys[k].flag ? "" : "=");
+	return fail_expected(p, f, what);
+}
+
+static bool iq_granularity(struct parser *p, const struct field *val, const struct iq_desc *d,
+			   uint64_t *v)
+{
+	char what[80];
+	size_t n;
+
+	for (unsigned g = 0; g <= d->gmax; g++) {
+		if (d->g[g] && field_is(val, d->g[g])) {
+			*v = g;
+			return true;
+		}
+	}
+	if (val->len && isdigit((unsigned char)val->s[0]))
+		return eval_max(p, val, d->gmax, "granularity", v);
+	n = (size_t)snprintf(what, sizeof(what), "a granularity:");
+	for (unsigned g = 0; g <= d->gmax; g++)
+		if (d->g[g] && n < sizeof(what))
+			n += (size_t)snprintf(what + n, sizeof(what) - n, " %s", d->g[g]);
+	snprintf(what + n, n < sizeof(what) ? sizeof(what) - n : 0, " (or 0..%u)", d->gmax);
+	return fail_expected(p, val, what);
+}
+
+/* size=all or a power of two of at least 4 KiB (the ATS size encoding, digest 5.4). */
+static bool iq_size(struct parser *p, const struct field *val, struct iq_vals *iv)
+{
+	uint64_t v;
+
+	if (field_is(val, "all")) {
+		iv->size_all = true;
+		iv->v[K_SIZE] = 0;
+		return true;
+	}
+	if (!eval(p, val, &v))
+		return false;
+	if (v < 4096 || (v & (v - 1)) || v > (1ull << 63))
+		return fail(p, val->col, "size must be `all` or a power of two from 4K to 2^63");
+	iv->v[K_SIZE] = v;
+	return true;
+}
+
+static bool iq_field(struct parser *p, const struct field *f, const struct iq_desc *d,
+		     struct iq_vals *iv)
+{
+	struct field key = *f, val = {0};
+	bool bare = !split_kv(f, &key, &val);
+	unsigned k;
+	uint16_t sid;
+
+	for (k = 0; k < K_COUNT && !field_is(&key, iq_keys[k].name); k++)
+		;
+	if (k == K_COUNT || !(d->keys & KB(k)) || (bare && !iq_keys[k].flag))
+		return iq_bad_key(p, f, d);
+	if (iv->set & KB(k))
+		return fail(p, key.col, "%s given twice", iq_keys[k].name);
+	iv->set |= KB(k);
+	iv->col[k] = f->col;
+	if (bare) {
+		iv->v[k] = 1;
+		return true;
+	}
+	if (!val.len)
+		return fail(p, val.col, "expected a value after '='");
+	switch (k) {
+	case K_G:
+		return iq_granularity(p, &val, d, &iv->v[k]);
+	case K_SID:
+	case K_PFSID:
+		if (!parse_sid(p, &val, &sid))
+			return false;
+		iv->v[k] = sid;
+		return true;
+	case K_SIZE:
+		return iq_size(p, &val, iv);
+	default:
+		return eval_max(p, &val, iq_keys[k].max, iq_keys[k].name, &iv->v[k]);
+	}
+}
+
+/* ADDR[63:12] and S of a device-TLB descriptor (digest 5.4): size= encodes, s= is raw. */
+static bool iq_ats_range(struct parser *p, const struct iq_vals *iv, uint64_t *q1)
+{
+	uint64_t addr = iv->v[K_ADDR], size = iv->v[K_SIZE];
+
+	if ((iv->set & KB(K_SIZE)) && (iv->set & KB(K_S)))
+		return fail(p, iv->col[K_S], "give size= or s=, not both");
+	if (addr & 0xfff)
+		return fail(p, iv->col[K_ADDR],
+			    "addr must be 4 KiB aligned (bits 11:0 are not "
+			    "address bits)");
+	if (iv->size_all) {
+		if (iv->set & KB(K_ADDR))
+			return fail(p, iv->col[K_ADDR], "size=all covers every address: no addr=");
+		*q1 = 0x7ffffffffffff000ull | 1;
+		return true;
+	}
+	if (!(iv->set & KB(K_SIZE)) || size == 4096) {
+		*q1 = addr | ((iv->set & KB(K_S)) ? iv->v[K_S] : 0);
+		return true;
+	}
+	if (addr & (size - 1))
+		return fail(p, iv->col[K_ADDR], "addr must be aligned to size=");
+	/* The lowest 0 bit of ADDR[63:12] gives the size: bits 12 .. log2(size)-2 set. */
+	*q1 = addr | ((size >> 1) - 1 - 0xfff) | 1;
+	return true;
+}
+
+/* Q0/Q1 of a named descriptor from its fields (digest 5.2-5.9). */
+static bool iq_encode(struct parser *p, const struct iq_desc *d, const struct iq_vals *iv,
+		      uint64_t *q)
+{
+	const uint64_t *v = iv->v;
+	uint64_t pf = v[K_PFSID];
+
+	q[0] = d->type;
+	q[1] = 0;
+	switch (d->type) {
+	case VEC_IQ_CC:
+		q[0] |= v[K_G] << 4 | v[K_DID] << 16 | v[K_SID] << 32 | v[K_FM] << 48;
+		return true;
+	case VEC_IQ_IOTLB:
+	case VEC_IQ_PIOTLB:
+		if (v[K_ADDR] & 0xfff)
+			return fail(p, iv->col[K_ADDR],
+				    "addr must be 4 KiB aligned (bits 11:0 "
+				    "hold AM and IH)");
+		q[0] |=
+		    v[K_G] << 4 | v[K_DW] << 6 | v[K_DR] << 7 | v[K_DID] << 16 | v[K_PASID] << 32;
+		q[1] = v[K_ADDR] | v[K_IH] << 6 | v[K_AM];
+		return true;
+	case VEC_IQ_DEVTLB:
+		q[0] |= (pf & 0xf) << 12 | v[K_MIP] << 16 | v[K_SID] << 32 | (pf >> 4) << 52;
+		return iq_ats_range(p, iv, &q[1]);
+	case VEC_IQ_PDEVTLB:
+		q[0] |= v[K_MIP] << 4 | (pf & 0xf) << 12 | v[K_SID] << 16 | v[K_PASID] << 32 |
+			(pf >> 4) << 52;
+		if (!iq_ats_range(p, iv, &q[1]))
+			return false;
+		/* Type 8 keeps S in bit 11 and G in bit 0 (digest 5.9). */
+		q[1] = (q[1] & ~0xfffull) | (q[1] & 1) << 11 | v[K_GLOBAL];
+		return true;
+	case VEC_IQ_IEC:
+		q[0] |= v[K_G] << 4 | v[K_IM] << 27 | v[K_IIDX] << 32;
+		return true;
+	case VEC_IQ_WAIT:
+		if (v[K_STATUS] & 3)
+			return fail(p, iv->col[K_STATUS], "status must be 4-byte aligned");
+		q[0] |= v[K_IF] << 4 | v[K_SW] << 5 | v[K_FN] << 6 | v[K_PD] << 7 | v[K_DATA] << 32;
+		q[1] = v[K_STATUS];
+		return true;
+	case VEC_IQ_PC:
+		q[0] |= v[K_G] << 4 | v[K_DID] << 16 | v[K_PASID] << 32;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool iq_named(struct parser *p, size_t i, const struct iq_desc *d)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_IQ, 1);
+	struct iq_vals iv;
+
+	if (!s)
+		return false;
+	memset(&iv, 0, sizeof(iv));
+	for (; i < p->nfields; i++)
+		if (!iq_field(p, &p->fields[i], d, &iv))
+			return false;
+	for (unsigned k = 0; k < K_COUNT; k++)
+		if ((d->need & KB(k)) && !(iv.set & KB(k)))
+			return fail(p, end_col(p), "expected %s= for `iq %s`", iq_keys[k].name,
+				    d->name);
+	s->u.iq.type = d->type;
+	s->u.iq.nq = 2;
+	return iq_encode(p, d, &iv, s->u.iq.q);
+}
+
+/* iq raw Q0 Q1 [Q2 Q3] */
+static bool iq_raw(struct parser *p, size_t i)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_IQ, 1);
+	size_t n = p->nfields - i;
+
+	if (!s)
+		return false;
+	if (n != 2 && n != 4)
+		return fail(p, n ? p->fields[i].col : end_col(p),
+			    "expected 2 qwords (128-bit descriptor) or 4 (256-bit), got %zu", n);
+	s->u.iq.type = VEC_IQ_RAW;
+	s->u.iq.nq = (unsigned)n;
+	for (size_t k = 0; k < n; k++)
+		if (!eval(p, &p->fields[i + k], &s->u.iq.q[k]))
+			return false;
+	return true;
+}
+
+/* iq submit [tail=N] */
+static bool iq_submit(struct parser *p, size_t i)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_IQ_SUBMIT, 1);
+	const struct field *f = next_field(p, &i);
+	struct field key, val;
+
+	if (!s)
+		return false;
+	if (f) {
+		if (!split_kv(f, &key, &val) || !field_is(&key, "tail"))
+			return fail_expected(p, f, "tail= or end of line");
+		s->u.submit.tail.set = true;
+		if (!eval(p, &val, &s->u.submit.tail.value))
+			return false;
+	}
+	return no_more(p, i);
+}
+
+/* iq enable ADDR [qs=N] [dw=128|256] */
+static bool iq_enable(struct parser *p, size_t i)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_IQ_ENABLE, 1);
+	const struct field *f;
+	struct field key, val;
+	uint64_t v;
+
+	if (!s || !(f = need(p, &i, "the queue's address")) || !eval(p, f, &s->u.enable.addr))
+		return false;
+	if (s->u.enable.addr & 0xfff)
+		return fail(p, f->col, "the queue's address must be 4 KiB aligned");
+	while ((f = next_field(p, &i))) {
+		if (!split_kv(f, &key, &val))
+			return fail_expected(p, f, "qs=, dw= or end of line");
+		if (field_is(&key, "qs")) {
+			if (!eval_max(p, &val, 7, "qs", &v))
+				return false;
+			s->u.enable.qs = (unsigned)v;
+		} else if (field_is(&key, "dw")) {
+			if (!eval(p, &val, &v))
+				return false;
+			if (v != 128 && v != 256)
+				return fail(p, val.col, "dw is 128 or 256 (bits)");
+			if (!set_opt(p, &key, &s->u.enable.dw, v == 256))
+				return false;
+		} else {
+			return fail_expected(p, &key, "qs=, dw= or end of line");
+		}
+	}
+	return true;
+}
+
+static bool st_iq(struct parser *p)
+{
+	static const char what[] = "a descriptor (cc, iotlb, devtlb, iec, wait, piotlb, pc, "
+				   "pdevtlb, raw), submit or enable";
+	size_t i = 1;
+	const struct field *f = need(p, &i, what);
+
+	if (!f)
+		return false;
+	if (field_is(f, "submit"))
+		return iq_submit(p, i);
+	if (field_is(f, "enable"))
+		return iq_enable(p, i);
+	if (field_is(f, "raw"))
+		return iq_raw(p, i);
+	for (size_t d = 0; d < NDESCS; d++)
+		if (field_is(f, iq_descs[d].name))
+			return iq_named(p, i, &iq_descs[d]);
+	return fail_expected(p, f, what);
+}
+
+/* iqercd expect [iqei=N] [itesid=SID] [icesid=SID] */
+static bool st_iqercd(struct parser *p)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_IQERCD, 1);
+	const struct field *f;
+	struct field key, val;
+	size_t i = 1;
+	uint64_t v;
+	uint16_t sid;
+
+	if (!s || !expect_word(p, &i))
+		return false;
+	while ((f = next_field(p, &i))) {
+		struct vec_opt *o;
+
+		if (!split_kv(f, &key, &val))
+			return fail_expected(p, f, "iqei=, itesid= or icesid=");
+		if (field_is(&key, "iqei")) {
+			if (!eval_max(p, &val, 15, "iqei", &v))
+				return false;
+			o = &s->u.iqercd.iqei;
+		} else if (field_is(&key, "itesid") || field_is(&key, "icesid")) {
+			if (!parse_sid(p, &val, &sid))
+				return false;
+			v = sid;
+			o = field_is(&key, "itesid") ? &s->u.iqercd.itesid : &s->u.iqercd.icesid;
+		} else {
+			return fail_expected(p, &key, "iqei=, itesid= or icesid=");
+		}
+		if (!set_opt(p, &key, o, v))
+			return false;
+	}
+	return true;
+}
+
+/* ---- counters -------------------------------------------------------------------------- */
+
+/* NAME=N or NAME+=N; names are letters, digits, '_' and '.'. */
+static bool counter_check(struct parser *p, const struct field *f, unsigned *count,
+			  struct vec_counter *c)
+{
+	struct field key, val;
+	struct vec_counter *x;
+	bool delta = false;
+
+	if (!split_kv(f, &key, &val))
+		return fail_expected(p, f, "a counter check NAME=N or NAME+=N");
+	if (key.len && key.s[key.len - 1] == '+') {
+		delta = true;
+		key.len--;
+	}
+	if (!key.len)
+		return fail_expected(p, f, "a counter check NAME=N or NAME+=N");
+	for (size_t k = 0; k < key.len; k++)
+		if (!is_name_char((unsigned char)key.s[k]) && key.s[k] != '.')
+			return fail(p, key.col + (unsigned)k, "unexpected '%c' in a counter name",
+				    key.s[k]);
+	if (key.len >= VEC_COUNTER_MAX)
+		return fail(p, key.col, "counter name longer than %d characters",
+			    VEC_COUNTER_MAX - 1);
+	if (*count == VEC_FIELDS_MAX)
+		return fail(p, f->col, "more than %d checks in one statement", VEC_FIELDS_MAX);
+	x = &c[(*count)++];
+	memcpy(x->name, key.s, key.len);
+	x->name[key.len] = 0;
+	x->delta = delta;
+	x->col = key.col;
+	return eval(p, &val, &x->value);
+}
+
+/* stats expect NAME=N|NAME+=N... */
+static bool st_stats(struct parser *p)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_STATS, 1);
+	size_t i = 1;
+
+	if (!s || !expect_word(p, &i))
+		return false;
+	for (; i < p->nfields; i++)
+		if (!counter_check(p, &p->fields[i], &s->u.counters.count, s->u.counters.c))
+			return false;
+	return true;
+}
+
+/* ---- ATS endpoints --------------------------------------------------------------------- */
+
+static const char *const ats_modes[] = {"answers", "hung", "removed", "bad"};
+
+const char *vec_ats_mode_name(enum vec_ats_mode m)
+{
+	return (unsigned)m < 4 ? ats_modes[m] : "?";
+}
+
+static bool ats_mode(const struct field *f, enum vec_ats_mode *m)
+{
+	for (unsigned k = 0; k < 4; k++) {
+		if (field_is(f, ats_modes[k])) {
+			*m = (enum vec_ats_mode)k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ats connect SID [MODE] [pasid_width=N] [atc_sets=N] [atc_ways=N] [stu=N] [global_inv=B] */
+static bool ats_connect(struct parser *p, size_t i, struct vec_stmt *s)
+{
+	static const char opts[] =
+	    "answers, hung, removed, bad, pasid_width=, atc_sets=, atc_ways=, stu= or global_inv=";
+	static const char *const keys[] = {"pasid_width", "atc_sets", "atc_ways", "stu",
+					   "global_inv"};
+	static const uint64_t max[] = {20, 1u << 16, 64, 31, 1};
+	const struct field *f;
+	struct field key, val;
+	bool mode = false;
+
+	s->kind = VEC_ATS_CONNECT;
+	while ((f = next_field(p, &i))) {
+		struct vec_opt *o[] = {&s->u.ats.pasid_width, &s->u.ats.atc_sets,
+				       &s->u.ats.atc_ways, &s->u.ats.stu, &s->u.ats.global_inv};
+		unsigned k;
+		uint64_t v;
+
+		if (ats_mode(f, &s->u.ats.mode)) {
+			if (mode)
+				return fail(p, f->col, "the answering mode given twice");
+			mode = true;
+			continue;
+		}
+		if (!split_kv(f, &key, &val))
+			return fail_expected(p, f, opts);
+		for (k = 0; k < 5 && !field_is(&key, keys[k]); k++)
+			;
+		if (k == 5)
+			return fail_expected(p, &key, opts);
+		if (!eval_max(p, &val, max[k], keys[k], &v) || !set_opt(p, &key, o[k], v))
+			return false;
+	}
+	return true;
+}
+
+/* ats expect SID has|none addr=A [pasid=N] [priv] [pa=A] [size=S] [perm=P] */
+static bool ats_entry(struct parser *p, size_t i, struct vec_stmt *s, const struct field *w)
+{
+	const struct field *f;
+	struct field key, val;
+	bool addr = false;
+	uint64_t v;
+
+	s->kind = VEC_ATS_ENTRY;
+	s->u.entry.present = field_is(w, "has");
+	while ((f = next_field(p, &i))) {
+		if (field_is(f, "priv")) {
+			s->u.entry.priv = true;
+			continue;
+		}
+		if (!split_kv(f, &key, &val))
+			return fail_expected(p, f, "addr=, pasid=, priv, pa=, size= or perm=");
+		if (field_is(&key, "addr")) {
+			addr = true;
+			if (!eval(p, &val, &s->u.entry.addr))
+				return false;
+		} else if (field_is(&key, "pasid")) {
+			if (!eval_max(p, &val, 0xfffff, "PASID", &v))
+				return false;
+			s->u.entry.has_pasid = true;
+			s->u.entry.pasid = (uint32_t)v;
+		} else if (s->u.entry.present && field_is(&key, "pa")) {
+			if (!eval(p, &val, &v) || !set_opt(p, &key, &s->u.entry.pa, v))
+				return false;
+		} else if (s->u.entry.present && field_is(&key, "size")) {
+			if (!eval(p, &val, &v) || !set_opt(p, &key, &s->u.entry.size, v))
+				return false;
+			if (v < 4096 || (v & (v - 1)))
+				return fail(p, val.col,
+					    "page size must be a power of two of 4K or "
+					    "more");
+		} else if (s->u.entry.present && field_is(&key, "perm")) {
+			uint64_t mask;
+
+			s->u.entry.perm.set = true;
+			if (!parse_perm(p, &val, &s->u.entry.perm.value, &mask))
+				return false;
+		} else {
+			return fail_expected(p, &key,
+					     s->u.entry.present
+						 ? "addr=, pasid=, priv, pa=, size= or perm="
+						 : "addr=, pasid= or priv");
+		}
+	}
+	if (!addr)
+		return fail(p, end_col(p), "expected addr=");
+	return true;
+}
+
+/* ats connect|state|expect SID ... */
+static bool st_ats(struct parser *p)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_ATS_CONNECT, 1);
+	const struct field *verb, *f;
+	size_t i = 1;
+
+	if (!s || !(verb = need(p, &i, "connect, state or expect")))
+		return false;
+	if (!field_is(verb, "connect") && !field_is(verb, "state") && !field_is(verb, "expect"))
+		return fail_expected(p, verb, "connect, state or expect");
+	if (!(f = need(p, &i, "a source-id")) || !parse_sid(p, f, &s->u.ats.sid))
+		return false;
+	if (field_is(verb, "connect"))
+		return ats_connect(p, i, s);
+	if (field_is(verb, "state")) {
+		s->kind = VEC_ATS_STATE;
+		if (!(f = need(p, &i, "answers, hung, removed or bad")))
+			return false;
+		if (!ats_mode(f, &s->u.ats.mode))
+			return fail_expected(p, f, "answers, hung, removed or bad");
+		return no_more(p, i);
+	}
+	if (!(f = need(p, &i, "has, none or a counter check")))
+		return false;
+	if (field_is(f, "has") || field_is(f, "none")) {
+		uint16_t sid = s->u.ats.sid;
+
+		memset(&s->u, 0, sizeof(s->u));
+		s->u.entry.sid = sid;
+		return ats_entry(p, i, s, f);
+	}
+	s->kind = VEC_ATS_STATS;
+	s->u.counters.sid = s->u.ats.sid;
+	for (i--; i < p->nfields; i++)
+		if (!counter_check(p, &p->fields[i], &s->u.counters.count, s->u.counters.c))
+			return false;
+	return true;
+}
+
+/* ---- DMA through an endpoint ----------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int err;
+} errnos[] = {
+    {"EFAULT", EFAULT}, {"EACCES", EACCES}, {"ENODEV", ENODEV},
+    {"EPROTO", EPROTO}, {"EIO", EIO},	    {"EAGAIN", EAGAIN},
+    {"EINVAL", EINVAL}, {"ERANGE", ERANGE}, {"EOPNOTSUPP", EOPNOTSUPP},
+};
+
+const char *vec_errno_name(int err)
+{
+	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (errnos[i].err == err)
+			return errnos[i].name;
+	return NULL;
+}
+
+/* Request options before `expect`: len=, pasid=, priv, exec, data= (writes). */
+static bool dma_option(struct parser *p, const struct field *f, struct vec_dma *d)
+{
+	struct field key, val;
+	uint64_t v;
+
+	if (field_is(f, "priv"))
+		d->priv = true;
+	else if (field_is(f, "exec"))
+		d->exec = true;
+	else if (!split_kv(f, &key, &val))
+		return fail_expected(p, f, "len=, pasid=, priv, exec, data= or `expect`");
+	else if (field_is(&key, "len")) {
+		if (!eval_max(p, &val, VEC_DMA_MAX, "len", &d->len))
+			return false;
+		if (!d->len)
+			return fail(p, val.col, "len must be at least 1");
+	} else if (field_is(&key, "pasid")) {
+		if (!eval_max(p, &val, 0xfffff, "PASID", &v))
+			return false;
+		d->pasid = (uint32_t)v;
+		d->has_pasid = true;
+	} else if (field_is(&key, "data") && d->write) {
+		if (!eval(p, &val, &v) || !set_opt(p, &key, &d->data, v))
+			return false;
+	} else {
+		return fail_expected(p, &key,
+				     d->write ? "len=, pasid=, priv, exec, data= or `expect`"
+					      : "len=, pasid=, priv, exec or `expect` (a read's "
+						"data= goes after `expect ok`)");
+	}
+	return true;
+}
+
+/* After `expect ok` / `expect error NAME`: data= (reads), atc=hit|miss, fault= (errors). */
+static bool dma_result(struct parser *p, const struct field *f, struct vec_dma *d)
+{
+	struct field key, val;
+	uint64_t v;
+
+	if (!split_kv(f, &key, &val))
+		return fail_expected(p, f, "data=, atc= or fault=");
+	if (field_is(&key, "atc")) {
+		if (!field_is(&val, "hit") && !field_is(&val, "miss"))
+			return fail_expected(p, &val, "hit or miss");
+		return set_opt(p, &key, &d->atc, field_is(&val, "hit"));
+	}
+	if (field_is(&key, "data") && !d->write && !d->error)
+		return eval(p, &val, &v) && set_opt(p, &key, &d->data, v);
+	if (field_is(&key, "fault") && d->error)
+		return parse_reason(p, &val, &v) && set_opt(p, &key, &d->fault, v);
+	return fail_expected(p, &key,
+			     d->error ? "atc= or fault=" : (d->write ? "atc=" : "data= or atc="));
+}
+
+/* dma SID r|w ADDR [options] expect ok [results] | expect error ENAME [results] */
+static bool st_dma(struct parser *p)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_DMA, 1);
+	struct vec_dma *d;
+	const struct field *f;
+	size_t i = 1;
+
+	if (!s)
+		return false;
+	d = &s->u.dma;
+	d->len = 8;
+	if (!(f = need(p, &i, "a source-id")) || !parse_sid(p, f, &d->sid) ||
+	    !(f = need(p, &i, "r or w")))
+		return false;
+	if (field_is(f, "w") || field_is(f, "write"))
+		d->write = true;
+	else if (!field_is(f, "r") && !field_is(f, "read"))
+		return fail_expected(p, f, "r or w");
+	if (!(f = need(p, &i, "an address")) || !eval(p, f, &d->addr))
+		return false;
+	while ((f = need(p, &i, "`expect`")) && !field_is(f, "expect"))
+		if (!dma_option(p, f, d))
+			return false;
+	if (!f || !(f = need(p, &i, "ok or error")))
+		return false;
+	if (field_is(f, "error")) {
+		if (!(f = need(p, &i, "an error name such as EFAULT")))
+			return false;
+		for (size_t k = 0; k < sizeof(errnos) / sizeof(errnos[0]); k++)
+			if (field_is(f, errnos[k].name))
+				d->error = errnos[k].err;
+		if (!d->error)
+			return fail_expected(p, f,
+					     "an error name: EFAULT, EACCES, ENODEV, EPROTO, EIO, "
+					     "EAGAIN, EINVAL, ERANGE or EOPNOTSUPP");
+	} else if (!field_is(f, "ok")) {
+		return fail_expected(p, f, "ok or error");
+	}
+	if (d->addr > UINT64_MAX - d->len + 1)
+		return fail(p, p->fields[3].col, "address range wraps around");
+	for (; i < p->nfields; i++)
+		if (!dma_result(p, &p->fields[i], d))
+			return false;
+	return true;
+}
+
+/* ---- the stale-translation checker ----------------------------------------------------- */
+
+static const char *const cache_names[VEC_CACHE_COUNT] = {"context", "pasid", "iotlb", "atc"};
+static const char *const missing_names[VEC_MISSING_COUNT] = {"cc",     "pc",	  "iotlb", "piotlb",
+							     "devtlb", "pdevtlb", "none"};
+
+const char *vec_cache_name(enum vec_cache c)
+{
+	return (unsigned)c < VEC_CACHE_COUNT ? cache_names[c] : "?";
+}
+
+const char *vec_missing_name(enum vec_missing m)
+{
+	return (unsigned)m < VEC_MISSING_COUNT ? missing_names[m] : "?";
+}
+
+static bool word_index(const struct field *f, const char *const *words, unsigned n, uint64_t *v)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (field_is(f, words[k])) {
+			*v = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool check_item(struct parser *p, const struct field *f, struct vec_stmt *s, bool *stale)
+{
+	static const char what[] = "stale=, cache=, missing=, sid=, pasid= or addr=";
+	struct field key, val;
+	uint64_t v;
+	uint16_t sid;
+
+	if (!split_kv(f, &key, &val))
+		return fail_expected(p, f, what);
+	if (field_is(&key, "stale")) {
+		if (*stale)
+			return fail(p, key.col, "stale given twice");
+		*stale = true;
+		return eval(p, &val, &s->u.check.stale);
+	}
+	if (field_is(&key, "cache")) {
+		if (!word_index(&val, cache_names, VEC_CACHE_COUNT, &v))
+			return fail_expected(p, &val, "a cache: context, pasid, iotlb or atc");
+		return set_opt(p, &key, &s->u.check.cache, v);
+	}
+	if (field_is(&key, "missing")) {
+		if (!word_index(&val, missing_names, VEC_MISSING_COUNT, &v))
+			return fail_expected(p, &val,
+					     "an invalidation: cc, pc, iotlb, piotlb, "
+					     "devtlb, pdevtlb or none");
+		return set_opt(p, &key, &s->u.check.missing, v);
+	}
+	if (field_is(&key, "sid"))
+		return parse_sid(p, &val, &sid) && set_opt(p, &key, &s->u.check.sid, sid);
+	if (field_is(&key, "pasid")) {
+		if (field_is(&val, "none"))
+			v = VEC_PASID_NONE;
+		else if (!eval_max(p, &val, 0xfffff, "PASID", &v))
+			return false;
+		return set_opt(p, &key, &s->u.check.pasid, v);
+	}
+	if (field_is(&key, "addr"))
+		return eval(p, &val, &v) && set_opt(p, &key, &s->u.check.addr, v);
+	return fail_expected(p, &key, what);
+}
+
+/* check expect stale=N [cache=C] [missing=M] [sid=SID] [pasid=N|none] [addr=A] */
+static bool st_check(struct parser *p)
+{
+	struct vec_stmt *s = add_stmt(p, VEC_CHECK, 1);
+	bool stale = false;
+	size_t i = 1;
+
+	if (!s || !expect_word(p, &i))
+		return false;
+	for (; i < p->nfields; i++)
+		if (!check_item(p, &p->fields[i], s, &stale))
+			return false;
+	if (!stale)
+		return fail(p, end_col(p), "expected stale=N");
+	if (!s->u.check.stale &&
+	    (s->u.check.cache.set || s->u.check.missing.set || s->u.check.sid.set ||
+	     s->u.check.pasid.set || s->u.check.addr.set))
+		return fail(p, end_col(p), "report fields need stale= of at least 1");
+	return true;
+}
+
+/* The statement table: a new statement is a new row. */
 static const struct {
 	const char *keyword;
 	bool (*parse)(struct parser *p);
 } statements[] = {
-    {"model", st_model},	 {"config", st_config}, {"mem", st_mem},   {"mmio", st_mmio},
-    {"translate", st_translate}, {"fsts", st_fsts},	{"frcd", st_frcd}, {"events", st_events},
+    {"model", st_model},
+    {"config", st_config},
+    {"mem", st_mem},
+    {"mmio", st_mmio},
+    {"translate", st_translate},
+    {"fsts", st_fsts},
+    {"frcd", st_frcd},
+    {"events", st_events},
+    {"iq", st_iq},
+    {"iqercd", st_iqercd},
+    {"ats", st_ats},
+    {"dma", st_dma},
+    {"stats", st_stats},
+    {"check", st_check},
 };
 
 /* Strip the comment and check the characters; returns the length that remains. */
@@ -1386,8 +2291,8 @@ static bool parse_line(struct parser *p, const char *s, size_t len)
 		if (field_is(&p->fields[0], statements[i].keyword))
 			return statements[i].parse(p);
 	return fail_expected(p, &p->fields[0],
-			     "a statement: let, model, config, mem, mmio, translate, fsts, frcd "
-			     "or events");
+			     "a statement: let, model, config, mem, mmio, translate, fsts, frcd, "
+			     "events, iq, iqercd, ats, dma, stats or check");
 }
 
 void vec_file_free(struct vec_file *f)

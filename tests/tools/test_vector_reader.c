@@ -233,9 +233,9 @@ static void test_register_checks(void)
 	CHECK_EQ(s[1].u.fields.f[8].value, 0);
 	CHECK_EQ(s[2].u.fields.f[2].value, 2);
 	CHECK_EQ(s[3].kind, VEC_EVENTS);
-	CHECK_EQ(s[3].u.events.fault, 2);
+	CHECK_EQ(s[3].u.events.fault.value, 2);
 	CHECK(!s[3].u.events.data.set && !s[3].u.events.addr.set);
-	CHECK_EQ(s[4].u.events.fault, 3);
+	CHECK_EQ(s[4].u.events.fault.value, 3);
 	CHECK(s[4].u.events.data.set && s[4].u.events.addr.set);
 	CHECK_EQ(s[4].u.events.data.value, 0x41);
 	CHECK_EQ(s[4].u.events.addr.value, 0xfee00000);
@@ -370,9 +370,309 @@ static void test_bad_translate(void)
 	BAD("frcd 0 expect ppf=1\n", 1, 15, "expected a fault-record field");
 	BAD("frcd 0 expect sid=00:00.8\n", 1, 19, "out of range");
 	BAD("frcd 0 expect f\n", 1, 15, "expected a fault-record field check");
-	BAD("events expect faults=1\n", 1, 15, "expected fault=N");
-	BAD("events expect fault=1 date=2\n", 1, 23, "expected data=, addr=");
-	BAD("events expect fault=1 2\n", 1, 23, "expected data=, addr=");
+	BAD("events expect faults=1\n", 1, 15, "expected fault=, inv=, data=, addr=");
+	BAD("events expect fault=1 date=2\n", 1, 23, "expected fault=, inv=, data=, addr=");
+	BAD("events expect fault=1 2\n", 1, 23, "expected fault=, inv=, data=, addr=");
+}
+
+/* Named descriptors encode the digest's layouts (5.2-5.9); raw ones keep their qwords. */
+static void test_iq(void)
+{
+	struct vec_file *f =
+	    parse_ok("iq cc g=device did=5 sid=00:03.0 fm=3\n"				/* 0 */
+		     "iq cc g=global\n"							/* 1 */
+		     "iq iotlb g=page did=1 addr=0x40000000 am=9 ih dw dr=1\n"		/* 2 */
+		     "iq devtlb sid=03:02.0 addr=0x5000\n"				/* 3 */
+		     "iq devtlb sid=03:02.0 addr=0x10000 size=64K mip=4 pfsid=0x1234\n" /* 4 */
+		     "iq devtlb sid=3 size=all\n"					/* 5 */
+		     "iq iec g=index iidx=0x40 im=2\n"					/* 6 */
+		     "iq wait if sw fn=1 status=0x200004 data=0xffffffff\n"		/* 7 */
+		     "iq piotlb g=page did=1 pasid=5 addr=0x1000 am=0 ih=0\n"		/* 8 */
+		     "iq pc g=pasid did=2 pasid=0x123\n"				/* 9 */
+		     "iq pdevtlb sid=00:01.0 pasid=7 global addr=0x6000 size=8K\n"	/* 10 */
+		     "iq raw 0x45 0\n"							/* 11 */
+		     "iq raw 0x11 0 0 1\n"						/* 12 */
+		     "iq cc g=0\n"							/* 13 */
+		     "iq submit\n"							/* 14 */
+		     "iq submit tail=0x1000\n"						/* 15 */
+		     "iq enable 0x300000 qs=1 dw=128\n"					/* 16 */
+		     "iq enable 0x300000\n"						/* 17 */
+		     "iq pc g=global\n");						/* 18 */
+	struct vec_stmt *s;
+
+	CHECK(f);
+	CHECK_EQ(f->count, 19);
+	s = f->stmts;
+	CHECK_EQ(s[0].kind, VEC_IQ);
+	CHECK_EQ(s[0].u.iq.type, VEC_IQ_CC);
+	CHECK_EQ(s[0].u.iq.nq, 2);
+	CHECK_EQ(s[0].u.iq.q[0], 0x31 | 5ull << 16 | 0x18ull << 32 | 3ull << 48);
+	CHECK_EQ(s[0].u.iq.q[1], 0);
+	CHECK_EQ(s[1].u.iq.q[0], 0x11);
+	CHECK_EQ(s[2].u.iq.q[0], 0xf2 | 1ull << 16);
+	CHECK_EQ(s[2].u.iq.q[1], 0x40000000 | 1 << 6 | 9);
+	CHECK_EQ(s[3].u.iq.q[0], 3 | 0x310ull << 32);
+	CHECK_EQ(s[3].u.iq.q[1], 0x5000);
+	/* 64 KiB: S = 1 and address bits 12..14 set (the lowest clear bit is 15) */
+	CHECK_EQ(s[4].u.iq.q[0], 3 | 4ull << 12 | 4ull << 16 | 0x310ull << 32 | 0x123ull << 52);
+	CHECK_EQ(s[4].u.iq.q[1], 0x10000 | 0x7000 | 1);
+	CHECK_EQ(s[5].u.iq.q[1], 0x7ffffffffffff001ull);
+	CHECK_EQ(s[6].u.iq.q[0], 0x14 | 2ull << 27 | 0x40ull << 32);
+	CHECK_EQ(s[7].u.iq.q[0], 0x75 | 0xffffffffull << 32);
+	CHECK_EQ(s[7].u.iq.q[1], 0x200004);
+	CHECK_EQ(s[8].u.iq.q[0], 0x36 | 1ull << 16 | 5ull << 32);
+	CHECK_EQ(s[8].u.iq.q[1], 0x1000);
+	CHECK_EQ(s[9].u.iq.q[0], 0x17 | 2ull << 16 | 0x123ull << 32);
+	/* type 8: S in bit 11, G in bit 0; 8 KiB leaves bit 12 clear */
+	CHECK_EQ(s[10].u.iq.q[0], 8 | 0x8ull << 16 | 7ull << 32);
+	CHECK_EQ(s[10].u.iq.q[1], 0x6000 | 1 << 11 | 1);
+	CHECK_EQ(s[11].u.iq.type, VEC_IQ_RAW);
+	CHECK_EQ(s[11].u.iq.nq, 2);
+	CHECK_EQ(s[12].u.iq.nq, 4);
+	CHECK_EQ(s[12].u.iq.q[3], 1);
+	CHECK_EQ(s[13].u.iq.q[0], 1);
+	CHECK_EQ(s[14].kind, VEC_IQ_SUBMIT);
+	CHECK(!s[14].u.submit.tail.set);
+	CHECK_EQ(s[15].u.submit.tail.value, 0x1000);
+	CHECK_EQ(s[16].kind, VEC_IQ_ENABLE);
+	CHECK_EQ(s[16].u.enable.addr, 0x300000);
+	CHECK_EQ(s[16].u.enable.qs, 1);
+	CHECK(s[16].u.enable.dw.set && !s[16].u.enable.dw.value);
+	CHECK(!s[17].u.enable.dw.set);
+	CHECK_EQ(s[18].u.iq.q[0], 0x37);
+	CHECK(!strcmp(vec_iq_name(VEC_IQ_PDEVTLB), "pdevtlb"));
+	CHECK(!strcmp(vec_iq_name(VEC_IQ_RAW), "raw"));
+	vec_file_free(f);
+}
+
+static void test_bad_iq(void)
+{
+	BAD("iq\n", 1, 3, "expected a descriptor");
+	BAD("iq flush\n", 1, 4, "expected a descriptor");
+	BAD("iq cc did=1\n", 1, 12, "expected g= for `iq cc`");
+	BAD("iq cc g=page\n", 1, 9, "expected a granularity: global domain device");
+	BAD("iq cc g=4\n", 1, 9, "granularity 0x4 out of range");
+	BAD("iq iec g=2\n", 1, 10, "granularity 0x2 out of range");
+	BAD("iq cc g=global pasid=1\n", 1, 16, "a field of `iq cc`: g= did= sid= fm=");
+	BAD("iq cc g=global did=0x10000\n", 1, 20, "did 0x10000 out of range");
+	BAD("iq cc g=global did=1 did=2\n", 1, 22, "did given twice");
+	BAD("iq cc g=global did\n", 1, 16, "a field of `iq cc`");
+	BAD("iq cc g=global did=\n", 1, 20, "expected a value after '='");
+	BAD("iq iotlb g=page did=1 addr=0x1001\n", 1, 23, "4 KiB aligned");
+	BAD("iq iotlb g=page am=64\n", 1, 20, "am 0x40 out of range");
+	BAD("iq iotlb g=page ih=2\n", 1, 20, "ih 0x2 out of range");
+	BAD("iq devtlb addr=0x1000\n", 1, 22, "expected sid= for `iq devtlb`");
+	BAD("iq devtlb sid=1 size=12K\n", 1, 22, "a power of two from 4K");
+	BAD("iq devtlb sid=1 size=8K addr=0x1000\n", 1, 25, "aligned to size=");
+	BAD("iq devtlb sid=1 size=8K s=1\n", 1, 25, "size= or s=, not both");
+	BAD("iq devtlb sid=1 size=all addr=0\n", 1, 26, "no addr=");
+	BAD("iq devtlb sid=00:20.0\n", 1, 15, "out of range");
+	BAD("iq devtlb sid=1 mip=32\n", 1, 21, "mip 0x20 out of range");
+	BAD("iq wait status=0x1002 sw\n", 1, 9, "4-byte aligned");
+	BAD("iq wait data=0x100000000\n", 1, 14, "data 0x100000000 out of range");
+	BAD("iq wait g=1\n", 1, 9, "a field of `iq wait`: if sw fn pd status= data=");
+	BAD("iq piotlb g=domain did=1\n", 1, 13, "expected a granularity: pasid page");
+	BAD("iq piotlb g=pasid pasid=0x100000\n", 1, 25, "pasid 0x100000 out of range");
+	BAD("iq pc g=pasid sid=1\n", 1, 15, "a field of `iq pc`");
+	BAD("iq pdevtlb pasid=1\n", 1, 19, "expected sid= for `iq pdevtlb`");
+	BAD("iq raw\n", 1, 7, "expected 2 qwords");
+	BAD("iq raw 1 2 3\n", 1, 8, "got 3");
+	BAD("iq raw 1 2 3 4 5\n", 1, 8, "got 5");
+	BAD("iq raw 1 X\n", 1, 10, "unknown name 'X'");
+	BAD("iq submit 0x20\n", 1, 11, "expected tail= or end of line");
+	BAD("iq submit tail=1 tail=2\n", 1, 18, "expected end of line");
+	BAD("iq enable\n", 1, 10, "expected the queue's address");
+	BAD("iq enable 0x1800\n", 1, 11, "4 KiB aligned");
+	BAD("iq enable 0 qs=8\n", 1, 16, "qs 0x8 out of range");
+	BAD("iq enable 0 dw=64\n", 1, 16, "dw is 128 or 256");
+	BAD("iq enable 0 dw=128 dw=256\n", 1, 20, "dw given twice");
+	BAD("iq enable 0 size=1\n", 1, 13, "expected qs=, dw=");
+}
+
+static void test_queue_and_events(void)
+{
+	struct vec_file *f =
+	    parse_ok("iqercd expect iqei=3\n"
+		     "iqercd expect itesid=03:02.0 icesid=0x0311 iqei=0\n"
+		     "events expect inv=2\n"
+		     "events expect inv=1 inv_data=0x21 inv_addr=0xfee01000 fault=0\n");
+	struct vec_stmt *s;
+
+	CHECK(f);
+	CHECK_EQ(f->count, 4);
+	s = f->stmts;
+	CHECK_EQ(s[0].kind, VEC_IQERCD);
+	CHECK(s[0].u.iqercd.iqei.set && !s[0].u.iqercd.itesid.set && !s[0].u.iqercd.icesid.set);
+	CHECK_EQ(s[0].u.iqercd.iqei.value, 3);
+	CHECK_EQ(s[1].u.iqercd.itesid.value, 0x310);
+	CHECK_EQ(s[1].u.iqercd.icesid.value, 0x311);
+	CHECK_EQ(s[1].u.iqercd.iqei.value, 0);
+	CHECK(s[2].u.events.inv.set && !s[2].u.events.fault.set);
+	CHECK_EQ(s[2].u.events.inv.value, 2);
+	CHECK_EQ(s[3].u.events.inv_data.value, 0x21);
+	CHECK_EQ(s[3].u.events.inv_addr.value, 0xfee01000);
+	CHECK(s[3].u.events.fault.set && s[3].u.events.fault.value == 0);
+	vec_file_free(f);
+	BAD("iqercd expect\n", 1, 14, "expected a check after `expect`");
+	BAD("iqercd iqei=1\n", 1, 8, "expected `expect`");
+	BAD("iqercd expect iqei=16\n", 1, 20, "iqei 0x10 out of range");
+	BAD("iqercd expect itesid=00:00.8\n", 1, 22, "out of range");
+	BAD("iqercd expect ite=1\n", 1, 15, "expected iqei=, itesid= or icesid=");
+	BAD("iqercd expect iqei=1 iqei=2\n", 1, 22, "iqei given twice");
+	BAD("events expect\n", 1, 14, "expected a check after `expect`");
+	BAD("events expect inv=1 inv=2\n", 1, 21, "inv given twice");
+	BAD("events expect invs=1\n", 1, 15, "expected fault=, inv=");
+}
+
+static void test_ats_dma(void)
+{
+	struct vec_file *f = parse_ok(
+	    "ats connect 00:03.0\n"
+	    "ats connect 00:03.1 hung pasid_width=0 atc_sets=4 atc_ways=2 stu=1 global_inv=0\n"
+	    "ats state 00:03.0 removed\n"
+	    "ats expect 00:03.0 has addr=0x5000 pasid=7 priv pa=0xa000 size=4K perm=rw\n"
+	    "ats expect 00:03.0 none addr=0x6000\n"
+	    "ats expect 00:03.0 hits=1 misses+=2 inv_entries=0\n"
+	    "dma 00:03.0 r 0x5000 expect ok data=0x1111 atc=hit\n"
+	    "dma 00:03.0 w 0x5000 len=4K pasid=7 priv data=0x22 expect error EFAULT fault=SFL.2 "
+	    "atc=miss\n"
+	    "dma 00:03.0 read 0 exec pasid=1 expect error ENODEV\n");
+	struct vec_stmt *s;
+
+	CHECK(f);
+	CHECK_EQ(f->count, 9);
+	s = f->stmts;
+	CHECK_EQ(s[0].kind, VEC_ATS_CONNECT);
+	CHECK_EQ(s[0].u.ats.sid, 0x18);
+	CHECK_EQ(s[0].u.ats.mode, VEC_ATS_ANSWERS);
+	CHECK(!s[0].u.ats.pasid_width.set);
+	CHECK_EQ(s[1].u.ats.mode, VEC_ATS_HUNG);
+	CHECK(s[1].u.ats.pasid_width.set && s[1].u.ats.pasid_width.value == 0);
+	CHECK_EQ(s[1].u.ats.atc_sets.value, 4);
+	CHECK_EQ(s[1].u.ats.atc_ways.value, 2);
+	CHECK_EQ(s[1].u.ats.stu.value, 1);
+	CHECK(s[1].u.ats.global_inv.set && !s[1].u.ats.global_inv.value);
+	CHECK_EQ(s[2].kind, VEC_ATS_STATE);
+	CHECK_EQ(s[2].u.ats.mode, VEC_ATS_REMOVED);
+	CHECK_EQ(s[3].kind, VEC_ATS_ENTRY);
+	CHECK(s[3].u.entry.present && s[3].u.entry.has_pasid && s[3].u.entry.priv);
+	CHECK_EQ(s[3].u.entry.pasid, 7);
+	CHECK_EQ(s[3].u.entry.addr, 0x5000);
+	CHECK_EQ(s[3].u.entry.pa.value, 0xa000);
+	CHECK_EQ(s[3].u.entry.size.value, 4096);
+	CHECK_EQ(s[3].u.entry.perm.value, VEC_PERM_R | VEC_PERM_W);
+	CHECK(!s[4].u.entry.present && !s[4].u.entry.has_pasid);
+	CHECK_EQ(s[5].kind, VEC_ATS_STATS);
+	CHECK_EQ(s[5].u.counters.sid, 0x18);
+	CHECK_EQ(s[5].u.counters.count, 3);
+	CHECK(!strcmp(s[5].u.counters.c[1].name, "misses"));
+	CHECK(s[5].u.counters.c[1].delta && !s[5].u.counters.c[0].delta);
+	CHECK_EQ(s[5].u.counters.c[1].value, 2);
+	CHECK_EQ(s[6].kind, VEC_DMA);
+	CHECK(!s[6].u.dma.write && !s[6].u.dma.has_pasid);
+	CHECK_EQ(s[6].u.dma.len, 8);
+	CHECK_EQ(s[6].u.dma.data.value, 0x1111);
+	CHECK_EQ(s[6].u.dma.error, 0);
+	CHECK(s[6].u.dma.atc.set && s[6].u.dma.atc.value);
+	CHECK(s[7].u.dma.write && s[7].u.dma.has_pasid && s[7].u.dma.priv);
+	CHECK_EQ(s[7].u.dma.len, 4096);
+	CHECK_EQ(s[7].u.dma.error, EFAULT);
+	CHECK_EQ(s[7].u.dma.fault.value, 0x71);
+	CHECK(s[7].u.dma.atc.set && !s[7].u.dma.atc.value);
+	CHECK(s[8].u.dma.exec);
+	CHECK_EQ(s[8].u.dma.error, ENODEV);
+	CHECK(!strcmp(vec_ats_mode_name(VEC_ATS_BAD), "bad"));
+	CHECK(!strcmp(vec_errno_name(EACCES), "EACCES"));
+	CHECK(vec_errno_name(EPIPE) == NULL);
+	vec_file_free(f);
+	BAD("ats\n", 1, 4, "expected connect, state or expect");
+	BAD("ats plug 0\n", 1, 5, "expected connect, state or expect");
+	BAD("ats connect\n", 1, 12, "expected a source-id");
+	BAD("ats connect 0 sleepy\n", 1, 15, "expected answers, hung, removed, bad");
+	BAD("ats connect 0 hung bad\n", 1, 20, "answering mode given twice");
+	BAD("ats connect 0 pasid_width=21\n", 1, 27, "pasid_width 0x15 out of range");
+	BAD("ats connect 0 atc_ways=65\n", 1, 24, "atc_ways 0x41 out of range");
+	BAD("ats connect 0 stu=1 stu=2\n", 1, 21, "stu given twice");
+	BAD("ats state 0\n", 1, 12, "expected answers, hung, removed or bad");
+	BAD("ats state 0 dead\n", 1, 13, "expected answers, hung, removed or bad");
+	BAD("ats state 0 hung x\n", 1, 18, "expected end of line");
+	BAD("ats expect 0\n", 1, 13, "expected has, none or a counter check");
+	BAD("ats expect 0 has\n", 1, 17, "expected addr=");
+	BAD("ats expect 0 none addr=0 pa=1\n", 1, 26, "expected addr=, pasid= or priv");
+	BAD("ats expect 0 has addr=0 size=5K\n", 1, 30, "power of two");
+	BAD("ats expect 0 has addr=0 perm=rz\n", 1, 31, "got 'z'");
+	BAD("ats expect 0 hits\n", 1, 14, "expected a counter check");
+	BAD("ats expect 0 hi-ts=1\n", 1, 16, "unexpected '-' in a counter name");
+	BAD("ats expect 0 +=1\n", 1, 14, "expected a counter check");
+	BAD("dma 0 x 0 expect ok\n", 1, 7, "expected r or w");
+	BAD("dma 0 r 0\n", 1, 10, "expected `expect`, got end of line");
+	BAD("dma 0 r 0 len=0 expect ok\n", 1, 15, "len must be at least 1");
+	BAD("dma 0 r 0 len=2M expect ok\n", 1, 15, "len 0x200000 out of range");
+	BAD("dma 0 r 0 data=1 expect ok\n", 1, 11, "a read's data= goes after `expect ok`");
+	BAD("dma 0 w 0 expect ok data=1\n", 1, 21, "expected atc=");
+	BAD("dma 0 r 0 expect fine\n", 1, 18, "expected ok or error");
+	BAD("dma 0 r 0 expect error\n", 1, 23, "expected an error name");
+	BAD("dma 0 r 0 expect error EBUSY\n", 1, 24, "expected an error name: EFAULT");
+	BAD("dma 0 r 0 expect ok atc=maybe\n", 1, 25, "expected hit or miss");
+	BAD("dma 0 r 0 expect ok fault=SFL.2\n", 1, 21, "expected data= or atc=");
+	BAD("dma 0 r 0xfffffffffffffff8 len=9 expect ok\n", 1, 9, "wraps around");
+	BAD("dma 0 r 0 expect ok atc=hit atc=miss\n", 1, 29, "atc given twice");
+}
+
+static void test_stats_check(void)
+{
+	struct vec_file *f = parse_ok("stats expect iotlb.hits=2 inv.iotlb_page+=1 checked=0\n"
+				      "check expect stale=0\n"
+				      "check expect stale=1 cache=atc missing=pdevtlb sid=00:01.0 "
+				      "pasid=5 addr=0x5000\n"
+				      "check expect missing=none pasid=none stale=2\n"
+				      "translate 0 r 0 expect ok iotlb=hit\n"
+				      "translate 0 r 0 expect ok iotlb=miss\n");
+	struct vec_stmt *s;
+
+	CHECK(f);
+	CHECK_EQ(f->count, 6);
+	s = f->stmts;
+	CHECK_EQ(s[0].kind, VEC_STATS);
+	CHECK_EQ(s[0].u.counters.count, 3);
+	CHECK(!strcmp(s[0].u.counters.c[0].name, "iotlb.hits"));
+	CHECK_EQ(s[0].u.counters.c[0].col, 14);
+	CHECK(!strcmp(s[0].u.counters.c[1].name, "inv.iotlb_page"));
+	CHECK(s[0].u.counters.c[1].delta);
+	CHECK_EQ(s[1].kind, VEC_CHECK);
+	CHECK_EQ(s[1].u.check.stale, 0);
+	CHECK(!s[1].u.check.cache.set && !s[1].u.check.missing.set);
+	CHECK_EQ(s[2].u.check.cache.value, VEC_CACHE_ATC);
+	CHECK_EQ(s[2].u.check.missing.value, VEC_MISSING_PDEVTLB);
+	CHECK_EQ(s[2].u.check.sid.value, 8);
+	CHECK_EQ(s[2].u.check.pasid.value, 5);
+	CHECK_EQ(s[2].u.check.addr.value, 0x5000);
+	CHECK_EQ(s[3].u.check.stale, 2);
+	CHECK_EQ(s[3].u.check.missing.value, VEC_MISSING_NONE);
+	CHECK_EQ(s[3].u.check.pasid.value, VEC_PASID_NONE);
+	CHECK(s[4].u.translate.expect.iotlb.set && s[4].u.translate.expect.iotlb.value);
+	CHECK(s[5].u.translate.expect.iotlb.set && !s[5].u.translate.expect.iotlb.value);
+	CHECK(!strcmp(vec_cache_name(VEC_CACHE_PASID), "pasid"));
+	CHECK(!strcmp(vec_missing_name(VEC_MISSING_PIOTLB), "piotlb"));
+	vec_file_free(f);
+	BAD("stats expect\n", 1, 13, "expected a check after `expect`");
+	BAD("stats expect iotlb.hits\n", 1, 14, "expected a counter check");
+	BAD("stats expect a/b=1\n", 1, 15, "unexpected '/' in a counter name");
+	BAD("stats expect aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1\n", 1, 14, "counter name longer");
+	BAD("stats expect a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1 a=1\n", 1,
+	    78, "more than 16 checks");
+	BAD("stats expect x=NOPE\n", 1, 16, "unknown name 'NOPE'");
+	BAD("check expect\n", 1, 13, "expected a check after `expect`");
+	BAD("check expect cache=iotlb\n", 1, 25, "expected stale=N");
+	BAD("check expect stale=0 cache=iotlb\n", 1, 33, "need stale= of at least 1");
+	BAD("check expect stale=1 cache=tlb\n", 1, 28, "expected a cache: context, pasid");
+	BAD("check expect stale=1 missing=wbf\n", 1, 30, "expected an invalidation: cc, pc");
+	BAD("check expect stale=1 pasid=some\n", 1, 28, "unknown name 'some'");
+	BAD("check expect stale=1 stale=2\n", 1, 22, "stale given twice");
+	BAD("check expect stale=1 cache=iotlb cache=pasid\n", 1, 34, "cache given twice");
+	BAD("check expect stale=1 colour=red\n", 1, 22, "expected stale=, cache=");
+	BAD("check stale=1\n", 1, 7, "expected `expect`");
+	BAD("translate 0 r 0 expect ok iotlb=yes\n", 1, 33, "expected hit or miss");
 }
 
 static void test_bad_bytes(void)
@@ -445,7 +745,9 @@ static void test_garbage(void)
 	    "config", "fsts",	  "frcd",      "events", "write64", "read32", "fill",  "load",
 	    "=",      "(",	  ")",	       "0x",	 "1",	    "~",      "<<",    "+",
 	    "FRCD+",  "SCT.6",	  "00:1f.7",   "pasid=", "perm=",   "\"",     "#",     "\n",
-	    " ",      "recorded", "4K",	       "*",	 "X",	    "at=t",   "size=", "mask"};
+	    " ",      "recorded", "4K",	       "*",	 "X",	    "at=t",   "size=", "mask",
+	    "iq",     "cc",	  "g=page",    "submit", "ats",	    "dma",    "stats", "check",
+	    "stale=", "+=",	  "sid=",      "raw",	 "connect", "iqercd", "atc=",  "error"};
 	uint64_t seed = 0x5eed;
 	char buf[512];
 
@@ -488,6 +790,11 @@ int main(void)
 	RUN(test_bad_syntax);
 	RUN(test_bad_values);
 	RUN(test_bad_translate);
+	RUN(test_iq);
+	RUN(test_bad_iq);
+	RUN(test_queue_and_events);
+	RUN(test_ats_dma);
+	RUN(test_stats_check);
 	RUN(test_bad_bytes);
 	RUN(test_files);
 	RUN(test_garbage);
