@@ -342,6 +342,10 @@ struct pci_dma_status {
  *  -EAGAIN     invalidations kept racing with one page's translation (PCI_EP_RETRY_LIMIT);
  *  or the agent's own negative errno.
  * On an error nothing of the failing 4 KiB request is transferred; earlier pages were.
+ * An aligned DMA of 4 or 8 bytes is single-copy atomic and, as PCIe orders a function's
+ * posted writes, seen after the function's earlier writes: on directly mapped memory it is a
+ * store with release (a load with acquire) semantics, so a CPU that polls such a status word
+ * with an acquire load sees the data written before it.
  * Takes the read lock (and the write lock to fill the ATC) around each page, never while
  * calling the agent.
  */
