@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DSA-like device: creation, the WQs (ENQCMDS-style submission, enable, disable, drain),
+ * waiting for a completion record, the counters and the software-error register. The
+ * engines are dsa_engine.c, the operations dsa_ops.c.
+ */
+#include "devices/dsa_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <softiommu/mem.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool config_ok(const struct dsa_config *c)
+{
+	if (!c->ep || c->num_wqs > DSA_MAX_WQS || c->max_transfer_size > DSA_MAX_XFER_LIMIT)
+		return false;
+	for (unsigned i = 0; i < DSA_MAX_WQS; i++)
+		if (c->wq_size[i] > DSA_MAX_WQ_SIZE)
+			return false;
+	return true;
+}
+
+static int wq_start(struct dsa_wq *wq)
+{
+	int ret;
+
+	wq->stop = false;
+	ret = pthread_create(&wq->thread, NULL, dsa_engine_main, wq);
+	if (ret)
+		return -ret;
+	pthread_mutex_lock(&wq->lock);
+	wq->running = true;
+	wq->enabled = true;
+	pthread_mutex_unlock(&wq->lock);
+	return 0;
+}
+
+static void wq_free(struct dsa_wq *wq)
+{
+	if (!wq)
+		return;
+	pthread_cond_destroy(&wq->idle);
+	pthread_cond_destroy(&wq->work);
+	pthread_mutex_destroy(&wq->lock);
+	free(wq->ring);
+	free(wq);
+}
+
+static struct dsa_wq *wq_alloc(struct dsa *dsa, unsigned id, uint32_t size)
+{
+	struct dsa_wq *wq = calloc(1, sizeof(*wq));
+
+	if (!wq)
+		return NULL;
+	wq->ring = calloc(size, sizeof(*wq->ring));
+	if (!wq->ring) {
+		free(wq);
+		return NULL;
+	}
+	wq->dsa = dsa;
+	wq->id = id;
+	wq->size = size;
+	pthread_mutex_init(&wq->lock, NULL);
+	pthread_cond_init(&wq->work, NULL);
+	pthread_cond_init(&wq->idle, NULL);
+	return wq;
+}
+
+int dsa_create(const struct dsa_config *cfg, struct dsa **out)
+{
+	struct pci_endpoint_config ep_cfg;
+	struct dsa *dsa;
+	int ret;
+
+	if (!cfg || !out || !config_ok(cfg))
+		return -EINVAL;
+	ret = pci_endpoint_get_config(cfg->ep, &ep_cfg);
+	if (ret)
+		return ret;
+	dsa = calloc(1, sizeof(*dsa));
+	if (!dsa)
+		return -ENOMEM;
+	dsa->cfg = *cfg;
+	if (!dsa->cfg.num_wqs)
+		dsa->cfg.num_wqs = 1;
+	if (!dsa->cfg.max_transfer_size)
+		dsa->cfg.max_transfer_size = DSA_DEFAULT_MAX_XFER;
+	dsa->pasid_width = ep_cfg.pasid_width;
+	pthread_mutex_init(&dsa->swerr_lock, NULL);
+	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++) {
+		uint32_t size = cfg->wq_size[i] ? cfg->wq_size[i] : DSA_DEFAULT_WQ_SIZE;
+
+		dsa->cfg.wq_size[i] = size;
+		dsa->wq[i] = wq_alloc(dsa, i, size);
+		if (!dsa->wq[i]) {
+			dsa_destroy(dsa);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++) {
+		ret = wq_start(dsa->wq[i]);
+		if (ret) {
+			dsa_destroy(dsa);
+			return ret;
+		}
+	}
+	*out = dsa;
+	return 0;
+}
+
+void dsa_destroy(struct dsa *dsa)
+{
+	if (!dsa)
+		return;
+	for (unsigned i = 0; i < DSA_MAX_WQS; i++) {
+		if (!dsa->wq[i])
+			continue;
+		dsa_wq_disable(dsa, i);
+		wq_free(dsa->wq[i]);
+	}
+	pthread_mutex_destroy(&dsa->swerr_lock);
+	free(dsa);
+}
+
+struct pci_endpoint *dsa_endpoint(const struct dsa *dsa)
+{
+	return dsa ? dsa->cfg.ep : NULL;
+}
+
+unsigned dsa_num_wqs(const struct dsa *dsa)
+{
+	return dsa ? dsa->cfg.num_wqs : 0;
+}
+
+uint32_t dsa_wq_size(const struct dsa *dsa, unsigned wq)
+{
+	return dsa && wq < dsa->cfg.num_wqs ? dsa->wq[wq]->size : 0;
+}
+
+uint32_t dsa_max_transfer_size(const struct dsa *dsa)
+{
+	return dsa ? dsa->cfg.max_transfer_size : 0;
+}
+
+static struct dsa_wq *get_wq(struct dsa *dsa, unsigned wq)
+{
+	return dsa && wq < dsa->cfg.num_wqs ? dsa->wq[wq] : NULL;
+}
+
+int dsa_submit(struct dsa *dsa, unsigned wq_id, const struct dsa_desc *desc)
+{
+	struct dsa_wq *wq = get_wq(dsa, wq_id);
+	int ret = 0;
+
+	if (!wq || !desc)
+		return -EINVAL;
+	pthread_mutex_lock(&wq->lock);
+	if (!wq->enabled) {
+		ret = -ENODEV;
+	} else if (wq->tail - wq->head >= wq->size) {
+		ret = -EAGAIN;
+	} else {
+		wq->ring[wq->tail % wq->size] = *desc;
+		/* The engine polls tail without the lock before it sleeps. */
+		__atomic_store_n(&wq->tail, wq->tail + 1, __ATOMIC_RELAXED);
+		if (wq->sleeping)
+			pthread_cond_signal(&wq->work);
+	}
+	pthread_mutex_unlock(&wq->lock);
+	if (ret == -EAGAIN)
+		DSA_STAT_INC(dsa, retries);
+	else if (!ret)
+		DSA_STAT_INC(dsa, submitted);
+	return ret;
+}
+
+int dsa_wq_disable(struct dsa *dsa, unsigned wq_id)
+{
+	struct dsa_wq *wq = get_wq(dsa, wq_id);
+	bool running;
+
+	if (!wq)
+		return -EINVAL;
+	pthread_mutex_lock(&wq->lock);
+	wq->enabled = false;
+	running = wq->running;
+	wq->stop = true;
+	pthread_cond_signal(&wq->work);
+	pthread_mutex_unlock(&wq->lock);
+	if (!running)
+		return 0;
+	/* The engine finishes what the ring holds before it leaves. */
+	pthread_join(wq->thread, NULL);
+	pthread_mutex_lock(&wq->lock);
+	wq->running = false;
+	pthread_cond_broadcast(&wq->idle);
+	pthread_mutex_unlock(&wq->lock);
+	return 0;
+}
+
+int dsa_wq_enable(struct dsa *dsa, unsigned wq_id)
+{
+	struct dsa_wq *wq = get_wq(dsa, wq_id);
+	bool running;
+
+	if (!wq)
+		return -EINVAL;
+	pthread_mutex_lock(&wq->lock);
+	running = wq->running;
+	pthread_mutex_unlock(&wq->lock);
+	return running ? 0 : wq_start(wq);
+}
+
+int dsa_wq_drain(struct dsa *dsa, unsigned wq_id, uint64_t timeout_ns)
+{
+	struct dsa_wq *wq = get_wq(dsa, wq_id);
+	uint64_t target, deadline;
+	struct timespec ts;
+	int ret = 0;
+
+	if (!wq)
+		return -EINVAL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	deadline = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + timeout_ns;
+	ts.tv_sec = (time_t)(deadline / 1000000000ull);
+	ts.tv_nsec = (long)(deadline % 1000000000ull);
+	pthread_mutex_lock(&wq->lock);
+	target = wq->tail;
+	wq->drainers++;
+	while (wq->running && wq->completed < target && !ret)
+		ret = -pthread_cond_timedwait(&wq->idle, &wq->lock, &ts);
+	wq->drainers--;
+	if (wq->completed >= target || !wq->running)
+		ret = 0;
+	pthread_mutex_unlock(&wq->lock);
+	return ret ? -ETIMEDOUT : 0;
+}
+
+/* ---- waiting for a completion record ---------------------------------------------------- */
+
+/* The record's first 8 bytes, with acquire ordering (see dsa_wait()). */
+static int load_head(struct mem *mem, uint64_t pa, const uint64_t *p, uint64_t *v)
+{
+	if (p) {
+		*v = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+		return 0;
+	}
+	/* A backend without a direct mapping orders its own accesses. */
+	return mem_read64(mem, pa, v);
+}
+
+static void pause_once(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+int dsa_wait(struct mem *mem, uint64_t cr_pa, uint64_t timeout_ns, struct dsa_completion *out)
+{
+	const uint64_t *p;
+	uint64_t head, start = 0;
+	int ret;
+
+	if (!mem || (cr_pa & (DSA_COMP_ALIGN - 1)))
+		return -EINVAL;
+	if (!mem_range_ok(mem, cr_pa, DSA_COMP_SIZE))
+		return -EFAULT;
+	p = mem_ptr(mem, cr_pa, DSA_COMP_SIZE);
+	for (unsigned i = 0;; i++) {
+		ret = load_head(mem, cr_pa, p, &head);
+		if (ret)
+			return ret;
+		if (head & 0xff)
+			break;
+		/* Spin first (a record is often a few microseconds away), then yield, then
+		 * sleep, so a long wait does not take a core from the engine. */
+		if (i < 1024) {
+			pause_once();
+			continue;
+		}
+		if (!start)
+			start = now_ns();
+		else if (now_ns() - start >= timeout_ns)
+			return -ETIMEDOUT;
+		if (i < 4096) {
+			sched_yield();
+		} else {
+			struct timespec ts = {0, 20000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (out) {
+		uint8_t raw[DSA_COMP_SIZE];
+
+		ret = mem_read(mem, cr_pa + 8, raw + 8, DSA_COMP_SIZE - 8);
+		if (ret)
+			return ret;
+		memcpy(raw, &head, 8);
+		memcpy(out, raw, sizeof(*out));
+	}
+	return 0;
+}
+
+/* ---- counters ---------------------------------------------------------------------------- */
+
+static uint64_t pasid_key(bool has_pasid, uint32_t pasid)
+{
+	return has_pasid ? 2 + (uint64_t)pasid : 1;
+}
+
+/* The slot of `key`, claiming a free one on first use (engines race for it with a CAS);
+ * the shared slot when all are taken. */
+static struct dsa_pasid_slot *pasid_slot(struct dsa *dsa, uint64_t key, bool claim)
+{
+	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 58);
+
+	for (unsigned i = 0; i < DSA_PASID_STATS_SLOTS; i++) {
+		struct dsa_pasid_slot *s = &dsa->pasid[(h + i) % DSA_PASID_STATS_SLOTS];
+		uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+
+		if (k == key)
+			return s;
+		if (k)
+			continue;
+		if (!claim)
+			return NULL;
+		if (__atomic_compare_exchange_n(&s->key, &k, key, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE) ||
+		    k == key)
+			return s;
+	}
+	return claim ? &dsa->other : NULL;
+}
+
+static void op_index_add(struct dsa *dsa, unsigned op)
+{
+	unsigned i = op == DSA_OP_MEMMOVE   ? 1
+		     : op == DSA_OP_FILL    ? 2
+		     : op == DSA_OP_COMPARE ? 3
+		     : op == DSA_OP_CRC32C  ? 4
+					    : 0;
+
+	DSA_STAT_INC(dsa, by_op[i]);
+}
+
+void dsa_account(struct dsa *dsa, const struct dsa_desc *d, const struct dsa_result *r)
+{
+	bool pv = d->pasid & DSA_PASID_PV;
+	struct dsa_pasid_slot *s = pasid_slot(dsa, pasid_key(pv, d->pasid & DSA_PASID_MASK), true);
+	bool fault = r->status == DSA_COMP_PAGE_FAULT || r->status == DSA_COMP_DMA_ERROR;
+
+	DSA_STAT_INC(dsa, completed);
+	if (r->status == DSA_COMP_SUCCESS)
+		DSA_STAT_INC(dsa, success);
+	else if (r->status == DSA_COMP_PAGE_FAULT)
+		DSA_STAT_INC(dsa, page_faults);
+	else if (r->status == DSA_COMP_DMA_ERROR)
+		DSA_STAT_INC(dsa, dma_errors);
+	else
+		DSA_STAT_INC(dsa, invalid);
+	if (r->status < DSA_COMP_INVALID_OPCODE)
+		op_index_add(dsa, dsa_desc_op(d));
+	DSA_STAT_ADD(dsa, bytes, r->done);
+	__atomic_fetch_add(&s->descriptors, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->bytes, r->done, __ATOMIC_RELAXED);
+	if (fault)
+		__atomic_fetch_add(&s->faults, 1, __ATOMIC_RELAXED);
+}
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+int dsa_get_stats(struct dsa *dsa, struct dsa_stats *out)
+{
+	const struct dsa_stats *s;
+
+	if (!dsa || !out)
+		return -EINVAL;
+	s = &dsa->stats;
+	*out = (struct dsa_stats){
+	    .submitted = LOAD(s->submitted),
+	    .retries = LOAD(s->retries),
+	    .completed = LOAD(s->completed),
+	    .success = LOAD(s->success),
+	    .page_faults = LOAD(s->page_faults),
+	    .dma_errors = LOAD(s->dma_errors),
+	    .invalid = LOAD(s->invalid),
+	    .bytes = LOAD(s->bytes),
+	    .records = LOAD(s->records),
+	    .record_errors = LOAD(s->record_errors),
+	    .interrupts = LOAD(s->interrupts),
+	    .swerr_latched = LOAD(s->swerr_latched),
+	};
+	for (unsigned i = 0; i < 5; i++)
+		out->by_op[i] = LOAD(s->by_op[i]);
+	return 0;
+}
+
+static void slot_view(const struct dsa_pasid_slot *s, uint64_t key, struct dsa_pasid_stats *out)
+{
+	*out = (struct dsa_pasid_stats){
+	    .has_pasid = key >= 2,
+	    .pasid = key >= 2 ? (uint32_t)(key - 2) : 0,
+	    .descriptors = LOAD(s->descriptors),
+	    .bytes = LOAD(s->bytes),
+	    .faults = LOAD(s->faults),
+	};
+}
+
+int dsa_get_pasid_stats(struct dsa *dsa, bool has_pasid, uint32_t pasid,
+			struct dsa_pasid_stats *out)
+{
+	uint64_t key = pasid_key(has_pasid, pasid & DSA_PASID_MASK);
+	struct dsa_pasid_slot *s;
+
+	if (!dsa || !out)
+		return -EINVAL;
+	if (has_pasid && pasid > DSA_PASID_MASK)
+		return -ENOENT;
+	s = pasid_slot(dsa, key, false);
+	if (!s)
+		return -ENOENT;
+	slot_view(s, key, out);
+	return 0;
+}
+
+int dsa_list_pasid_stats(struct dsa *dsa, struct dsa_pasid_stats *out, unsigned max)
+{
+	unsigned n = 0;
+
+	if (!dsa || (!out && max))
+		return -EINVAL;
+	for (unsigned i = 0; i < DSA_PASID_STATS_SLOTS; i++) {
+		uint64_t key = __atomic_load_n(&dsa->pasid[i].key, __ATOMIC_ACQUIRE);
+
+		if (!key)
+			continue;
+		if (n < max)
+			slot_view(&dsa->pasid[i], key, &out[n]);
+		n++;
+	}
+	if (LOAD(dsa->other.descriptors)) {
+		if (n < max) {
+			slot_view(&dsa->other, 2, &out[n]);
+			out[n].other = true;
+			out[n].pasid = 0;
+		}
+		n++;
+	}
+	return (int)n;
+}
+
+/* ---- the software-error register ---------------------------------------------------------- */
+
+void dsa_latch_swerr(struct dsa *dsa, const struct dsa_swerr *e)
+{
+	DSA_STAT_INC(dsa, swerr_latched);
+	pthread_mutex_lock(&dsa->swerr_lock);
+	if (dsa->swerr.valid)
+		dsa->swerr.overflow = true;
+	else
+		dsa->swerr = *e;
+	pthread_mutex_unlock(&dsa->swerr_lock);
+}
+
+int dsa_read_swerr(struct dsa *dsa, struct dsa_swerr *out)
+{
+	if (!dsa || !out)
+		return -EINVAL;
+	pthread_mutex_lock(&dsa->swerr_lock);
+	*out = dsa->swerr;
+	pthread_mutex_unlock(&dsa->swerr_lock);
+	return 0;
+}
+
+int dsa_clear_swerr(struct dsa *dsa)
+{
+	if (!dsa)
+		return -EINVAL;
+	pthread_mutex_lock(&dsa->swerr_lock);
+	dsa->swerr = (struct dsa_swerr){0};
+	pthread_mutex_unlock(&dsa->swerr_lock);
+	return 0;
+}
+
+const char *dsa_status_name(unsigned status)
+{
+	switch (status) {
+	case DSA_COMP_NONE:
+		return "none";
+	case DSA_COMP_SUCCESS:
+		return "success";
+	case DSA_COMP_PAGE_FAULT:
+		return "page-fault";
+	case DSA_COMP_DMA_ERROR:
+		return "dma-error";
+	case DSA_COMP_INVALID_OPCODE:
+		return "invalid-opcode";
+	case DSA_COMP_INVALID_FLAGS:
+		return "invalid-flags";
+	case DSA_COMP_RESERVED:
+		return "reserved-nonzero";
+	case DSA_COMP_INVALID_SIZE:
+		return "invalid-size";
+	case DSA_COMP_INVALID_CR_ADDR:
+		return "invalid-completion-address";
+	case DSA_COMP_INVALID_PASID:
+		return "invalid-pasid";
+	default:
+		return "unknown";
+	}
+}

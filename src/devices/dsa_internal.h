@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the DSA-like engine: shared by dsa.c (the device, its WQs and counters),
+ * dsa_engine.c (the engine threads: checking a descriptor, completing it) and dsa_ops.c
+ * (the operations, done as DMA through the endpoint). Nothing outside src/devices/ includes
+ * this.
+ */
+#ifndef SOFTIOMMU_DEVICES_DSA_INTERNAL_H
+#define SOFTIOMMU_DEVICES_DSA_INTERNAL_H
+
+#include <pthread.h>
+#include <softiommu/dsa.h>
+#include <softiommu/pci.h>
+
+#define DSA_PAGE 4096u
+
+/* One WQ and its engine. The ring holds copies of accepted descriptors. */
+struct dsa_wq {
+	struct dsa *dsa;
+	unsigned id;
+	pthread_mutex_t lock; /* the ring, the counts and the flags below */
+	pthread_cond_t work;  /* the engine waits here for descriptors (or stop) */
+	pthread_cond_t idle;  /* drainers wait here for `completed` to move */
+	struct dsa_desc *ring;
+	uint32_t size;
+	uint64_t head;	    /* next descriptor the engine takes */
+	uint64_t tail;	    /* next free slot; tail - head <= size (relaxed reads by the engine) */
+	uint64_t completed; /* descriptors finished */
+	bool enabled;	    /* submissions accepted */
+	bool running;	    /* the thread exists */
+	bool stop;	    /* the thread leaves once the ring is empty */
+	bool sleeping;	    /* the engine is in pthread_cond_wait(work) */
+	unsigned drainers;  /* threads in dsa_wq_drain() */
+	pthread_t thread;
+	/* The engine's internal buffers (used by its thread only). */
+	uint8_t buf[2][DSA_PAGE];
+	uint8_t pattern[DSA_PAGE + 8];
+};
+
+/* Per-PASID counters: key 0 = free, 1 = requests without PASID, 2 + PASID otherwise. */
+struct dsa_pasid_slot {
+	uint64_t key;
+	uint64_t descriptors, bytes, faults;
+};
+
+struct dsa {
+	struct dsa_config cfg;
+	uint8_t pasid_width; /* the endpoint's Max PASID Width (0: no PASID capability) */
+	struct dsa_wq *wq[DSA_MAX_WQS];
+	struct dsa_stats stats; /* relaxed atomics */
+	struct dsa_pasid_slot pasid[DSA_PASID_STATS_SLOTS];
+	struct dsa_pasid_slot other;
+	pthread_mutex_t swerr_lock;
+	struct dsa_swerr swerr;
+};
+
+#define DSA_STAT_ADD(d, f, n) __atomic_fetch_add(&(d)->stats.f, (n), __ATOMIC_RELAXED)
+#define DSA_STAT_INC(d, f)    DSA_STAT_ADD(d, f, 1)
+
+/*
+ * What an operation did, filled by dsa_ops.c and turned into a completion record by
+ * dsa_engine.c. `done` counts bytes completed (see struct dsa_completion).
+ */
+struct dsa_result {
+	uint8_t status;
+	uint8_t result;
+	uint8_t fault_info;
+	uint8_t fault_reason;
+	uint32_t done;
+	uint64_t fault_addr;
+	uint32_t crc;
+	int32_t error;
+};
+
+/* The DMA context of one descriptor. */
+struct dsa_xfer {
+	struct dsa *dsa;
+	struct dsa_wq *wq;
+	unsigned flags; /* PCI_DMA_PASID | PCI_DMA_PRIV */
+	uint32_t pasid;
+	struct dsa_result *res;
+};
+
+/* dsa_ops.c: run a checked descriptor's operation; fills x->res. */
+void dsa_op_memmove(struct dsa_xfer *x, const struct dsa_desc *d);
+void dsa_op_fill(struct dsa_xfer *x, const struct dsa_desc *d);
+void dsa_op_compare(struct dsa_xfer *x, const struct dsa_desc *d);
+void dsa_op_crc32c(struct dsa_xfer *x, const struct dsa_desc *d);
+
+/* dsa_ops.c: one DMA through the endpoint (calling the access hook first). 0, or the
+ * endpoint's error with the failure described in x->res (`fi` adds DSA_FI_SRC2). */
+int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len, uint8_t fi);
+
+/* dsa_engine.c: the engine thread of a WQ. */
+void *dsa_engine_main(void *arg);
+
+/* dsa.c: account a finished descriptor; latch a software error. */
+void dsa_account(struct dsa *dsa, const struct dsa_desc *d, const struct dsa_result *r);
+void dsa_latch_swerr(struct dsa *dsa, const struct dsa_swerr *e);
+
+#endif
