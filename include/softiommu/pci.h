@@ -322,6 +322,7 @@ struct pci_dma_status {
 	uint8_t status;
 	uint8_t fault;
 	uint8_t perm;
+	bool write; /* pci_endpoint_dma_copy(): the failing request was on the write side */
 };
 
 /*
@@ -343,9 +344,11 @@ struct pci_dma_status {
  *  or the agent's own negative errno.
  * On an error nothing of the failing 4 KiB request is transferred; earlier pages were.
  * An aligned DMA of 4 or 8 bytes is single-copy atomic and, as PCIe orders a function's
- * posted writes, seen after the function's earlier writes: on directly mapped memory it is a
- * store with release (a load with acquire) semantics, so a CPU that polls such a status word
- * with an acquire load sees the data written before it.
+ * posted writes, seen after the function's earlier writes; a DMA write of 8 to 64 bytes that
+ * starts 8-byte aligned inside one 64-byte block lands as a unit for a reader polling its
+ * first 8 bytes (a cache-line write: a completion record with its status first). On directly
+ * mapped memory that word is stored last with release semantics (loaded first with acquire),
+ * so a CPU that polls it with an acquire load sees the data written before it.
  * Takes the read lock (and the write lock to fill the ATC) around each page, never while
  * calling the agent.
  */
@@ -353,6 +356,31 @@ int pci_endpoint_dma_read(struct pci_endpoint *ep, unsigned flags, uint32_t pasi
 			  void *buf, size_t len, struct pci_dma_status *st);
 int pci_endpoint_dma_write(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
 			   const void *buf, size_t len, struct pci_dma_status *st);
+
+/*
+ * pci_endpoint_dma_copy() - a copy inside the function (a DMA engine's read into its buffer
+ * and write out of it): `len` bytes from device address `src` to `dst`, both with the same
+ * `flags` and `pasid`, through the same request path as the read and write functions
+ * (ATC, AT=0/1/2, permission checks, the checker). The model moves each piece straight from
+ * source to destination memory, without a bounce through the caller:
+ *  - a piece is the largest run both sides translate without a break: an untranslated
+ *    (AT=0) request covers one 4 KiB page; an ATC run covers the entry that translates its
+ *    start and the entries after it that hit and continue it physically (at most 16, and
+ *    256 KiB per piece), with one translated (AT=2) request per run and side;
+ *  - the ATC counts one hit per entry used per piece; in check mode runs are one page and
+ *    each page is checked;
+ *  - each piece's source side is translated before its destination side, and both before
+ *    any byte moves.
+ * Returns 0 or the errors of pci_endpoint_dma_read/write, plus -EINVAL for overlapping
+ * ranges (memmove semantics are the caller's: split the copy). On an error `st` describes
+ * the failing request as for read and write, `st->write` says which side it was, `st->addr`
+ * is that side's device address where the copy stopped and `st->done` the bytes copied
+ * before it (none of the failing piece). Ranges that alias physically are copied as
+ * memmove would (on directly mapped memory). Locking as pci_endpoint_dma_read(); the read
+ * lock is held across one piece's copy.
+ */
+int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
+			  uint64_t src, size_t len, struct pci_dma_status *st);
 
 /* Counters (relaxed: exact when read after the DMA and invalidations have finished). */
 struct pci_endpoint_stats {

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Ordered status words: a device writes a payload and then an aligned 4- or 8-byte status
- * word by DMA while a CPU thread polls that word with an acquire load and then reads the
- * payload - the way drivers poll completion records. And the other way round: the CPU
- * writes a payload and a doorbell word with a release store, the device polls the word by
- * DMA and then reads the payload. The payload must always be complete, and under
- * ThreadSanitizer the status word's DMA must not race with the CPU's atomic access (it is a
- * release store / acquire load on directly mapped memory), nor the payload with anything.
+ * word (or a 32-byte record whose first 8 bytes are the status) by DMA while a CPU thread polls
+ * that word with an acquire load and then reads the payload - the way drivers poll completion
+ * records. And the other way round: the CPU writes a payload and a doorbell word with a release
+ * store, the device polls the word by DMA and then reads the payload. The payload must always be
+ * complete, and under ThreadSanitizer the status word's DMA must not race with the CPU's atomic
+ * access (it is a release store / acquire load on directly mapped memory), nor the payload with
+ * anything.
  */
 #include "check.h"
 
@@ -61,7 +62,7 @@ static struct pci_endpoint *make_ep(bool ats)
 
 struct run {
 	struct pci_endpoint *ep;
-	unsigned word;	 /* 4 or 8 */
+	unsigned word;	 /* 4 or 8, or 32: a record whose first 8 bytes are the round */
 	uint64_t ack;	 /* last round the other side finished (acquire/release) */
 	unsigned errors; /* atomic */
 };
@@ -83,11 +84,11 @@ static void *device_writer(void *arg)
 	static uint8_t buf[PAYLOAD];
 
 	for (uint64_t i = 1; i <= ROUNDS; i++) {
-		uint64_t v = i;
+		uint64_t v[4] = {i, i * 3, i * 5, i * 7};
 
 		memset(buf, (int)(i & 0xff), sizeof(buf));
 		if (pci_endpoint_dma_write(r->ep, 0, 0, IOVA, buf, sizeof(buf), NULL) ||
-		    pci_endpoint_dma_write(r->ep, 0, 0, IOVA + PAYLOAD, &v, r->word, NULL))
+		    pci_endpoint_dma_write(r->ep, 0, 0, IOVA + PAYLOAD, v, r->word, NULL))
 			failed(r);
 		while (__atomic_load_n(&r->ack, __ATOMIC_ACQUIRE) < i && !has_failed(r))
 			sched_yield();
@@ -109,7 +110,7 @@ static uint64_t cpu_load(const struct run *r)
 {
 	void *q = mem_ptr(mem, PA + PAYLOAD, 8);
 
-	if (r->word == 8)
+	if (r->word != 4)
 		return __atomic_load_n((uint64_t *)q, __ATOMIC_ACQUIRE);
 	return __atomic_load_n((uint32_t *)q, __ATOMIC_ACQUIRE);
 }
@@ -121,14 +122,19 @@ static void device_to_cpu(bool ats, unsigned word)
 	pthread_t t;
 
 	CHECK(r.ep);
-	memset(mem_ptr(mem, PA, PAYLOAD + 8), 0, PAYLOAD + 8);
+	memset(mem_ptr(mem, PA, PAYLOAD + 32), 0, PAYLOAD + 32);
 	CHECK(pthread_create(&t, NULL, device_writer, &r) == 0);
 	for (uint64_t i = 1; i <= ROUNDS; i++) {
+		const uint64_t *rec = mem_ptr(mem, PA + PAYLOAD, 32);
+
 		while (cpu_load(&r) < i && !has_failed(&r))
 			sched_yield();
 		if (has_failed(&r))
 			break;
 		if (!payload_is(i))
+			bad++;
+		/* The rest of a record written as one block is there with its first word. */
+		if (word == 32 && (rec[1] != i * 3 || rec[2] != i * 5 || rec[3] != i * 7))
 			bad++;
 		__atomic_store_n(&r.ack, i, __ATOMIC_RELEASE);
 	}
@@ -194,6 +200,11 @@ static void test_status_word_8_ats(void)
 	device_to_cpu(true, 8);
 }
 
+static void test_record_32_ats(void)
+{
+	device_to_cpu(true, 32);
+}
+
 static void test_status_word_4_no_ats(void)
 {
 	device_to_cpu(false, 4);
@@ -215,6 +226,7 @@ int main(void)
 	if (!mem)
 		return 1;
 	RUN(test_status_word_8_ats);
+	RUN(test_record_32_ats);
 	RUN(test_status_word_4_no_ats);
 	RUN(test_doorbell_8_ats);
 	RUN(test_doorbell_4_no_ats);

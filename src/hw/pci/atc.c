@@ -94,6 +94,27 @@ struct atc_entry *atc_lookup(struct atc *c, const struct atc_key *key, uint64_t 
 	return NULL;
 }
 
+struct atc_entry *atc_lookup_size(struct atc *c, const struct atc_key *key, uint64_t addr,
+				  unsigned shift, bool use)
+{
+	uint64_t base = addr & ~size_mask(shift);
+	struct atc_entry *set;
+
+	if (!(c->shifts & (1ull << shift)))
+		return NULL;
+	set = atc_set(c, addr >> shift, shift);
+	for (uint32_t w = 0; w < c->ways; w++) {
+		struct atc_entry *e = &set[w];
+
+		if (e->shift == shift && e->addr == base && key_match(e, key)) {
+			if (use)
+				touch(c, e);
+			return e;
+		}
+	}
+	return NULL;
+}
+
 static void drop(struct atc *c, struct atc_entry *e)
 {
 	if (--c->nshift[e->shift] == 0)

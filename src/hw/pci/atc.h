@@ -78,6 +78,14 @@ void atc_fini(struct atc *c);
 struct atc_entry *atc_lookup(struct atc *c, const struct atc_key *key, uint64_t addr, bool touch);
 
 /*
+ * atc_lookup_size() - the entry of size 1 << shift that translates `addr` for `key`, or NULL;
+ * one probe. With shift 12 it is what atc_lookup() returns whenever it finds a 4 KiB entry
+ * (no entry is smaller). Read side.
+ */
+struct atc_entry *atc_lookup_size(struct atc *c, const struct atc_key *key, uint64_t addr,
+				  unsigned shift, bool touch);
+
+/*
  * atc_insert() - cache a translation of [addr, addr + (1 << shift)) for `key` (addr is
  * aligned; 12 <= shift <= 63). Entries the key would find in that range are removed first
  * (the new completion supersedes them); the set's LRU entry is evicted if the set is full

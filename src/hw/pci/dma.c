@@ -79,39 +79,46 @@ static int fail(struct dma_op *op, int err, uint8_t at, uint64_t pa, const struc
 /*
  * An aligned access of 4 or 8 bytes is single-copy atomic, and a function's writes are seen
  * in the order it sent them (PCIe posted-write ordering): a device that writes data and then
- * a status word (a completion record) is never seen the other way round. On directly mapped
- * memory such an access is an atomic store with release (load with acquire) semantics, so a
- * CPU thread that polls the word with an acquire load also sees the data written before it.
+ * a status word is never seen the other way round. A write of at most 64 bytes inside one
+ * 64-byte block (a cache line) lands as a unit, as a DMA write to one line does on x86: a
+ * reader that polls its first 8 bytes sees the rest once they change (a completion record
+ * with its status first). On directly mapped memory the word, or the block's first 8
+ * bytes, is stored last with release semantics (loaded first with acquire), so a CPU that
+ * polls it with an acquire load also sees everything written before it.
  */
-static bool mem_access_word(struct dma_op *op, uint64_t pa, uint8_t *p, size_t n)
+static bool mem_access_ordered(struct dma_op *op, uint64_t pa, uint8_t *p, size_t n)
 {
-	void *q;
+	uint8_t *q;
 
-	if ((n != 4 && n != 8) || (pa & (n - 1)))
-		return false;
-	q = mem_ptr(op->ep->cfg.mem, pa, n);
-	if (!q)
-		return false;
-	if (n == 8) {
-		uint64_t v;
-
-		if (op->write) {
-			memcpy(&v, p, 8);
-			__atomic_store_n((uint64_t *)q, v, __ATOMIC_RELEASE);
-		} else {
-			v = __atomic_load_n((uint64_t *)q, __ATOMIC_ACQUIRE);
-			memcpy(p, &v, 8);
-		}
-	} else {
+	if (n == 4 && !(pa & 3)) {
 		uint32_t v;
 
+		if (!(q = mem_ptr(op->ep->cfg.mem, pa, 4)))
+			return false;
 		if (op->write) {
 			memcpy(&v, p, 4);
-			__atomic_store_n((uint32_t *)q, v, __ATOMIC_RELEASE);
+			__atomic_store_n((uint32_t *)(void *)q, v, __ATOMIC_RELEASE);
 		} else {
-			v = __atomic_load_n((uint32_t *)q, __ATOMIC_ACQUIRE);
+			v = __atomic_load_n((uint32_t *)(void *)q, __ATOMIC_ACQUIRE);
 			memcpy(p, &v, 4);
 		}
+		return true;
+	}
+	if (n < 8 || n > 64 || (pa & 7) || (pa >> 6) != ((pa + n - 1) >> 6))
+		return false;
+	if (!(q = mem_ptr(op->ep->cfg.mem, pa, n)))
+		return false;
+	if (op->write) {
+		uint64_t v;
+
+		memcpy(q + 8, p + 8, n - 8);
+		memcpy(&v, p, 8);
+		__atomic_store_n((uint64_t *)(void *)q, v, __ATOMIC_RELEASE);
+	} else {
+		uint64_t v = __atomic_load_n((uint64_t *)(void *)q, __ATOMIC_ACQUIRE);
+
+		memcpy(p, &v, 8);
+		memcpy(p + 8, q + 8, n - 8);
 	}
 	return true;
 }
@@ -120,7 +127,7 @@ static int mem_access(struct dma_op *op, uint64_t pa, uint8_t *p, size_t n)
 {
 	struct mem *m = op->ep->cfg.mem;
 
-	if (n <= 8 && mem_access_word(op, pa, p, n))
+	if (n <= 64 && mem_access_ordered(op, pa, p, n))
 		return 0;
 	return op->write ? mem_write(m, pa, p, n) : mem_read(m, pa, p, n);
 }
@@ -505,4 +512,344 @@ int pci_endpoint_dma_write(struct pci_endpoint *ep, unsigned flags, uint32_t pas
 			   const void *buf, size_t len, struct pci_dma_status *st)
 {
 	return dma(ep, flags, pasid, addr, buf, len, st, true);
+}
+
+/* ==== Copies inside the function (pci_endpoint_dma_copy) ==================================
+ *
+ * A DMA engine reads a piece into its internal buffer and writes it out; the model moves
+ * the piece from source to destination memory in one step, under the read lock, once both
+ * sides are translated. A piece is a run on each side: an untranslated request covers one
+ * 4 KiB page; an ATC run covers the entry that translates its start and, while they hit
+ * and continue it physically, the entries after it (at most COPY_RUN_ENTRIES), so a 2 MiB
+ * translation or a physically contiguous buffer is one lookup per entry, one translated
+ * request per run and one memmove. In check mode runs stay one page long, so that every
+ * 4 KiB request is checked.
+ */
+#define COPY_RUN_ENTRIES 16
+#define COPY_PIECE_MAX	 (256 * 1024ull) /* bounds the time an invalidation waits */
+
+struct copy_side {
+	struct dma_op op;
+	uint64_t pa;	 /* translated address of the run's start */
+	uint64_t len;	 /* bytes of the run from its start */
+	bool translated; /* AT=2 run from the ATC (else one AT=0 page) */
+	unsigned nheld;
+	struct atc_entry *held[COPY_RUN_ENTRIES];
+	uint64_t ver[COPY_RUN_ENTRIES];
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* AT=0 for one page: the IOMMU checks and translates it; nothing is accessed yet. */
+static int side_untranslated(struct copy_side *s, uint64_t addr, uint64_t max)
+{
+	struct dma_op *op = &s->op;
+	struct pci_req req = {
+	    .addr = addr,
+	    .pasid = op->pasid,
+	    .rid = op->ep->cfg.rid,
+	    .at = PCI_AT_UNTRANSLATED,
+	    .flags = op->prefix | (op->write ? PCI_REQ_WRITE : PCI_REQ_READ),
+	};
+	struct pci_resp resp;
+	int ret;
+
+	op->untranslated++;
+	ret = translate(op->ep, &req, &resp);
+	if (ret < 0)
+		return fail(op, ret, PCI_AT_UNTRANSLATED, 0, NULL);
+	if (resp.status != PCI_SC)
+		return fail(op, -EFAULT, PCI_AT_UNTRANSLATED, 0, &resp);
+	s->translated = false;
+	s->nheld = 0;
+	s->pa = resp.addr;
+	s->len = min_u64(PAGE_SIZE_4K - (addr & ~PAGE_MASK_4K), max);
+	return 0;
+}
+
+/* Read side: extend an ATC run with the entries that continue it, up to `max` bytes. */
+static void side_extend_locked(struct copy_side *s, uint64_t addr, uint64_t max)
+{
+	struct dma_op *op = &s->op;
+
+	while (s->len < max && s->nheld < COPY_RUN_ENTRIES) {
+		uint64_t next = addr + s->len;
+		/* A run of 4 KiB entries (a buffer mapped with small pages) continues with
+		 * another one most of the time: one probe instead of one per size. */
+		struct atc_entry *e = atc_lookup_size(&op->ep->atc, &op->key, next, 12, true);
+		uint64_t end;
+
+		if (!e)
+			e = atc_lookup(&op->ep->atc, &op->key, next, true);
+
+		if (!e || !perm_usable(op, e->perm) || (e->perm & PCI_PERM_U) ||
+		    e->pa + (next - e->addr) != s->pa + s->len)
+			return;
+		s->held[s->nheld] = e;
+		s->ver[s->nheld++] = e->version;
+		end = e->addr + (1ull << e->shift);
+		op->hits++;
+		s->len = min_u64(end - addr, max);
+	}
+}
+
+/* Translate the run of one side that starts at `addr`: 0, or an error in op->f. */
+static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
+{
+	struct dma_op *op = &s->op;
+
+	for (unsigned tries = 0;; tries++) {
+		struct checker chk = {0};
+		uint64_t gen;
+		int route, ret;
+
+		if (tries > PCI_EP_RETRY_LIMIT)
+			return fail(op, -EAGAIN, PCI_AT_TRANSLATION, 0, NULL);
+		route = page_route(op, addr, &gen, &chk);
+		if (route < 0)
+			return route;
+		if (route == ROUTE_MISS) {
+			EP_STAT_INC(op->ep, misses);
+			ret = dma_fill(op, addr, gen);
+			if (ret == RACE) {
+				EP_STAT_INC(op->ep, retries);
+				continue;
+			}
+			if (ret < 0)
+				return ret;
+			if (op->view.perm & PCI_PERM_U)
+				return side_untranslated(s, addr, max);
+		} else if (route == ROUTE_UNTRANSLATED) {
+			if (op->e)
+				op->hits++;
+			return side_untranslated(s, addr, max);
+		} else {
+			op->hits++;
+			if (__builtin_expect(chk.fn != NULL, 0)) {
+				check_hit(op, &chk, addr);
+				max = min_u64(max, PAGE_SIZE_4K - (addr & ~PAGE_MASK_4K));
+			}
+		}
+		s->translated = true;
+		s->held[0] = op->e;
+		s->ver[0] = op->version;
+		s->nheld = 1;
+		s->pa = op->view.pa + (addr - op->view.addr);
+		s->len = min_u64(op->view.addr + op->view.size - addr, max);
+		if (s->len < max) {
+			pthread_rwlock_rdlock(&op->ep->lock);
+			side_extend_locked(s, addr, max);
+			pthread_rwlock_unlock(&op->ep->lock);
+		}
+		return 0;
+	}
+}
+
+/* Read side: the run at `addr` if the ATC has a usable translated entry for it (else false,
+ * and the caller takes the general path). */
+static bool side_hit_locked(struct copy_side *s, uint64_t addr, uint64_t max)
+{
+	struct dma_op *op = &s->op;
+
+	if (!held_covers(op, addr)) {
+		struct atc_entry *e = atc_lookup(&op->ep->atc, &op->key, addr, true);
+
+		if (!e || !perm_usable(op, e->perm) || (e->perm & PCI_PERM_U))
+			return false;
+		hold(op, e);
+	} else if (op->view.perm & PCI_PERM_U) {
+		return false;
+	}
+	op->hits++;
+	s->translated = true;
+	s->held[0] = op->e;
+	s->ver[0] = op->version;
+	s->nheld = 1;
+	s->pa = op->view.pa + (addr - op->view.addr);
+	s->len = min_u64(op->view.addr + op->view.size - addr, max);
+	if (s->len < max)
+		side_extend_locked(s, addr, max);
+	return true;
+}
+
+/* The common case - both sides hit, ATS on, no checker - under one read lock. */
+static bool copy_lookup_fast(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
+			     uint64_t max)
+{
+	struct pci_endpoint *ep = rd->op.ep;
+	uint32_t ctl = ep_ctl(ep);
+	bool ok;
+
+	if ((ctl & rd->op.ctl_req) != rd->op.ctl_req || !(ctl & EP_CTL_ATS_EN))
+		return false;
+	pthread_rwlock_rdlock(&ep->lock);
+	ok = !ep->check_fn && side_hit_locked(rd, src, max) &&
+	     side_hit_locked(wr, dst, min_u64(max, rd->len));
+	pthread_rwlock_unlock(&ep->lock);
+	return ok;
+}
+
+/* AT=2 for a run: the IOMMU only checks that the function may send translated requests. */
+static int side_translated(struct copy_side *s)
+{
+	struct dma_op *op = &s->op;
+	struct pci_req req = {
+	    .addr = s->pa,
+	    .rid = op->ep->cfg.rid,
+	    .at = PCI_AT_TRANSLATED,
+	    .flags = op->write ? PCI_REQ_WRITE : PCI_REQ_READ,
+	};
+	struct pci_resp resp;
+	int ret;
+
+	op->translated++;
+	ret = translate(op->ep, &req, &resp);
+	if (ret < 0)
+		return fail(op, ret, PCI_AT_TRANSLATED, s->pa, NULL);
+	if (resp.status != PCI_SC)
+		return fail(op, -EFAULT, PCI_AT_TRANSLATED, s->pa, &resp);
+	return 0;
+}
+
+static bool side_still_valid(const struct copy_side *s)
+{
+	for (unsigned i = 0; i < s->nheld; i++)
+		if (s->held[i]->version != s->ver[i])
+			return false;
+	return true;
+}
+
+/* Read side: move `n` bytes between translated addresses (they may alias: memmove). */
+static int copy_memory(struct mem *m, uint64_t dst, uint64_t src, uint64_t n)
+{
+	void *d = mem_ptr(m, dst, n), *s = mem_ptr(m, src, n);
+	uint8_t bounce[512];
+
+	if (d && s) {
+		memmove(d, s, n);
+		return 0;
+	}
+	if (!mem_range_ok(m, src, n))
+		return -1;
+	if (!mem_range_ok(m, dst, n))
+		return -2;
+	/* A backend without a direct mapping: through a small buffer, forwards (the two
+	 * ranges only alias if the translations do, which a copy need not honour). */
+	for (uint64_t off = 0; off < n; off += sizeof(bounce)) {
+		size_t k = (size_t)min_u64(sizeof(bounce), n - off);
+
+		if (mem_read(m, src + off, bounce, k))
+			return -1;
+		if (mem_write(m, dst + off, bounce, k))
+			return -2;
+	}
+	return 0;
+}
+
+/* One piece: translate both sides, then move the bytes. The bytes moved (at least 1), 0 when
+ * an invalidation raced with it, or an error (which side failed is in *wfail). */
+static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
+			  uint64_t left, bool *wfail)
+{
+	uint64_t max = min_u64(left, COPY_PIECE_MAX), n;
+	int ret;
+
+	*wfail = false;
+	if (!copy_lookup_fast(rd, wr, src, dst, max)) {
+		ret = side_resolve(rd, src, max);
+		if (!ret) {
+			*wfail = true;
+			ret = side_resolve(wr, dst, min_u64(max, rd->len));
+		}
+		if (ret)
+			return ret;
+	}
+	n = min_u64(rd->len, wr->len);
+	*wfail = false;
+	if (rd->translated && (ret = side_translated(rd)))
+		return ret;
+	*wfail = true;
+	if (wr->translated && (ret = side_translated(wr)))
+		return ret;
+
+	pthread_rwlock_rdlock(&rd->op.ep->lock);
+	if (!side_still_valid(rd) || !side_still_valid(wr)) {
+		pthread_rwlock_unlock(&rd->op.ep->lock);
+		rd->op.e = wr->op.e = NULL;
+		return 0;
+	}
+	ret = copy_memory(rd->op.ep->cfg.mem, wr->pa, rd->pa, n);
+	pthread_rwlock_unlock(&rd->op.ep->lock);
+	if (ret) {
+		*wfail = ret == -2;
+		return fail(*wfail ? &wr->op : &rd->op, -EIO,
+			    (*wfail ? wr : rd)->translated ? PCI_AT_TRANSLATED
+							   : PCI_AT_UNTRANSLATED,
+			    (*wfail ? wr : rd)->pa, NULL);
+	}
+	return (int64_t)n;
+}
+
+/* Publish both sides' counters; describe the failure of side `bad` (NULL: none). */
+static void copy_finish(struct copy_side *rd, struct copy_side *wr, struct copy_side *bad,
+			uint64_t addr, uint64_t done, struct pci_dma_status *st)
+{
+	flush_counters(&rd->op);
+	flush_counters(&wr->op);
+	if (!st)
+		return;
+	if (!bad) {
+		*st = (struct pci_dma_status){.done = done};
+		return;
+	}
+	*st = bad->op.f;
+	st->addr = addr;
+	st->done = done;
+	st->write = bad == wr;
+}
+
+int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
+			  uint64_t src, size_t len, struct pci_dma_status *st)
+{
+	static const uint8_t dummy;
+	struct copy_side rd, wr;
+	uint64_t done = 0;
+	unsigned races = 0;
+	int ret;
+
+	if (st)
+		*st = (struct pci_dma_status){.addr = src};
+	ret = dma_setup(&rd.op, ep, flags, pasid, src, &dummy, len, false);
+	if (!ret)
+		ret = dma_setup(&wr.op, ep, flags, pasid, dst, &dummy, len, true);
+	if (ret)
+		return ret;
+	/* Overlapping device ranges would need a direction: memmove is the caller's. */
+	if (src < dst + len && dst < src + len)
+		return -EINVAL;
+	while (done < len) {
+		bool wfail;
+		int64_t n = copy_piece(&rd, &wr, src + done, dst + done, len - done, &wfail);
+
+		if (n == 0) {
+			EP_STAT_INC(ep, retries);
+			if (++races <= PCI_EP_RETRY_LIMIT)
+				continue;
+			rd.op.f = (struct pci_dma_status){.at = PCI_AT_TRANSLATED};
+			n = -EAGAIN;
+			wfail = false;
+		}
+		if (n < 0) {
+			copy_finish(&rd, &wr, wfail ? &wr : &rd, (wfail ? dst : src) + done, done,
+				    st);
+			return (int)n;
+		}
+		races = 0;
+		done += (uint64_t)n;
+	}
+	copy_finish(&rd, &wr, NULL, 0, len, st);
+	return 0;
 }
