@@ -22,8 +22,8 @@
  *
  * Completion. With DSA_F_CRAV the descriptor names a 32-byte aligned completion-record
  * address (a device address, translated like the data). The engine writes the record when
- * the operation fails, or always with DSA_F_RCR; the first 8 bytes (status, result, fault
- * information, bytes completed) are written last as one ordered 8-byte write, so software
+ * the operation fails, or always with DSA_F_RCR, as one 32-byte DMA write inside a cache
+ * line, which lands as a unit for a reader polling its first 8 bytes (pci.h), so software
  * that sees a non-zero status sees the whole record. Software zeroes the record before
  * submitting and polls it (dsa_wait()). With DSA_F_RCI the engine then calls the configured
  * interrupt callback. An error that cannot be reported in a record (no DSA_F_CRAV, or the
@@ -32,7 +32,9 @@
  * Errors of the functions here are negative errno values.
  *
  * Locking. Each WQ has one mutex (its ring) shared by submitters and its engine; counters are
- * relaxed atomics; the software-error register has its own mutex. dsa_submit(), dsa_wait(),
+ * kept per WQ, each written by one thread at a time (its engine, or a submitter under the
+ * WQ's mutex) and read with relaxed loads; the per-PASID counters are atomic; the
+ * software-error register has its own mutex. dsa_submit(), dsa_wait(),
  * the counters and the software-error functions may be called from any thread at any time.
  * dsa_wq_enable()/dsa_wq_disable() for one WQ must not race each other, and dsa_destroy()
  * must not race anything. The engines call the interrupt and access callbacks without any
@@ -235,6 +237,8 @@ struct dsa_config {
 	void *irq_ctx;
 	dsa_access_fn access;
 	void *access_ctx;
+	bool timing; /* measure the engines' busy time (dsa_stats.busy_ns): two clock reads
+		      * per descriptor */
 };
 
 /*
@@ -290,8 +294,8 @@ int dsa_wq_drain(struct dsa *dsa, unsigned wq, uint64_t timeout_ns);
  * view of the record's memory) until its status is not DSA_COMP_NONE, at most `timeout_ns`
  * (spinning briefly, then yielding, then sleeping). 0 with the record in *out (may be NULL);
  * -ETIMEDOUT; -EINVAL for a NULL mem or a record that is not 32-byte aligned; -EFAULT for
- * a record outside memory. The status load has acquire semantics, pairing with the engine's
- * ordered write of the record's first 8 bytes.
+ * a record outside memory. The status load has acquire semantics, pairing with the release
+ * store that completes the engine's write of the record.
  */
 int dsa_wait(struct mem *mem, uint64_t cr_pa, uint64_t timeout_ns, struct dsa_completion *out);
 
@@ -311,10 +315,19 @@ struct dsa_stats {
 	uint64_t interrupts;	/* interrupt callbacks made */
 	uint64_t by_op[5];	/* completed per opcode: NOOP, MEMMOVE, FILL, COMPARE, CRC32C */
 	uint64_t swerr_latched; /* errors that went to the software-error register */
+	uint64_t busy_ns;	/* with cfg.timing: wall ns from taking each descriptor to
+				 * its completion, summed over the engines */
 };
 
-/* dsa_get_stats() - copy the device's counters. -EINVAL for NULL. */
+/* dsa_get_stats() - the device's counters (the sum over its WQs). -EINVAL for NULL. */
 int dsa_get_stats(struct dsa *dsa, struct dsa_stats *out);
+
+/*
+ * dsa_engine_cpu_ns() - CPU time the engine threads have used since creation (their thread
+ * CPU clocks; the time of engines already stopped is kept), busy or polling for work. 0 if
+ * the host cannot tell. Takes each WQ's mutex in turn.
+ */
+uint64_t dsa_engine_cpu_ns(struct dsa *dsa);
 
 /*
  * Per PASID (descriptors without PV count under has_pasid = false). The first

@@ -13,6 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ONE_WRITER_ADD(x, n)                                                                       \
+	__atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -35,7 +39,10 @@ static int wq_start(struct dsa_wq *wq)
 {
 	int ret;
 
+	pthread_mutex_lock(&wq->lock);
 	wq->stop = false;
+	wq->exited = false;
+	pthread_mutex_unlock(&wq->lock);
 	ret = pthread_create(&wq->thread, NULL, dsa_engine_main, wq);
 	if (ret)
 		return -ret;
@@ -177,11 +184,11 @@ int dsa_submit(struct dsa *dsa, unsigned wq_id, const struct dsa_desc *desc)
 		if (wq->sleeping)
 			pthread_cond_signal(&wq->work);
 	}
-	pthread_mutex_unlock(&wq->lock);
 	if (ret == -EAGAIN)
-		DSA_STAT_INC(dsa, retries);
+		WQ_STAT_INC(wq, sub.retries);
 	else if (!ret)
-		DSA_STAT_INC(dsa, submitted);
+		WQ_STAT_INC(wq, sub.submitted);
+	pthread_mutex_unlock(&wq->lock);
 	return ret;
 }
 
@@ -345,67 +352,90 @@ static struct dsa_pasid_slot *pasid_slot(struct dsa *dsa, uint64_t key, bool cla
 	return claim ? &dsa->other : NULL;
 }
 
-static void op_index_add(struct dsa *dsa, unsigned op)
+static unsigned op_index(unsigned op)
 {
-	unsigned i = op == DSA_OP_MEMMOVE   ? 1
-		     : op == DSA_OP_FILL    ? 2
-		     : op == DSA_OP_COMPARE ? 3
-		     : op == DSA_OP_CRC32C  ? 4
-					    : 0;
-
-	DSA_STAT_INC(dsa, by_op[i]);
+	return op == DSA_OP_MEMMOVE   ? 1
+	       : op == DSA_OP_FILL    ? 2
+	       : op == DSA_OP_COMPARE ? 3
+	       : op == DSA_OP_CRC32C  ? 4
+				      : 0;
 }
 
-void dsa_account(struct dsa *dsa, const struct dsa_desc *d, const struct dsa_result *r)
+void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_result *r)
 {
 	bool pv = d->pasid & DSA_PASID_PV;
-	struct dsa_pasid_slot *s = pasid_slot(dsa, pasid_key(pv, d->pasid & DSA_PASID_MASK), true);
+	struct dsa_pasid_slot *s =
+	    pasid_slot(wq->dsa, pasid_key(pv, d->pasid & DSA_PASID_MASK), true);
 	bool fault = r->status == DSA_COMP_PAGE_FAULT || r->status == DSA_COMP_DMA_ERROR;
 
-	DSA_STAT_INC(dsa, completed);
+	WQ_STAT_INC(wq, stats.completed);
 	if (r->status == DSA_COMP_SUCCESS)
-		DSA_STAT_INC(dsa, success);
+		WQ_STAT_INC(wq, stats.success);
 	else if (r->status == DSA_COMP_PAGE_FAULT)
-		DSA_STAT_INC(dsa, page_faults);
+		WQ_STAT_INC(wq, stats.page_faults);
 	else if (r->status == DSA_COMP_DMA_ERROR)
-		DSA_STAT_INC(dsa, dma_errors);
+		WQ_STAT_INC(wq, stats.dma_errors);
 	else
-		DSA_STAT_INC(dsa, invalid);
+		WQ_STAT_INC(wq, stats.invalid);
 	if (r->status < DSA_COMP_INVALID_OPCODE)
-		op_index_add(dsa, dsa_desc_op(d));
-	DSA_STAT_ADD(dsa, bytes, r->done);
-	__atomic_fetch_add(&s->descriptors, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->bytes, r->done, __ATOMIC_RELAXED);
+		WQ_STAT_INC(wq, stats.by_op[op_index(dsa_desc_op(d))]);
+	WQ_STAT_ADD(wq, stats.bytes, r->done);
+	ONE_WRITER_ADD(s->wq[wq->id].descriptors, 1);
+	ONE_WRITER_ADD(s->wq[wq->id].bytes, r->done);
 	if (fault)
-		__atomic_fetch_add(&s->faults, 1, __ATOMIC_RELAXED);
+		ONE_WRITER_ADD(s->wq[wq->id].faults, 1);
 }
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+static void stats_add(struct dsa_stats *o, const struct dsa_stats *s)
+{
+	o->submitted += LOAD(s->submitted);
+	o->retries += LOAD(s->retries);
+	o->completed += LOAD(s->completed);
+	o->success += LOAD(s->success);
+	o->page_faults += LOAD(s->page_faults);
+	o->dma_errors += LOAD(s->dma_errors);
+	o->invalid += LOAD(s->invalid);
+	o->bytes += LOAD(s->bytes);
+	o->records += LOAD(s->records);
+	o->record_errors += LOAD(s->record_errors);
+	o->interrupts += LOAD(s->interrupts);
+	o->swerr_latched += LOAD(s->swerr_latched);
+	o->busy_ns += LOAD(s->busy_ns);
+	for (unsigned i = 0; i < 5; i++)
+		o->by_op[i] += LOAD(s->by_op[i]);
+}
 
 int dsa_get_stats(struct dsa *dsa, struct dsa_stats *out)
 {
-	const struct dsa_stats *s;
-
 	if (!dsa || !out)
 		return -EINVAL;
-	s = &dsa->stats;
-	*out = (struct dsa_stats){
-	    .submitted = LOAD(s->submitted),
-	    .retries = LOAD(s->retries),
-	    .completed = LOAD(s->completed),
-	    .success = LOAD(s->success),
-	    .page_faults = LOAD(s->page_faults),
-	    .dma_errors = LOAD(s->dma_errors),
-	    .invalid = LOAD(s->invalid),
-	    .bytes = LOAD(s->bytes),
-	    .records = LOAD(s->records),
-	    .record_errors = LOAD(s->record_errors),
-	    .interrupts = LOAD(s->interrupts),
-	    .swerr_latched = LOAD(s->swerr_latched),
-	};
-	for (unsigned i = 0; i < 5; i++)
-		out->by_op[i] = LOAD(s->by_op[i]);
+	*out = (struct dsa_stats){0};
+	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++) {
+		stats_add(out, &dsa->wq[i]->stats);
+		stats_add(out, &dsa->wq[i]->sub);
+	}
 	return 0;
+}
+
+uint64_t dsa_engine_cpu_ns(struct dsa *dsa)
+{
+	uint64_t sum = 0;
+
+	if (!dsa)
+		return 0;
+	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++) {
+		struct dsa_wq *wq = dsa->wq[i];
+		struct timespec ts;
+		clockid_t clk;
+
+		pthread_mutex_lock(&wq->lock);
+		sum += wq->cpu_done;
+		if (wq->running && !wq->exited && !pthread_getcpuclockid(wq->thread, &clk) &&
+		    !clock_gettime(clk, &ts))
+			sum += (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		pthread_mutex_unlock(&wq->lock);
+	}
+	return sum;
 }
 
 static void slot_view(const struct dsa_pasid_slot *s, uint64_t key, struct dsa_pasid_stats *out)
@@ -413,10 +443,12 @@ static void slot_view(const struct dsa_pasid_slot *s, uint64_t key, struct dsa_p
 	*out = (struct dsa_pasid_stats){
 	    .has_pasid = key >= 2,
 	    .pasid = key >= 2 ? (uint32_t)(key - 2) : 0,
-	    .descriptors = LOAD(s->descriptors),
-	    .bytes = LOAD(s->bytes),
-	    .faults = LOAD(s->faults),
 	};
+	for (unsigned i = 0; i < DSA_MAX_WQS; i++) {
+		out->descriptors += LOAD(s->wq[i].descriptors);
+		out->bytes += LOAD(s->wq[i].bytes);
+		out->faults += LOAD(s->wq[i].faults);
+	}
 }
 
 int dsa_get_pasid_stats(struct dsa *dsa, bool has_pasid, uint32_t pasid,
@@ -438,6 +470,7 @@ int dsa_get_pasid_stats(struct dsa *dsa, bool has_pasid, uint32_t pasid,
 
 int dsa_list_pasid_stats(struct dsa *dsa, struct dsa_pasid_stats *out, unsigned max)
 {
+	struct dsa_pasid_stats o;
 	unsigned n = 0;
 
 	if (!dsa || (!out && max))
@@ -451,9 +484,10 @@ int dsa_list_pasid_stats(struct dsa *dsa, struct dsa_pasid_stats *out, unsigned 
 			slot_view(&dsa->pasid[i], key, &out[n]);
 		n++;
 	}
-	if (LOAD(dsa->other.descriptors)) {
+	slot_view(&dsa->other, 2, &o);
+	if (o.descriptors) {
 		if (n < max) {
-			slot_view(&dsa->other, 2, &out[n]);
+			out[n] = o;
 			out[n].other = true;
 			out[n].pasid = 0;
 		}
@@ -464,9 +498,11 @@ int dsa_list_pasid_stats(struct dsa *dsa, struct dsa_pasid_stats *out, unsigned 
 
 /* ---- the software-error register ---------------------------------------------------------- */
 
-void dsa_latch_swerr(struct dsa *dsa, const struct dsa_swerr *e)
+void dsa_latch_swerr(struct dsa_wq *wq, const struct dsa_swerr *e)
 {
-	DSA_STAT_INC(dsa, swerr_latched);
+	struct dsa *dsa = wq->dsa;
+
+	WQ_STAT_INC(wq, stats.swerr_latched);
 	pthread_mutex_lock(&dsa->swerr_lock);
 	if (dsa->swerr.valid)
 		dsa->swerr.overflow = true;

@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
-/* How long an idle engine polls its ring before it sleeps (iterations of a pause). */
-#define IDLE_SPINS 256
+/* How long an idle engine polls its ring before it sleeps (iterations of a pause, a few
+ * microseconds: a wake-up costs about as much, and the machine may be shared). */
+#define IDLE_SPINS 32
 
 static bool op_known(unsigned op)
 {
@@ -114,9 +116,9 @@ static void swerr_of(struct dsa_swerr *e, const struct dsa_wq *wq, const struct 
 }
 
 /*
- * Write the record: bytes 8..31 first, then bytes 0..7 (status first among them) as one
- * aligned 8-byte write, which the endpoint performs as a single ordered store, so a reader
- * that sees the status sees the rest. 0, or the write's failure in *wr.
+ * Write the record: one 32-byte write inside one cache line, which the endpoint lands as a
+ * unit with its first 8 bytes (status first) stored last, so a reader that sees the status
+ * sees the rest. 0, or the write's failure in *wr.
  */
 static int write_record(struct dsa_xfer *x, const struct dsa_desc *d, const struct dsa_result *r,
 			struct dsa_result *wr)
@@ -131,15 +133,10 @@ static int write_record(struct dsa_xfer *x, const struct dsa_desc *d, const stru
 	    .crc = r->crc,
 	    .error = r->error,
 	};
-	uint8_t raw[DSA_COMP_SIZE];
 
-	memcpy(raw, &c, sizeof(raw));
 	*wr = (struct dsa_result){0};
 	x->res = wr;
-	if (dsa_dma(x, true, d->completion + 8, raw + 8, DSA_COMP_SIZE - 8, 0) ||
-	    dsa_dma(x, true, d->completion, raw, 8, 0))
-		return -EFAULT;
-	return 0;
+	return dsa_dma(x, true, d->completion, &c, DSA_COMP_SIZE, 0) ? -EFAULT : 0;
 }
 
 /* Report the outcome: a record where the descriptor asks for one, else (on an error) the
@@ -156,23 +153,23 @@ static void complete(struct dsa_xfer *x, const struct dsa_desc *d, const struct 
 		struct dsa_result wr;
 
 		if (!write_record(x, d, r, &wr)) {
-			DSA_STAT_INC(dsa, records);
+			WQ_STAT_INC(x->wq, stats.records);
 		} else {
-			DSA_STAT_INC(dsa, record_errors);
+			WQ_STAT_INC(x->wq, stats.record_errors);
 			swerr_of(&e, x->wq, d, r);
 			e.record_fault = true;
 			e.fault_info = wr.fault_info;
 			e.fault_reason = wr.fault_reason;
 			e.fault_addr = wr.fault_addr;
 			e.error = wr.error;
-			dsa_latch_swerr(dsa, &e);
+			dsa_latch_swerr(x->wq, &e);
 		}
 	} else if (failed) {
 		swerr_of(&e, x->wq, d, r);
-		dsa_latch_swerr(dsa, &e);
+		dsa_latch_swerr(x->wq, &e);
 	}
 	if ((flags & DSA_F_RCI) && dsa->cfg.irq) {
-		DSA_STAT_INC(dsa, interrupts);
+		WQ_STAT_INC(x->wq, stats.interrupts);
 		dsa->cfg.irq(dsa->cfg.irq_ctx, x->wq->id, d->int_handle);
 	}
 }
@@ -197,7 +194,7 @@ static void process(struct dsa_wq *wq, const struct dsa_desc *d)
 		run_op(&x, d);
 	}
 	x.res = &r;
-	dsa_account(wq->dsa, d, &r);
+	dsa_account(wq, d, &r);
 	complete(&x, d, &r, record_ok);
 }
 
@@ -230,20 +227,41 @@ static bool next_desc(struct dsa_wq *wq, struct dsa_desc *d)
 	return true;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void *dsa_engine_main(void *arg)
 {
 	struct dsa_wq *wq = arg;
+	bool timing = wq->dsa->cfg.timing;
+	struct timespec ts;
 	struct dsa_desc d;
 
 	pthread_mutex_lock(&wq->lock);
 	while (next_desc(wq, &d)) {
 		pthread_mutex_unlock(&wq->lock);
-		process(wq, &d);
+		if (timing) {
+			uint64_t t0 = mono_ns();
+
+			process(wq, &d);
+			WQ_STAT_ADD(wq, stats.busy_ns, mono_ns() - t0);
+		} else {
+			process(wq, &d);
+		}
 		pthread_mutex_lock(&wq->lock);
 		wq->completed++;
 		if (wq->drainers)
 			pthread_cond_broadcast(&wq->idle);
 	}
+	/* The thread's CPU clock ends with it: keep its time (dsa_engine_cpu_ns). */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	wq->cpu_done += (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	wq->exited = true;
 	pthread_mutex_unlock(&wq->lock);
 	return NULL;
 }

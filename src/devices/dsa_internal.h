@@ -31,31 +31,45 @@ struct dsa_wq {
 	bool stop;	    /* the thread leaves once the ring is empty */
 	bool sleeping;	    /* the engine is in pthread_cond_wait(work) */
 	unsigned drainers;  /* threads in dsa_wq_drain() */
+	bool exited;	    /* the thread has added its CPU time to cpu_done and is leaving */
+	uint64_t cpu_done;  /* CPU ns of the engine threads that have left */
+	/* Counters of this WQ, each with one writer at a time (relaxed load + store, read with
+	 * relaxed loads): `stats` by the engine thread, `sub` (submitted, retries) by
+	 * submitters under `lock`, on a cache line of their own so the two do not bounce it. */
+	struct dsa_stats stats;
+	_Alignas(64) struct dsa_stats sub;
 	pthread_t thread;
 	/* The engine's internal buffers (used by its thread only). */
 	uint8_t buf[2][DSA_PAGE];
 	uint8_t pattern[DSA_PAGE + 8];
 };
 
-/* Per-PASID counters: key 0 = free, 1 = requests without PASID, 2 + PASID otherwise. */
+/* Per-PASID counters: key 0 = free, 1 = requests without PASID, 2 + PASID otherwise (claimed
+ * once with a CAS); the counters are kept per WQ, each written by that WQ's engine only. */
+struct dsa_pasid_count {
+	uint64_t descriptors, bytes, faults;
+};
+
 struct dsa_pasid_slot {
 	uint64_t key;
-	uint64_t descriptors, bytes, faults;
+	struct dsa_pasid_count wq[DSA_MAX_WQS];
 };
 
 struct dsa {
 	struct dsa_config cfg;
 	uint8_t pasid_width; /* the endpoint's Max PASID Width (0: no PASID capability) */
 	struct dsa_wq *wq[DSA_MAX_WQS];
-	struct dsa_stats stats; /* relaxed atomics */
 	struct dsa_pasid_slot pasid[DSA_PASID_STATS_SLOTS];
 	struct dsa_pasid_slot other;
 	pthread_mutex_t swerr_lock;
 	struct dsa_swerr swerr;
 };
 
-#define DSA_STAT_ADD(d, f, n) __atomic_fetch_add(&(d)->stats.f, (n), __ATOMIC_RELAXED)
-#define DSA_STAT_INC(d, f)    DSA_STAT_ADD(d, f, 1)
+/* A WQ counter bumped by its only writer. */
+#define WQ_STAT_ADD(wq, f, n)                                                                      \
+	__atomic_store_n(&(wq)->f, __atomic_load_n(&(wq)->f, __ATOMIC_RELAXED) + (n),              \
+			 __ATOMIC_RELAXED)
+#define WQ_STAT_INC(wq, f) WQ_STAT_ADD(wq, f, 1)
 
 /*
  * What an operation did, filled by dsa_ops.c and turned into a completion record by
@@ -94,8 +108,8 @@ int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len
 /* dsa_engine.c: the engine thread of a WQ. */
 void *dsa_engine_main(void *arg);
 
-/* dsa.c: account a finished descriptor; latch a software error. */
-void dsa_account(struct dsa *dsa, const struct dsa_desc *d, const struct dsa_result *r);
-void dsa_latch_swerr(struct dsa *dsa, const struct dsa_swerr *e);
+/* dsa.c: account a finished descriptor; latch a software error (engine threads). */
+void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_result *r);
+void dsa_latch_swerr(struct dsa_wq *wq, const struct dsa_swerr *e);
 
 #endif

@@ -6,7 +6,9 @@
  * request never does), so a failed request means that nothing of its piece was transferred:
  * the bytes completed are exactly the pieces before it, and no byte past the faulting
  * address is read or written. Each piece is read into the engine's internal buffer before
- * it is written (memmove) or compared, as a hardware engine does.
+ * it is written (memmove) or compared, as a hardware engine does. A memmove whose ranges do
+ * not overlap uses the endpoint's copy (pci_endpoint_dma_copy), which keeps those rules
+ * with pieces as large as the translations allow.
  */
 #include "devices/dsa_internal.h"
 
@@ -75,7 +77,7 @@ int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len
 	return ret;
 }
 
-/* Forward: pieces from the start. Used unless dst overlaps src from above. */
+/* Forward: pieces from the start, for dst at or below src with overlap. */
 static void memmove_forward(struct dsa_xfer *x, const struct dsa_desc *d)
 {
 	uint8_t *buf = x->wq->buf[0];
@@ -114,10 +116,42 @@ static void memmove_backward(struct dsa_xfer *x, const struct dsa_desc *d)
 	x->res->done = d->size - left;
 }
 
+/* Ranges that do not overlap: the endpoint's copy, which moves whole translated runs (the
+ * internal buffer is the endpoint's business). Same fault semantics as the piecewise path:
+ * each piece is translated on both sides before any of its bytes move. */
+static void memmove_copy(struct dsa_xfer *x, const struct dsa_desc *d)
+{
+	struct dsa *dsa = x->dsa;
+	struct pci_dma_status st;
+	struct dsa_result *r = x->res;
+	int ret;
+
+	if (dsa->cfg.access) {
+		bool pasid = x->flags & PCI_DMA_PASID;
+
+		dsa->cfg.access(dsa->cfg.access_ctx, pasid, x->pasid, d->src, d->size, false);
+		dsa->cfg.access(dsa->cfg.access_ctx, pasid, x->pasid, d->dst, d->size, true);
+	}
+	ret = pci_endpoint_dma_copy(dsa->cfg.ep, x->flags, x->pasid, d->dst, d->src, d->size, &st);
+	r->done = (uint32_t)st.done;
+	if (!ret)
+		return;
+	r->status = status_of(ret);
+	r->fault_info = (uint8_t)((st.write ? DSA_FI_WRITE : 0) | (st.at << DSA_FI_AT_SHIFT));
+	r->fault_reason = st.fault;
+	r->fault_addr = st.addr;
+	if (r->status == DSA_COMP_DMA_ERROR)
+		r->error = ret;
+}
+
 void dsa_op_memmove(struct dsa_xfer *x, const struct dsa_desc *d)
 {
 	/* Descriptor checks guarantee that neither range wraps. */
-	if (d->dst > d->src && d->dst - d->src < d->size)
+	bool overlap = d->src < d->dst + d->size && d->dst < d->src + d->size;
+
+	if (!overlap)
+		memmove_copy(x, d);
+	else if (d->dst > d->src)
 		memmove_backward(x, d);
 	else
 		memmove_forward(x, d);
