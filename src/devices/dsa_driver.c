@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DSA kernel driver: probe and remove on the DMA API, the kernel PASID with its
+ * fallback (the flow of Linux's idxd_enable_system_pasid()), the completion-record pool,
+ * submission and waiting, and the synchronous helpers. Only dma.h and dsa.h are used: the
+ * driver knows nothing of the IOMMU.
+ */
+#include <softiommu/dsa_driver.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RECORDS_DEFAULT 256
+#define RECORDS_MAX	4096
+#define TIMEOUT_DEFAULT 1000000000ull
+/* One record per cache line: the engine writing one record does not steal the line from a
+ * CPU zeroing or polling its neighbour. */
+#define RECORD_STRIDE 64
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_LOST };
+
+struct dsa_drv {
+	struct dsa_drv_config cfg;
+	struct dma_dev *dma;
+	struct dsa *dsa;
+	uint32_t pasid; /* relaxed atomic: the engines' access hook reads it */
+	const char *pasid_status;
+	uint64_t cr_phys;
+	dma_addr_t cr_dma;
+	uint64_t cr_size;
+	pthread_mutex_t pool_lock;
+	unsigned *free_list;
+	unsigned nfree;
+	uint8_t *state; /* SLOT_* per record */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void drv_log(struct dsa_drv *drv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void drv_log(struct dsa_drv *drv, const char *fmt, ...)
+{
+	uint16_t rid = pci_endpoint_rid(drv->cfg.ep);
+	char line[200];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "dsa %02x:%02x.%x: ", PCI_RID_BUS(rid),
+		     PCI_RID_DEVFN(rid) >> 3, PCI_RID_DEVFN(rid) & 7);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (drv->cfg.log)
+		drv->cfg.log(drv->cfg.log_ctx, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+static uint32_t kernel_pasid(const struct dsa_drv *drv)
+{
+	return __atomic_load_n(&drv->pasid, __ATOMIC_RELAXED);
+}
+
+/* The engines' debug hook: accesses in the DMA API's address space (no PASID, or the
+ * kernel PASID, which mirrors it) are checked against the live mappings. */
+static void on_access(void *ctx, bool has_pasid, uint32_t pasid, uint64_t addr, uint64_t len,
+		      bool write)
+{
+	struct dsa_drv *drv = ctx;
+
+	if (has_pasid && pasid != kernel_pasid(drv))
+		return;
+	dma_debug_check_access(drv->dma, addr, len, write ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+}
+
+/* ---- probe and remove ------------------------------------------------------------------- */
+
+static int pool_init(struct dsa_drv *drv, unsigned n)
+{
+	drv->free_list = calloc(n, sizeof(*drv->free_list));
+	drv->state = calloc(n, 1);
+	if (!drv->free_list || !drv->state)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		drv->free_list[i] = n - 1 - i;
+	drv->nfree = n;
+	pthread_mutex_init(&drv->pool_lock, NULL);
+	return 0;
+}
+
+static uint64_t pow2_at_least(uint64_t v)
+{
+	uint64_t p = 4096;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+/* idxd_enable_system_pasid(): the default domain on a global PASID, or no PASID at all. */
+static void try_pasid(struct dsa_drv *drv)
+{
+	uint32_t pasid = IOMMU_PASID_INVALID;
+	int ret = dma_enable_pasid(drv->dma, &pasid);
+
+	drv->pasid_status = dma_pasid_status(drv->dma);
+	if (ret) {
+		drv_log(drv, "no in-kernel DMA with PASID: %s (%d)", drv->pasid_status, ret);
+		return;
+	}
+	__atomic_store_n(&drv->pasid, pasid, __ATOMIC_RELAXED);
+	drv_log(drv, "kernel DMA with PASID %u", pasid);
+}
+
+static void drv_free(struct dsa_drv *drv)
+{
+	if (drv->free_list)
+		pthread_mutex_destroy(&drv->pool_lock);
+	free(drv->free_list);
+	free(drv->state);
+	free(drv);
+}
+
+int dsa_drv_probe(const struct dsa_drv_config *cfg, struct dsa_drv **out)
+{
+	struct dsa_config dcfg;
+	struct dsa_drv *drv;
+	unsigned records;
+	int ret;
+
+	if (!cfg || !out || !cfg->ep || !cfg->dma.dev || !cfg->dma.mem || !cfg->dma.alloc ||
+	    cfg->records > RECORDS_MAX)
+		return -EINVAL;
+	drv = calloc(1, sizeof(*drv));
+	if (!drv)
+		return -ENOMEM;
+	drv->cfg = *cfg;
+	if (!drv->cfg.timeout_ns)
+		drv->cfg.timeout_ns = TIMEOUT_DEFAULT;
+	records = cfg->records ? cfg->records : RECORDS_DEFAULT;
+	drv->pasid = IOMMU_PASID_INVALID;
+	drv->pasid_status = "not requested";
+	ret = pool_init(drv, records);
+	if (!ret)
+		ret = dma_dev_create(&cfg->dma, &drv->dma);
+	if (ret) {
+		drv_free(drv);
+		return ret;
+	}
+	drv->cr_size = pow2_at_least((uint64_t)records * RECORD_STRIDE);
+	ret = dma_alloc_coherent(drv->dma, drv->cr_size, &drv->cr_phys, &drv->cr_dma);
+	if (ret)
+		goto err_dma;
+	/* As idxd: the PASID is settled before the WQs start taking descriptors. */
+	if (cfg->use_pasid)
+		try_pasid(drv);
+	dcfg = cfg->dsa;
+	dcfg.ep = cfg->ep;
+	dcfg.access = dma_debug_enabled(drv->dma) ? on_access : NULL;
+	dcfg.access_ctx = drv;
+	ret = dsa_create(&dcfg, &drv->dsa);
+	if (ret)
+		goto err_coherent;
+	*out = drv;
+	return 0;
+
+err_coherent:
+	if (kernel_pasid(drv) != IOMMU_PASID_INVALID)
+		dma_disable_pasid(drv->dma, kernel_pasid(drv));
+	dma_free_coherent(drv->dma, drv->cr_size, drv->cr_phys, drv->cr_dma);
+err_dma:
+	dma_dev_destroy(drv->dma);
+	drv_free(drv);
+	return ret;
+}
+
+int dsa_drv_remove(struct dsa_drv *drv)
+{
+	int ret;
+
+	if (!drv)
+		return 0;
+	dsa_destroy(drv->dsa);
+	if (kernel_pasid(drv) != IOMMU_PASID_INVALID)
+		dma_disable_pasid(drv->dma, kernel_pasid(drv));
+	dma_free_coherent(drv->dma, drv->cr_size, drv->cr_phys, drv->cr_dma);
+	ret = dma_dev_destroy(drv->dma);
+	drv_free(drv);
+	return ret;
+}
+
+struct dsa *dsa_drv_dsa(struct dsa_drv *drv)
+{
+	return drv ? drv->dsa : NULL;
+}
+
+struct dma_dev *dsa_drv_dma(struct dsa_drv *drv)
+{
+	return drv ? drv->dma : NULL;
+}
+
+uint32_t dsa_drv_pasid(const struct dsa_drv *drv)
+{
+	return drv ? kernel_pasid(drv) : IOMMU_PASID_INVALID;
+}
+
+const char *dsa_drv_pasid_status(const struct dsa_drv *drv)
+{
+	return drv ? drv->pasid_status : "no device";
+}
+
+int dsa_drv_disable_pasid(struct dsa_drv *drv)
+{
+	uint32_t pasid;
+	int ret;
+
+	if (!drv)
+		return -EINVAL;
+	pasid = kernel_pasid(drv);
+	if (pasid == IOMMU_PASID_INVALID)
+		return -ENOENT;
+	__atomic_store_n(&drv->pasid, IOMMU_PASID_INVALID, __ATOMIC_RELAXED);
+	ret = dma_disable_pasid(drv->dma, pasid);
+	drv->pasid_status = dma_pasid_status(drv->dma);
+	drv_log(drv, "kernel PASID %u disabled (%d)", pasid, ret);
+	return ret;
+}
+
+/* ---- submission and completion ------------------------------------------------------------ */
+
+static int slot_get(struct dsa_drv *drv, unsigned *slot)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&drv->pool_lock);
+	if (!drv->nfree) {
+		ret = -EBUSY;
+	} else {
+		*slot = drv->free_list[--drv->nfree];
+		drv->state[*slot] = SLOT_BUSY;
+	}
+	pthread_mutex_unlock(&drv->pool_lock);
+	return ret;
+}
+
+static void slot_put(struct dsa_drv *drv, unsigned slot, int state)
+{
+	pthread_mutex_lock(&drv->pool_lock);
+	drv->state[slot] = (uint8_t)state;
+	if (state == SLOT_FREE)
+		drv->free_list[drv->nfree++] = slot;
+	pthread_mutex_unlock(&drv->pool_lock);
+}
+
+static bool wq_ok(struct dsa_drv *drv, unsigned wq)
+{
+	return wq < dsa_num_wqs(drv->dsa);
+}
+
+int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigned flags,
+		   unsigned *ticket)
+{
+	uint64_t deadline = 0;
+	unsigned slot;
+	uint32_t pasid;
+	int ret;
+
+	if (!drv || !d || !ticket || (flags & ~DSA_DRV_RAW_PASID) || !wq_ok(drv, wq))
+		return -EINVAL;
+	ret = slot_get(drv, &slot);
+	if (ret)
+		return ret;
+	memset(mem_ptr(drv->cfg.dma.mem, drv->cr_phys + slot * RECORD_STRIDE, DSA_COMP_SIZE), 0,
+	       DSA_COMP_SIZE);
+	d->completion = drv->cr_dma + slot * RECORD_STRIDE;
+	d->op_flags |= DSA_F_CRAV | DSA_F_RCR;
+	if (!(flags & DSA_DRV_RAW_PASID)) {
+		pasid = kernel_pasid(drv);
+		/* Kernel DMA on VT-d runs with user privilege (PRIV clear). */
+		d->pasid = pasid == IOMMU_PASID_INVALID ? 0 : (pasid | DSA_PASID_PV);
+	}
+	while ((ret = dsa_submit(drv->dsa, wq, d)) == -EAGAIN) {
+		uint64_t t = now_ns();
+
+		if (!deadline)
+			deadline = t + drv->cfg.timeout_ns;
+		else if (t >= deadline)
+			break;
+		sched_yield();
+	}
+	if (ret) {
+		slot_put(drv, slot, SLOT_FREE);
+		return ret == -EAGAIN ? -ETIMEDOUT : ret;
+	}
+	*ticket = slot;
+	return 0;
+}
+
+int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
+{
+	uint64_t cr;
+	bool busy;
+	int ret;
+
+	if (!drv || ticket >= drv->cr_size / RECORD_STRIDE)
+		return -EINVAL;
+	pthread_mutex_lock(&drv->pool_lock);
+	busy = drv->state[ticket] == SLOT_BUSY;
+	pthread_mutex_unlock(&drv->pool_lock);
+	if (!busy)
+		return -EINVAL;
+	cr = drv->cr_phys + ticket * RECORD_STRIDE;
+	ret = dsa_wait(drv->cfg.dma.mem, cr, drv->cfg.timeout_ns, c);
+	/* A record that never came may still be written: it is not handed out again. */
+	slot_put(drv, ticket, ret == -ETIMEDOUT ? SLOT_LOST : SLOT_FREE);
+	return ret;
+}
+
+int dsa_drv_status_errno(const struct dsa_completion *c)
+{
+	if (!c)
+		return -EINVAL;
+	switch (c->status) {
+	case DSA_COMP_SUCCESS:
+		return 0;
+	case DSA_COMP_PAGE_FAULT:
+		return -EFAULT;
+	case DSA_COMP_DMA_ERROR:
+		return c->error < 0 ? c->error : -EIO;
+	default:
+		return c->status >= DSA_COMP_INVALID_OPCODE ? -EINVAL : -EIO;
+	}
+}
+
+int dsa_drv_drain(struct dsa_drv *drv)
+{
+	if (!drv)
+		return -EINVAL;
+	for (unsigned w = 0; w < dsa_num_wqs(drv->dsa); w++) {
+		int ret = dsa_wq_drain(drv->dsa, w, drv->cfg.timeout_ns);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
