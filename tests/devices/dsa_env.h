@@ -132,7 +132,7 @@ static inline int env_run_slot(struct dsa_env *e, struct dsa_desc *d, unsigned s
 		;
 	if (ret)
 		return -1;
-	if (dsa_wait(e->mem, env_cr_pa(slot), 5000000000ull, c))
+	if (dsa_wait(e->mem, env_cr_pa(slot), 30000000000ull, c))
 		return -1;
 	return c->status;
 }

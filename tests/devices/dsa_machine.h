@@ -132,7 +132,7 @@ static inline int sys_init(struct sys *s, const struct sys_opts *o)
 	dcfg.dsa.num_wqs = o->num_wqs;
 	dcfg.log = sys_on_log;
 	dcfg.log_ctx = s;
-	dcfg.timeout_ns = 2000000000ull;
+	dcfg.timeout_ns = 30000000000ull; /* generous: sanitizers on a loaded machine */
 	return dsa_drv_probe(&dcfg, &s->drv);
 }
 

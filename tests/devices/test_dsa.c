@@ -241,7 +241,7 @@ static void test_noop_and_record_policy(void)
 	d.op_flags |= DSA_F_CRAV;
 	d.completion = env_cr(1);
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wait(env.mem, env_cr_pa(1), 5000000000ull, &c), 0);
+	CHECK_EQ(dsa_wait(env.mem, env_cr_pa(1), 30000000000ull, &c), 0);
 	CHECK_EQ(c.status, DSA_COMP_PAGE_FAULT);
 	env_teardown(&env);
 }
@@ -470,7 +470,7 @@ static void test_swerr(void)
 	d.completion = env_cr(0) + 8;
 	memset(env_ptr(&env, 0x9000), GUARD, 64);
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && !e.overflow && !e.record_fault);
 	CHECK_EQ(e.status, DSA_COMP_INVALID_CR_ADDR);
@@ -484,7 +484,7 @@ static void test_swerr(void)
 	d.op_flags &= ~DSA_F_CRAV;
 	d.size = 0;
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && e.overflow);
 	CHECK_EQ(e.status, DSA_COMP_INVALID_CR_ADDR);
@@ -493,7 +493,7 @@ static void test_swerr(void)
 	desc(&d, DSA_OP_CRC32C, false, 0, 0, 64);
 	d.src = 0x7000000000ull;
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && !e.overflow && !e.record_fault);
 	CHECK_EQ(e.status, DSA_COMP_PAGE_FAULT);
@@ -505,7 +505,7 @@ static void test_swerr(void)
 	d.op_flags |= DSA_F_CRAV | DSA_F_RCR;
 	d.completion = 0x7000000000ull;
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK(all_are(env_ptr(&env, 0x9000), 64, 1));
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && e.record_fault);
@@ -520,7 +520,7 @@ static void test_swerr(void)
 	d.op_flags |= DSA_F_CRAV | DSA_F_RCR;
 	d.completion = env_cr(0);
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && !e.record_fault);
 	CHECK_EQ(e.status, DSA_COMP_INVALID_PASID);
@@ -555,7 +555,7 @@ static void test_invalid_pasid(void)
 	d.size = 64;
 	d.completion = env_cr(0);
 	CHECK_EQ(dsa_submit(dsa8, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(dsa8, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(dsa8, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(dsa8, &e), 0);
 	CHECK(e.valid);
 	CHECK_EQ(e.status, DSA_COMP_INVALID_PASID);
@@ -571,7 +571,7 @@ static void test_invalid_pasid(void)
 	d.completion = env_cr(0);
 	memset(mem_ptr(env.mem, env_cr_pa(0), 32), 0, 32);
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && e.record_fault);
 	CHECK_EQ(e.status, DSA_COMP_INVALID_PASID);
@@ -590,7 +590,7 @@ static void test_invalid_pasid(void)
 	d.completion = env_cr(0);
 	memset(mem_ptr(env.mem, env_cr_pa(0), 32), 0, 32);
 	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
 	CHECK(e.valid && e.record_fault);
 	CHECK_EQ(e.status, DSA_COMP_INVALID_PASID);
@@ -644,7 +644,7 @@ static void test_wq_full(void)
 	gate_closed = false;
 	pthread_cond_broadcast(&gate_cv);
 	pthread_mutex_unlock(&gate_lock);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	env.fa.hook = NULL;
 	desc(&d, DSA_OP_NOOP, true, 0, 0, 0);
 	CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_SUCCESS);
@@ -692,7 +692,7 @@ static void test_wq_enable_disable(void)
 		d.pattern = w;
 		d.completion = env_cr(w);
 		CHECK_EQ(dsa_submit(env.dsa, w, &d), 0);
-		CHECK_EQ(dsa_wait(env.mem, env_cr_pa(w), 5000000000ull, &c), 0);
+		CHECK_EQ(dsa_wait(env.mem, env_cr_pa(w), 30000000000ull, &c), 0);
 		CHECK_EQ(c.status, DSA_COMP_SUCCESS);
 		CHECK_EQ(*env_ptr(&env, 0xa000 + w * 64), w);
 	}
@@ -748,7 +748,7 @@ static void test_interrupts(void)
 	d.op_flags |= DSA_F_RCI;
 	d.int_handle = 7;
 	CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_INVALID_OPCODE);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	pthread_mutex_lock(&log.lock);
 	CHECK_EQ(log.n, 2);
 	CHECK_EQ(log.wq[0], 0);
@@ -793,7 +793,7 @@ static void test_access_hook(void)
 	CHECK(env_setup(&env, true, &cfg) == 0);
 	desc(&d, DSA_OP_MEMMOVE, true, 0x10000, 0x40000, 8192);
 	CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_SUCCESS);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	/* A memmove of ranges that do not overlap is one copy: the whole source, the whole
 	 * destination, then the 32-byte record. */
 	CHECK_EQ(log.n, 3);
@@ -835,7 +835,7 @@ static void test_counters(void)
 	CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_PAGE_FAULT);
 	desc(&d, DSA_OP_COMPARE, true, 0x10000, 0x40000, 5000);
 	CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_SUCCESS);
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	CHECK_EQ(dsa_get_stats(env.dsa, &st), 0);
 	CHECK_EQ(st.submitted, 4);
 	CHECK_EQ(st.completed, 4);
@@ -903,9 +903,9 @@ static void test_pasid_slots_overflow(void)
 		dsa_desc_init(&d, DSA_OP_NOOP, 0, true, p, false);
 		CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
 		if (p % 32 == 0)
-			CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+			CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	}
-	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 5000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
 	n = dsa_list_pasid_stats(env.dsa, ps, DSA_PASID_STATS_SLOTS + 1);
 	CHECK_EQ(n, DSA_PASID_STATS_SLOTS + 1);
 	CHECK(ps[DSA_PASID_STATS_SLOTS].other);

@@ -36,7 +36,7 @@ static int run_one(unsigned slot, unsigned wq, struct dsa_desc *d, struct dsa_co
 	d->op_flags |= DSA_F_CRAV | DSA_F_RCR;
 	while ((ret = dsa_submit(env.dsa, wq, d)) == -EAGAIN)
 		sched_yield();
-	if (ret || dsa_wait(env.mem, env_cr_pa(slot), 10000000000ull, c))
+	if (ret || dsa_wait(env.mem, env_cr_pa(slot), 60000000000ull, c))
 		return -1;
 	return c->status;
 }

@@ -95,6 +95,7 @@ static inline int tm_init(struct tmach *t, const struct tmach_opts *o)
 	nc.buf_size = o->buf_size;
 	nc.rx_size = o->rx_size;
 	nc.tx_size = o->tx_size;
+	nc.timeout_ns = 60000000000ull; /* generous: sanitizers on a loaded machine */
 	ret = nic_drv_probe(&nc, &t->nic);
 	if (ret)
 		return ret;
@@ -102,6 +103,7 @@ static inline int tm_init(struct tmach *t, const struct tmach_opts *o)
 	sc.dma = dma;
 	sc.dma.dev = t->sto_dev->dev;
 	sc.blocks = 2048;
+	sc.timeout_ns = 60000000000ull;
 	return storage_drv_probe(&sc, &t->sto);
 }
 
