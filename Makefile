@@ -6,13 +6,15 @@
 #   make install    PREFIX=/usr/local by default
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60) each (build-fuzz/, clang)
 #   make fuzz-replay  the committed fuzz corpora through every target (ASan+UBSan build)
+#   make soak       the robustness tests' long versions (docs/robustness.md): SOAK_STEPS
+#                   differential steps, SOAK_ROUNDS stress rounds plain and a tenth under TSan
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE  ?= cmake
 GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build run test test-plain test-asan test-tsan bench install clean deps format \
-	fuzz fuzz-build fuzz-replay
+	fuzz fuzz-build fuzz-replay soak
 
 all: build
 
@@ -61,6 +63,16 @@ fuzz-replay: build-asan/CMakeCache.txt
 	$(CMAKE) --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -L fuzz
+
+# Long runs of tests/robust (docs/robustness.md); each prints its seed or counts and time.
+SOAK_STEPS  ?= 1000000
+SOAK_ROUNDS ?= 40000
+soak: build build-tsan/CMakeCache.txt
+	$(CMAKE) --build build-tsan -j $(JOBS) --target robust_test_stress_mt
+	SOFTIOMMU_DIFF_STEPS=$(SOAK_STEPS) SOFTIOMMU_DIFF_RUNS=4 ./build/robust_test_differential
+	SOFTIOMMU_STRESS_ROUNDS=$(SOAK_ROUNDS) ./build/robust_test_stress_mt
+	SOFTIOMMU_STRESS_ROUNDS=$$(($(SOAK_ROUNDS) / 10)) TSAN_OPTIONS=halt_on_error=1 \
+	  ./build-tsan/robust_test_stress_mt
 
 install: build
 	$(CMAKE) --install build --prefix $(PREFIX)
