@@ -178,8 +178,9 @@ void intel_iommu_set_quiet(struct intel_iommu *iommu, bool quiet);
 
 /*
  * intel_iommu_dev_gone() - true when the driver stopped sending device-TLB invalidations to
- * `dev` because one timed out (the device is removed or hung). Re-probing the device clears
- * it. False for NULL or a device of another driver.
+ * `dev` because one timed out (the device is removed or hung). Its ATS is revoked at the
+ * unit then (translation and translated requests fault), so its device TLB cannot be used.
+ * Re-probing the device clears it. False for NULL or a device of another driver.
  */
 bool intel_iommu_dev_gone(struct iommu_dev *dev);
 

@@ -307,6 +307,79 @@ static void test_endpoint_bad_completion(void)
 }
 
 /*
+ * A device that stopped answering is not trusted again until it is probed anew: once the
+ * driver gives up invalidating its device TLB, whatever that TLB still holds must not be
+ * usable - or a hung device that comes back would reach memory unmapped (and reused) since.
+ * The unit refuses its translation and translated requests (SCT.5) from then on.
+ */
+static int hung_case(bool legacy)
+{
+	struct events ev = {0};
+	struct machine_config cfg;
+	struct machine *m;
+	struct machine_dev *a, *b;
+	struct iommu_domain *da, *db;
+	struct pci_req req = {.addr = DATA, .at = PCI_AT_TRANSLATED, .flags = PCI_REQ_READ};
+	struct pci_resp resp;
+	uint64_t v, w = 0xbadbadbadull;
+
+	machine_config_default(&cfg);
+	cfg.driver.quiet = true;
+	cfg.vtd_cb = (struct vtd_callbacks){.trace = ev_trace, .stale = ev_stale};
+	cfg.vtd_cb_ctx = &ev;
+	if (legacy)
+		robust_legacy_unit(&cfg.vtd);
+	CHECK_RET(machine_create(&cfg, &m) == 0);
+	CHECK_RET(vtd_set_check(m->vtd, true) == 0);
+	a = robust_dev(m, PCI_RID(0, 2, 0), legacy ? 0 : 20, true, 0);
+	b = robust_dev(m, PCI_RID(0, 3, 0), legacy ? 0 : 20, true, 0);
+	CHECK_RET(a && b);
+	da = iommu_get_default_domain(a->dev);
+	db = iommu_get_default_domain(b->dev);
+	CHECK_RET(mem_write64(m->mem, DATA, TAG_X) == 0);
+	CHECK_RET(iommu_map(da, IOVA, DATA, SZ_4K, IOMMU_READ | IOMMU_WRITE) == 0);
+	CHECK_RET(iommu_map(db, IOVA, DATA + SZ_4K, SZ_4K, IOMMU_READ) == 0);
+	CHECK_RET(dma8(a, 0, 0, IOVA, &v) == 0 && v == TAG_X);
+	CHECK_RET(dma8(b, 0, 0, IOVA, &v) == 0);
+
+	CHECK_RET(pci_endpoint_set_state(a->ep, PCI_EP_HUNG) == 0);
+	CHECK_RET(iommu_unmap(da, IOVA, SZ_4K) == (ssize_t)SZ_4K);
+	CHECK_RET(intel_iommu_dev_gone(a->dev));
+	/* The page goes to someone else; the device comes back. */
+	CHECK_RET(mem_write64(m->mem, DATA, TAG_Y) == 0);
+	CHECK_RET(pci_endpoint_set_state(a->ep, PCI_EP_ACTIVE) == 0);
+	CHECK_RET(pci_endpoint_atc_peek(a->ep, 0, 0, IOVA, &(struct pci_atc_view){0}) == 0);
+	CHECK_RET(dma8(a, 0, 0, IOVA, &v) == -EFAULT); /* not TAG_Y */
+	CHECK_RET(pci_endpoint_dma_write(a->ep, 0, 0, IOVA, &w, 8, NULL) == -EFAULT);
+	CHECK_RET(rd64(m->mem, DATA) == TAG_Y);
+	req.rid = a->rid;
+	CHECK_RET(vtd_translate(m->vtd, &req, &resp) == 0);
+	CHECK_RET(resp.status == PCI_UR);
+	/* b is untouched. */
+	CHECK_RET(dma8(b, 0, 0, IOVA, &v) == 0);
+	CHECK_RET(iommu_unmap(db, IOVA, SZ_4K) == (ssize_t)SZ_4K);
+	CHECK_RET(dma8(b, 0, 0, IOVA, &v) == -EFAULT);
+	CHECK_RET(ev.reports == 0);
+	/* Probed anew, the function is trusted again. */
+	CHECK_RET(machine_remove_device(a) == 0);
+	a = robust_dev(m, PCI_RID(0, 2, 0), legacy ? 0 : 20, true, 0);
+	CHECK_RET(a);
+	da = iommu_get_default_domain(a->dev);
+	CHECK_RET(iommu_map(da, IOVA, DATA, SZ_4K, IOMMU_READ) == 0);
+	CHECK_RET(dma8(a, 0, 0, IOVA, &v) == 0 && v == TAG_Y);
+	CHECK_RET(iommu_unmap(da, IOVA, SZ_4K) == (ssize_t)SZ_4K);
+	CHECK_RET(dma8(a, 0, 0, IOVA, &v) == -EFAULT);
+	CHECK_RET(machine_destroy(m) == 0);
+	return 0;
+}
+
+static void test_hung_device_stays_isolated(void)
+{
+	CHECK_EQ(hung_case(false), 0);
+	CHECK_EQ(hung_case(true), 0);
+}
+
+/*
  * Through the DMA API: a device whose default domain is also on a vanished device's PASID
  * (as a DSA work queue shares its kernel PASID domain) keeps mapping and unmapping, strict
  * and lazy.
@@ -970,6 +1043,7 @@ int main(void)
 	RUN(test_endpoint_removed_mid_batch);
 	RUN(test_endpoint_hung_mid_batch);
 	RUN(test_endpoint_bad_completion);
+	RUN(test_hung_device_stays_isolated);
 	RUN(test_endpoint_removed_dma_api);
 	RUN(test_fetch_errors);
 	RUN(test_queue_fetch_error);

@@ -121,7 +121,9 @@ static int legacy_set_rid(struct iommu_domain *domain, struct intel_dev *idev,
 	ret = intel_context_table(unit, idev->sid, true, &ctx);
 	if (!ret && dom)
 		ret = intel_legacy_context_set(idev, dom->root, dom->aw, did,
-					       idev->ats ? VTD_TT_ALL : VTD_TT_UNTRANSLATED);
+					       idev->ats && !intel_sid_gone(unit, idev->sid)
+						   ? VTD_TT_ALL
+						   : VTD_TT_UNTRANSLATED);
 	else if (!ret)
 		ret = intel_legacy_context_set(idev, 0, (unsigned)intel_unit_pt_aw(unit),
 					       INTEL_DID_PT, VTD_TT_PASS_THROUGH);

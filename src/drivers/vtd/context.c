@@ -166,7 +166,8 @@ int intel_sm_context_setup(struct intel_dev *idev)
 		intel_sm_context_clear(idev);
 	}
 	q[0] = VTD_SCE_Q0_P | VTD_SET(VTD_SCE_Q0_PDTS, idev->pdts) | idev->pasid_dir |
-	       (idev->ats ? VTD_SCE_Q0_DTE : 0) | (idev->pasid ? VTD_SCE_Q0_PASIDE : 0);
+	       (idev->ats && !intel_sid_gone(unit, idev->sid) ? VTD_SCE_Q0_DTE : 0) |
+	       (idev->pasid ? VTD_SCE_Q0_PASIDE : 0);
 	q[1] = VTD_SET(VTD_SCE_Q1_RID_PASID, IOMMU_NO_PASID);
 	if (!ret)
 		ret = intel_write_entry(unit->mem, pa, q, 4);
@@ -205,6 +206,53 @@ void intel_sm_context_clear(struct intel_dev *idev)
 		intel_batch_add(&b, intel_desc_devtlb(unit, idev->sid, 0, INTEL_DEVTLB_ALL_ORDER));
 	intel_batch_flush(&b);
 	zero_entry(unit->mem, pa, 4);
+}
+
+/*
+ * Revoke ATS for a device whose device TLB is no longer invalidated (qi.c, after an ITE):
+ * DTE cleared in its scalable context entry, TT 01 turned into TT 00 in a legacy one, so
+ * that the unit refuses its translation and translated requests (SCT.5; legacy TT 00)
+ * and nothing its device TLB still holds can be used. This is the one change made to a
+ * present context entry in place - a single bit, with a compare-and-swap, as Linux clears
+ * PRE (intel_context_flush_present) - followed by the spec's guidance for a changed entry
+ * (digest 5.2): device-selective context cache, then PASID cache and IOTLB (legacy: the
+ * entry's domain). The entry is written anew, with ATS, only when the device is probed
+ * again. Returns the descriptors to send in `out` (up to 3); 0 when there is nothing to
+ * revoke (no entry, not present, no ATS).
+ */
+unsigned intel_context_revoke_ats(struct intel_iommu *unit, uint16_t sid, struct intel_desc *out)
+{
+	uint64_t pa, q0 = 0, q1 = 0, nq0;
+	int ret;
+
+	if (intel_context_table(unit, sid, false, &pa) || mem_read64(unit->mem, pa, &q0))
+		return 0;
+	do {
+		if (unit->scalable) {
+			if (!(q0 & VTD_SCE_Q0_P) || !(q0 & VTD_SCE_Q0_DTE))
+				return 0;
+			nq0 = q0 & ~VTD_SCE_Q0_DTE;
+		} else {
+			if (!(q0 & VTD_CE_Q0_P) || VTD_GET(q0, VTD_CE_Q0_TT) != VTD_TT_ALL)
+				return 0;
+			nq0 =
+			    (q0 & ~VTD_CE_Q0_TT_MASK) | VTD_SET(VTD_CE_Q0_TT, VTD_TT_UNTRANSLATED);
+		}
+		ret = mem_cmpxchg64(unit->mem, pa, &q0, nq0);
+	} while (ret == -EAGAIN);
+	if (ret)
+		return 0;
+	if (unit->scalable) {
+		out[0] = intel_desc_cc_device(0, sid);
+		out[1] = intel_desc_pc_global();
+		out[2] = intel_desc_iotlb_global(unit);
+		return 3;
+	}
+	if (mem_read64(unit->mem, pa + 8, &q1))
+		return 0;
+	out[0] = intel_desc_cc_device((uint16_t)VTD_GET(q1, VTD_CE_Q1_DID), sid);
+	out[1] = intel_desc_iotlb_dsi(unit, (uint16_t)VTD_GET(q1, VTD_CE_Q1_DID));
+	return 2;
 }
 
 /* ---- legacy mode (2.3) -------------------------------------------------------------------- */

@@ -262,6 +262,7 @@ void intel_root_free(struct intel_iommu *unit);
 int intel_context_table(struct intel_iommu *unit, uint16_t sid, bool alloc, uint64_t *ctx_pa);
 int intel_sm_context_setup(struct intel_dev *idev);
 void intel_sm_context_clear(struct intel_dev *idev);
+unsigned intel_context_revoke_ats(struct intel_iommu *unit, uint16_t sid, struct intel_desc *out);
 int intel_legacy_context_set(struct intel_dev *idev, uint64_t ss_root, unsigned aw, uint16_t did,
 			     unsigned tt);
 void intel_legacy_context_teardown(struct intel_dev *idev);

@@ -375,6 +375,8 @@ struct qi_sub {
 	uint32_t seq;
 	unsigned nrefused;
 	struct intel_desc refused[4];
+	unsigned ngone; /* devices this submission marked gone (ATS to revoke) */
+	uint16_t gone[8];
 };
 
 static int qi_set_tail(struct intel_iommu *unit)
@@ -477,20 +479,24 @@ static void qi_handle_iqe(struct intel_iommu *unit, struct qi_sub *sub)
 	intel_warn(unit, "invalidation queue error (IQE): a descriptor was refused");
 }
 
-/* Stop invalidating the device TLB of `sid`: it did not answer. */
-static void mark_gone(struct intel_iommu *unit, uint16_t sid)
+/* Stop invalidating the device TLB of `sid`: it did not answer. Its ATS is revoked once
+ * the submission is over (qi_revoke). */
+static void mark_gone(struct intel_iommu *unit, struct qi_sub *sub, uint16_t sid)
 {
 	uint64_t bit = 1ull << (sid % 64);
 
-	if (!(__atomic_fetch_or(&unit->gone[sid / 64], bit, __ATOMIC_RELAXED) & bit))
-		INTEL_STAT_INC(unit, devices_gone);
+	if (__atomic_fetch_or(&unit->gone[sid / 64], bit, __ATOMIC_RELAXED) & bit)
+		return;
+	INTEL_STAT_INC(unit, devices_gone);
+	if (sub->ngone < sizeof(sub->gone) / sizeof(sub->gone[0]))
+		sub->gone[sub->ngone++] = sid;
 }
 
 /*
  * ITE: a device-TLB invalidation timed out. IQERCD.ITESID names the device; if it names
  * none of this batch's, every device the batch invalidated is suspect and marked.
  */
-static void qi_handle_ite(struct intel_iommu *unit, const struct qi_sub *sub)
+static void qi_handle_ite(struct intel_iommu *unit, struct qi_sub *sub)
 {
 	uint64_t ercd = 0;
 	uint16_t sid, ite_sid;
@@ -502,7 +508,7 @@ static void qi_handle_ite(struct intel_iommu *unit, const struct qi_sub *sub)
 		found |= desc_is_devtlb(&sub->d[i], &sid) && sid == ite_sid;
 	for (unsigned i = 0; i < sub->n; i++) {
 		if (desc_is_devtlb(&sub->d[i], &sid) && (!found || sid == ite_sid))
-			mark_gone(unit, sid);
+			mark_gone(unit, sub, sid);
 	}
 	intel_reg_write(unit, VTD_REG_FSTS, 4, VTD_FSTS_ITE);
 	INTEL_STAT_INC(unit, devtlb_timeouts);
@@ -641,6 +647,23 @@ static int qi_run(struct intel_iommu *unit, struct qi_sub *sub)
 	}
 }
 
+/*
+ * Devices `sub` found gone are no longer invalidated, so what their device TLBs still hold
+ * must become useless before the flush returns: their ATS is revoked at the unit
+ * (intel_context_revoke_ats). A device that hung and comes back would otherwise keep
+ * using translations unmapped - and memory reused - since.
+ */
+static void qi_revoke(struct intel_iommu *unit, const struct qi_sub *sub)
+{
+	for (unsigned i = 0; i < sub->ngone; i++) {
+		struct intel_desc d[4];
+		struct qi_sub r = {.d = d, .n = intel_context_revoke_ats(unit, sub->gone[i], d)};
+
+		if (r.n)
+			qi_run(unit, &r);
+	}
+}
+
 /* Send `n` descriptors and wait for them; refused ones are made up for by wider ones. */
 static int qi_submit(struct intel_iommu *unit, struct intel_desc *d, unsigned n)
 {
@@ -654,8 +677,10 @@ static int qi_submit(struct intel_iommu *unit, struct intel_desc *d, unsigned n)
 		struct qi_sub again = {.d = extra, .n = fallbacks(unit, &sub, extra)};
 
 		qi_run(unit, &again);
+		qi_revoke(unit, &again);
 		ret = -EIO; /* reported either way */
 	}
+	qi_revoke(unit, &sub);
 	pthread_mutex_unlock(&unit->qi.lock);
 	return ret;
 }
