@@ -78,6 +78,7 @@ struct diff {
 	struct dma_dev *dma[NDEV];
 	struct iommu_domain *dom[SP_NR];
 	bool first_stage_default; /* the default domains' stage */
+	bool legacy;		  /* a unit without scalable mode: no PASIDs, second stage only */
 	struct rec rec[SP_NR][MAXREC];
 	struct dmap dmap[NDEV][MAXDMAP];
 	unsigned ndmap[NDEV];
@@ -138,7 +139,8 @@ static uint64_t rnd(struct diff *df, uint64_t n)
 
 static bool space_first_stage(const struct diff *df, int sp)
 {
-	return sp == SP_FS || ((sp == SP_DEF0 || sp == SP_DEF1) && df->first_stage_default);
+	return (sp == SP_FS && !df->legacy) ||
+	       ((sp == SP_DEF0 || sp == SP_DEF1) && df->first_stage_default);
 }
 
 /* What a stage grants for IOMMU_* protection: first-stage tables cannot say write-only. */
@@ -423,6 +425,13 @@ static void step_pasid(struct diff *df)
 
 	if (cur == SP_BLOCK && nd == SP_BLOCK)
 		return;
+	if (df->legacy) {
+		/* No PASIDs on this unit: a clear error, and nothing changes. */
+		ret = iommu_attach_device_pasid(df->dom[nd], dev, p);
+		if (ret != -EOPNOTSUPP)
+			bad(df, "legacy unit: PASID %u attach gave %d", p, ret);
+		return;
+	}
 	if (cur == SP_BLOCK)
 		ret = iommu_attach_device_pasid(df->dom[nd], dev, p);
 	else if (nd == SP_BLOCK)
@@ -474,6 +483,11 @@ static void step_kernel_pasid(struct diff *df)
 		uint32_t p;
 
 		ret = dma_enable_pasid(df->dma[d], &p);
+		if (df->legacy) {
+			if (ret != -EOPNOTSUPP)
+				bad(df, "legacy unit: dma_enable_pasid gave %d", ret);
+			return;
+		}
 		if (ret) {
 			bad(df, "dma_enable_pasid(dev%u) failed: %d (%s)", d, ret,
 			    dma_pasid_status(df->dma[d]));
@@ -518,10 +532,18 @@ static bool allows(uint8_t perm, bool write)
 	return write ? (perm & P_W) : (perm & P_R);
 }
 
+/* A slot to access through: in legacy mode mostly the RID (PASIDs there only fault). */
+static unsigned pick_slot(struct diff *df)
+{
+	if (df->legacy && rnd(df, 4))
+		return 0;
+	return (unsigned)rnd(df, NSLOT);
+}
+
 /* One DMA through an endpoint, checked request by request against the oracle. */
 static void step_dma(struct diff *df)
 {
-	unsigned d = (unsigned)rnd(df, NDEV), s = (unsigned)rnd(df, NSLOT);
+	unsigned d = (unsigned)rnd(df, NDEV), s = pick_slot(df);
 	int sp = df->slot[d][s];
 	uint64_t addr = pick_addr(df, sp), len = 1 + rnd(df, rnd(df, 4) ? 64 : MAXLEN);
 	bool write = rnd(df, 5) < 2;
@@ -610,7 +632,7 @@ static void step_dma(struct diff *df)
 /* An untranslated request straight to the unit. */
 static void step_translate(struct diff *df)
 {
-	unsigned d = (unsigned)rnd(df, NDEV), s = (unsigned)rnd(df, NSLOT);
+	unsigned d = (unsigned)rnd(df, NDEV), s = pick_slot(df);
 	int sp = df->slot[d][s];
 	uint64_t addr = pick_addr(df, sp) & ~7ull, pa = 0;
 	bool write = rnd(df, 2);
@@ -698,7 +720,8 @@ static int diff_up(struct diff *df, uint64_t seed, enum intel_iommu_inv_kind ski
 	memset(df, 0, sizeof(*df));
 	df->seed = df->rng = seed;
 	df->quiet = skip != INTEL_IOMMU_INV_NONE;
-	df->first_stage_default = !(seed & 1);
+	df->legacy = seed & 4;
+	df->first_stage_default = !(seed & 1) && !df->legacy;
 	df->shadow = calloc(1, POOL_SIZE);
 	CHECK_RET(df->shadow);
 	machine_config_default(&cfg);
@@ -707,6 +730,8 @@ static int diff_up(struct diff *df, uint64_t seed, enum intel_iommu_inv_kind ski
 	    df->first_stage_default ? INTEL_IOMMU_STAGE_FIRST : INTEL_IOMMU_STAGE_SECOND;
 	cfg.vtd_cb.stale = on_stale;
 	cfg.vtd_cb_ctx = df;
+	if (df->legacy)
+		robust_legacy_unit(&cfg.vtd);
 	if (seed & 2) { /* small caches: evictions all the time */
 		cfg.vtd.iotlb = (struct vtd_cache_geom){.sets = 8, .ways = 2};
 		cfg.vtd.pasid_cache = (struct vtd_cache_geom){.sets = 2, .ways = 2};
@@ -741,16 +766,21 @@ static int diff_up(struct diff *df, uint64_t seed, enum intel_iommu_inv_kind ski
 	df->dom[SP_DEF0] = dma_dev_domain(df->dma[0]);
 	df->dom[SP_DEF1] = dma_dev_domain(df->dma[1]);
 	df->dom[SP_ID] = df->dev[0]->dev->iommu->ops->identity_domain;
-	CHECK_RET(iommu_paging_domain_alloc(df->dev[0]->dev, IOMMU_DOMAIN_ALLOC_FIRST_STAGE,
+	/* (In legacy mode both are second-stage.) */
+	CHECK_RET(iommu_paging_domain_alloc(df->dev[0]->dev,
+					    df->legacy ? 0 : IOMMU_DOMAIN_ALLOC_FIRST_STAGE,
 					    &df->dom[SP_FS]) == 0);
 	CHECK_RET(iommu_paging_domain_alloc(df->dev[0]->dev, IOMMU_DOMAIN_ALLOC_SECOND_STAGE,
 					    &df->dom[SP_SS]) == 0);
 	for (unsigned s = 1; s <= 2; s++) {
 		int p = iommu_alloc_global_pasid(df->dev[0]->dev);
 
-		CHECK_RET(p > 0);
-		for (unsigned d = 0; d < NDEV; d++)
-			df->pasid[d][s] = (uint32_t)p;
+		/* Legacy mode has no PASIDs to give: requests with 1, 2, 3 must fail. */
+		CHECK_RET(df->legacy ? p == -EOPNOTSUPP : p > 0);
+		for (unsigned d = 0; d < NDEV; d++) {
+			df->pasid[d][s] = df->legacy ? s : (uint32_t)p;
+			df->pasid[d][S_KP] = df->legacy ? 3 : 0;
+		}
 	}
 	/* The pool starts with a pattern, in memory and in the shadow. */
 	for (uint64_t i = 0; i < POOL_SIZE; i += 8) {
@@ -794,7 +824,7 @@ static int diff_down(struct diff *df)
 		}
 		CHECK_RET(iommu_domain_free(df->dom[sp]) == 0);
 	}
-	for (unsigned s = 1; s <= 2; s++)
+	for (unsigned s = 1; s <= 2 && !df->legacy; s++)
 		CHECK_RET(iommu_free_global_pasid(df->dev[0]->dev, df->pasid[0][s]) == 0);
 	CHECK_RET(iommu_core_warnings(df->m->core) == 0);
 	CHECK_RET(machine_destroy(df->m) == 0);
@@ -815,12 +845,15 @@ static int run(uint64_t seed, unsigned steps)
 	}
 	if (!df.failed)
 		check_shadow(&df);
-	printf("seed %" PRIu64 " (%s stage default, %s caches): %u steps in %.2f s; %lu DMAs "
+	printf("seed %" PRIu64 " (%s, %s caches): %u steps in %.2f s; %lu DMAs "
 	       "through, %lu refused, %lu translations, %lu maps, %lu unmaps, %lu attachment "
 	       "changes\n",
-	       seed, df.first_stage_default ? "first" : "second", (seed & 2) ? "small" : "default",
-	       df.step, (double)(robust_now_ns() - t0) / 1e9, df.counts[0], df.counts[1],
-	       df.counts[2], df.counts[3], df.counts[4], df.counts[5]);
+	       seed,
+	       df.legacy		? "legacy unit"
+	       : df.first_stage_default ? "first-stage default domains"
+					: "second-stage default domains",
+	       (seed & 2) ? "small" : "default", df.step, (double)(robust_now_ns() - t0) / 1e9,
+	       df.counts[0], df.counts[1], df.counts[2], df.counts[3], df.counts[4], df.counts[5]);
 	CHECK_RET(!df.failed);
 	CHECK_RET(df.counts[0] > steps / 20 && df.counts[1] > steps / 50);
 	CHECK_RET(diff_down(&df) == 0);
@@ -847,7 +880,7 @@ static int run_skipping(uint64_t seed, unsigned steps, enum intel_iommu_inv_kind
 static void test_differential(void)
 {
 	uint64_t seed = robust_env("SOFTIOMMU_DIFF_SEED", 1);
-	unsigned runs = (unsigned)robust_env("SOFTIOMMU_DIFF_RUNS", 2);
+	unsigned runs = (unsigned)robust_env("SOFTIOMMU_DIFF_RUNS", 4);
 	uint64_t steps = robust_env("SOFTIOMMU_DIFF_STEPS", 20000);
 	uint64_t t0 = robust_now_ns();
 
@@ -861,8 +894,8 @@ static void test_differential(void)
 
 /*
  * Not vacuous: with each kind of invalidation left out (the driver's fault injection) the
- * same random runs fail quickly. (The context cache only goes stale where context entries
- * change, in legacy mode, which these devices do not use.)
+ * same random runs fail quickly; the context cache on the legacy unit, where context
+ * entries change with the RID's domain.
  */
 static void test_missing_invalidations_caught(void)
 {
@@ -878,6 +911,14 @@ static void test_missing_invalidations_caught(void)
 			       (int)kinds[k], at, (unsigned long long)seed);
 			CHECK(at >= 0);
 		}
+	}
+	/* Legacy mode: the RID's context entry changes with its domain. */
+	{
+		int at = run_skipping(4, 20000, INTEL_IOMMU_INV_CONTEXT);
+
+		printf("leaving out context-cache invalidations (legacy unit): caught at step %d\n",
+		       at);
+		CHECK(at >= 0);
 	}
 }
 
