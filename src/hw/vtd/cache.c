@@ -52,7 +52,10 @@ void vtd_cache_fini(struct vtd_cache *c)
 
 static void set_lock(struct vtd_cset *s)
 {
-	while (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE))
+	/* Sequentially consistent: a fill's flag and the invalidation generation it reads
+	 * next pair with an invalidation's generation bump and the flags it reads next
+	 * (vtd_cache_drop_if). */
+	while (__atomic_exchange_n(&s->busy, 1, __ATOMIC_SEQ_CST))
 		sched_yield();
 	/* Odd: readers of this set retry until the writer is done. The entry stores that
 	 * follow are releases, so a reader that sees one of them sees this too. */
@@ -86,8 +89,9 @@ int vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t 
 	bool evict = false;
 
 	set_lock(s);
-	/* An invalidation ran since this walk began: its result may be stale already. */
-	if (__atomic_load_n(&vtd->inv_gen, __ATOMIC_ACQUIRE) != gen) {
+	/* An invalidation ran since this walk began: its result may be stale already. One
+	 * that begins after this check finds the set busy and waits for the entry. */
+	if (__atomic_load_n(&vtd->inv_gen, __ATOMIC_SEQ_CST) != gen) {
 		set_unlock(s);
 		return -1;
 	}
@@ -142,6 +146,17 @@ unsigned vtd_cache_drop_if(struct vtd_cache *c, bool (*match)(const void *arg, c
 		struct vtd_cset *s = &c->set[set];
 		bool locked = false;
 
+		/*
+		 * A fill under way may have checked the generation before this invalidation
+		 * began (vtd_cache_inv_begin) and not written its entry yet: what the set
+		 * shows now would miss it. Wait for the fill, then look under the flag. (The
+		 * fill sets the flag before it checks the generation, this bumped the
+		 * generation before it reads the flag: one of the two sees the other.)
+		 */
+		if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST)) {
+			set_lock(s);
+			locked = true;
+		}
 		for (unsigned w = 0; w < c->ways; w++) {
 			size_t slot = (size_t)set * c->ways + w;
 

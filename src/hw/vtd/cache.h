@@ -109,8 +109,20 @@ static inline uint64_t vtd_cache_gen(const struct vtd *vtd)
  * request cache (caches.h) holds nothing valid any more. */
 static inline void vtd_cache_inv_begin(struct vtd *vtd)
 {
-	__atomic_fetch_add(&vtd->inv_gen, 1, __ATOMIC_ACQ_REL);
+	/* Sequentially consistent: see vtd_cache_drop_if() and the fill's check. */
+	__atomic_fetch_add(&vtd->inv_gen, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&vtd->fast_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+/*
+ * The invalidation has dropped its entries: the request cache moves on once more. A
+ * translation that began between vtd_cache_inv_begin() and the drop may have been served
+ * by an entry about to be dropped, and would otherwise put that answer in the request
+ * cache under the current generation, where it would outlive the invalidation.
+ */
+static inline void vtd_cache_inv_end(struct vtd *vtd)
+{
+	__atomic_fetch_add(&vtd->fast_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 /* A use of the entry in `slot` for LRU: its stamp, written at most once per epoch. */

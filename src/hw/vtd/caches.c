@@ -90,6 +90,7 @@ void vtd_caches_flush(struct vtd *vtd)
 	vtd_cache_drop_if(&vtd->ctxc, match_all, NULL);
 	vtd_cache_drop_if(&vtd->pc, match_all, NULL);
 	vtd_cache_drop_if(&vtd->iotlb, match_all, NULL);
+	vtd_cache_inv_end(vtd);
 }
 
 /* ---- context cache -------------------------------------------------------------------- */
@@ -134,9 +135,12 @@ unsigned vtd_ctxc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_sid, u
 {
 	struct ctxc_scope s = {
 	    .by_did = by_did, .by_sid = by_sid, .did = did, .sid = sid, .fm = fm};
+	unsigned n;
 
 	vtd_cache_inv_begin(vtd);
-	return vtd_cache_drop_if(&vtd->ctxc, ctxc_match, &s);
+	n = vtd_cache_drop_if(&vtd->ctxc, ctxc_match, &s);
+	vtd_cache_inv_end(vtd);
+	return n;
 }
 
 /* ---- PASID cache ---------------------------------------------------------------------- */
@@ -172,9 +176,12 @@ static bool pc_match(const void *arg, const uint64_t *e)
 unsigned vtd_pc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_pasid, uint32_t pasid)
 {
 	struct pc_scope s = {.by_did = by_did, .by_pasid = by_pasid, .did = did, .pasid = pasid};
+	unsigned n;
 
 	vtd_cache_inv_begin(vtd);
-	return vtd_cache_drop_if(&vtd->pc, pc_match, &s);
+	n = vtd_cache_drop_if(&vtd->pc, pc_match, &s);
+	vtd_cache_inv_end(vtd);
+	return n;
 }
 
 /* ---- IOTLB ---------------------------------------------------------------------------- */
@@ -217,6 +224,10 @@ static bool iotlb_match(const void *arg, const uint64_t *e)
 
 unsigned vtd_iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope)
 {
+	unsigned n;
+
 	vtd_cache_inv_begin(vtd);
-	return vtd_cache_drop_if(&vtd->iotlb, iotlb_match, scope);
+	n = vtd_cache_drop_if(&vtd->iotlb, iotlb_match, scope);
+	vtd_cache_inv_end(vtd);
+	return n;
 }
