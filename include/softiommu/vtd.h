@@ -26,9 +26,13 @@
  *
  * Locking: a `struct vtd` may be used from many threads at once.
  *   - The translation caches are read without locks (each set has a sequence counter that
- *     readers check, and a writer flag taken by fills and invalidations), so translating
- *     threads do not contend on hits; an invalidation is complete when it returns, and a
- *     walk that started before it never refills the cache with what it read.
+ *     readers check and that fills and invalidations take with a compare-and-swap), so
+ *     translating threads do not contend on hits; an invalidation is complete when it
+ *     returns, and a walk that started before it never refills the cache with what it read.
+ *     Each thread also keeps per unit a private table of recent translations (up to 64
+ *     threads at once get one; more are served through the caches themselves), checked
+ *     against the caches' versions on every use: an IOTLB hit writes nothing another thread
+ *     reads, and a hit counter is per thread.
  *   - MMIO accesses are serialized by the unit's register lock.
  *   - vtd_translate() takes no lock on its path through memory: it reads the latched
  *     root-table state (TE, RTADDR, TTM) with one atomic load and walks the tables with
@@ -276,19 +280,38 @@ int vtd_disconnect_ats(struct vtd *vtd, uint16_t rid);
 /* ---- translation caches and check mode (digest 5.11) ---------------------------------- */
 
 /*
- * The unit caches, with the geometry of its configuration and LRU replacement: context
- * entries (by source-id), PASID-table entries (by source-id and PASID, tagged with their
- * DID), and translations in the IOTLB (by DID, PASID, page and page size; first-stage,
- * second-stage, nested and pass-through). Only successful lookups are cached. An entry is
- * served until an invalidation that covers it, an eviction or vtd_reset() removes it -
- * rewriting memory does not - so software that leaves an invalidation out gets stale
- * translations, as on silicon. An IOTLB entry whose permissions do not cover a request, or
- * a write through an entry that was not dirty yet, sends the request back to memory.
+ * The unit caches, with the geometry of its configuration and LRU replacement (digest
+ * 5.11): context entries (by source-id), PASID-table entries (by source-id and PASID,
+ * tagged with their DID), translations in the IOTLB (by DID, PASID, page and page size;
+ * first-stage, second-stage, nested and pass-through), and the non-leaf entries of the
+ * page tables in two paging-structure caches - first stage (PML5E, PML4E, PDPE, PDE by
+ * DID and PASID; nested: with the second-stage translation of the next table folded in)
+ * and second stage (by DID) - both with the `pscache` geometry. A walk that misses the
+ * IOTLB starts below the deepest paging-structure entry cached for its address.
+ * Only successful lookups are cached, unless CAP.CM (caching_mode) is set: then a
+ * not-present PASID directory or table entry and a page that is not present are cached
+ * too (faults go on until the invalidation CM requires after making them present).
+ * An entry is served until an invalidation that covers it, an eviction or vtd_reset()
+ * removes it - rewriting memory does not - so software that leaves an invalidation out
+ * gets stale translations, as on silicon. IOTLB and PASID-based IOTLB invalidations remove
+ * paging-structure entries as the digest says: with IH = 1 (only leaves changed) a
+ * page-selective one keeps them (except nested entries, which a type 2 one always takes);
+ * domain-selective and global ones always take them. An IOTLB entry whose permissions do
+ * not cover a request, or a write through an entry that was not dirty yet, sends the
+ * request back to memory.
+ *
+ * Cost: an IOTLB hit is normally served from a small per-thread table of recent
+ * translations that stands for the three cache hits (see src/hw/vtd/memo.h): it writes no
+ * cache line another thread reads. Page-selective invalidations probe only the cache sets
+ * that can hold the pages they name; domain and PASID scopes look only at sets whose
+ * summary says they hold entries of that domain or PASID.
  */
 enum vtd_cache_id {
 	VTD_CACHE_CONTEXT,
 	VTD_CACHE_PASID,
 	VTD_CACHE_IOTLB,
+	VTD_CACHE_PSCACHE_FS, /* first-stage paging-structure cache */
+	VTD_CACHE_PSCACHE_SS, /* second-stage paging-structure cache */
 	VTD_CACHE_COUNT,
 };
 
@@ -314,9 +337,10 @@ int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out);
 /*
  * A check-mode report: a completion served (at least partly) from the caches differs from
  * an uncached walk of memory as it is now. `cache` is the outermost cache whose entry no
- * longer matches memory (context before PASID before IOTLB), `did` the domain its entry is
- * tagged with (legacy context: its DID; scalable context: 0), `missing` the invalidation
- * that would have removed it, and `detail` what it held and what memory says now.
+ * longer matches memory (context before PASID before IOTLB or the paging-structure caches),
+ * `did` the domain its entry is tagged with (legacy context: its DID; scalable context: 0),
+ * `missing` the invalidation that would have removed it, and `detail` what it held and
+ * what memory says now.
  */
 struct vtd_stale {
 	enum vtd_cache_id cache;
@@ -333,9 +357,11 @@ struct vtd_stale {
 
 /*
  * vtd_set_check() - check mode on or off. When on, every translation that a cache took
- * part in is compared with an uncached walk of memory (no A/D writes, no fault records);
- * a difference is counted and reported through the `stale` callback. Off, it costs a
- * predicted branch (and nothing with -DSOFTIOMMU_NO_CHECKER, where -EOPNOTSUPP).
+ * part in (paging-structure caches and cached not-present entries included) is compared
+ * with an uncached walk of memory (no A/D writes, no fault records); a difference is
+ * counted and reported through the `stale` callback. Off, it costs an IOTLB hit nothing
+ * and a miss a predicted branch (with -DSOFTIOMMU_NO_CHECKER: nothing, and -EOPNOTSUPP to
+ * turn it on; bench/compare_checker.sh measures the difference).
  * Locking: none; translations pick the change up at once or soon after.
  */
 int vtd_set_check(struct vtd *vtd, bool on);

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "vtd_guest.h"
 
+#include "hw/vtd/cache_inv.h"
 #include "hw/vtd/caches.h"
 
 #define RID	PCI_RID(2, 3, 0)
@@ -86,6 +87,12 @@ static struct vtd_cache_stats stats(struct guest *g)
 	memset(&s, 0xff, sizeof(s));
 	vtd_get_cache_stats(g->vtd, &s);
 	return s;
+}
+
+/* IOTLB entries removed so far (the invalidation entry points return nothing). */
+static uint64_t iotlb_gone(struct guest *g)
+{
+	return stats(g).cache[VTD_CACHE_IOTLB].invalidated;
 }
 
 static void test_hits_and_stale(void)
@@ -193,12 +200,16 @@ static void test_structure_caches(void)
 	g_map(g, root2, 4, 0x1000, DATA + 0x9000, 12, FS_TBL, FS_LEAF, 0);
 	pe = g_pe_pa(g, dir, PASID);
 	g_wr(g, pe + 16, root2);
-	struct vtd_iotlb_scope pas = {.by_did = true, .did = DID, .by_pasid = true, .pasid = PASID};
-	CHECK_EQ(vtd_iotlb_inv(g->vtd, &pas), 1);
-	CHECK_EQ(g_read(g, RID, PASID, 0x1000).addr, DATA); /* refilled from the stale PE */
+	/* The PASID-based IOTLB invalidation (type 6) alone: refilled from the stale PE. */
+	uint64_t gone = iotlb_gone(g);
+	vtd_piotlb_inv_pasid(g->vtd, DID, PASID);
+	CHECK_EQ(iotlb_gone(g) - gone, 1);
+	CHECK_EQ(g_read(g, RID, PASID, 0x1000).addr, DATA);
 	CHECK_EQ(vtd_pc_inv(g->vtd, true, DID + 1, true, PASID), 0);
 	CHECK_EQ(vtd_pc_inv(g->vtd, true, DID, true, PASID), 1);
-	CHECK_EQ(vtd_iotlb_inv(g->vtd, &pas), 1);
+	gone = iotlb_gone(g);
+	vtd_piotlb_inv_pasid(g->vtd, DID, PASID);
+	CHECK_EQ(iotlb_gone(g) - gone, 1);
 	CHECK_EQ(g_read(g, RID, PASID, 0x1000).addr, DATA + 0x9000);
 	/* The context entry loses PASIDE: still cached, so PASID requests still pass. */
 	cpa = g_sm_ctx_pa(g, RID);
@@ -326,6 +337,7 @@ static void test_fill_after_invalidation_is_dropped(void)
 	struct vtd_iotlb_ent ent = {.out = DATA, .shift = 12, .fs = 0xf, .ss = 0xf, .pgtt = 1};
 	struct vtd_iotlb_ent got;
 	unsigned slot;
+	uint32_t ver;
 
 	CHECK(!setup(&cg, &c));
 	/* A walk samples the generation, an invalidation runs, the walk's fill comes late. */
@@ -333,9 +345,9 @@ static void test_fill_after_invalidation_is_dropped(void)
 	struct vtd_iotlb_scope all = {0};
 	vtd_iotlb_inv(g->vtd, &all);
 	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, gen);
-	CHECK(!vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot));
+	CHECK(!vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot, &ver));
 	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, vtd_cache_gen(g->vtd));
-	CHECK(vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot));
+	CHECK(vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot, &ver));
 	CHECK_EQ(got.out, DATA);
 	g_fini(g);
 }

@@ -1,38 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
  * The cache engine's writer side (digest 5.11): fills with LRU replacement, invalidation
- * by predicate, and the counters. The lookup is inline in cache.h.
+ * of one set or of every set a summary names, and the counters. The lookup is inline in
+ * cache.h.
  */
 #include "cache.h"
 
-#include <sched.h>
 #include <stdlib.h>
 
-_Thread_local unsigned vtd_cache_shard;
-
-unsigned vtd_cache_shard_init(void)
-{
-	static unsigned next;
-
-	/* Never 0: 0 means "not assigned yet". */
-	vtd_cache_shard =
-	    (__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % VTD_CACHE_CTR_SHARDS) + 1;
-	return vtd_cache_shard;
-}
-
-int vtd_cache_init(struct vtd_cache *c, const struct vtd_cache_geom *geom, unsigned payload)
+int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_geom *geom,
+		   unsigned payload, vtd_cache_sum_fn sum)
 {
 	memset(c, 0, sizeof(*c));
+	c->sgen = &vtd->sgen;
 	if (!geom->sets)
 		return 0;
 	c->sets = geom->sets;
 	c->ways = geom->ways;
-	c->words = 2 + payload;
+	c->words = VTD_CACHE_HDR + payload;
 	c->set_mask = geom->sets - 1;
+	c->summarize = sum;
 	c->set = calloc(c->sets, sizeof(*c->set));
 	c->tags = calloc((size_t)c->sets * c->ways, sizeof(uint64_t));
 	c->data = calloc((size_t)c->sets * c->ways * c->words, sizeof(uint64_t));
-	if (!c->set || !c->tags || !c->data) {
+	c->ver = calloc((size_t)c->sets * c->ways, sizeof(*c->ver));
+	c->stamp = calloc((size_t)c->sets * c->ways, sizeof(*c->stamp));
+	if (!c->set || !c->tags || !c->data || !c->ver || !c->stamp) {
 		vtd_cache_fini(c);
 		return -ENOMEM;
 	}
@@ -44,146 +37,224 @@ void vtd_cache_fini(struct vtd_cache *c)
 	free(c->set);
 	free(c->tags);
 	free(c->data);
+	free(c->ver);
+	free(c->stamp);
 	c->set = NULL;
 	c->tags = NULL;
 	c->data = NULL;
+	c->ver = NULL;
+	c->stamp = NULL;
 	c->sets = 0;
 }
 
-static void set_lock(struct vtd_cset *s)
+/* Take the set: make its sequence odd. Readers of the set retry until the writer is done;
+ * the entry stores that follow are releases, so a reader that sees one of them sees the
+ * odd sequence too. Sequentially consistent: see cache.h on skipped sets. */
+static uint32_t set_lock(struct vtd_cset *s)
 {
-	/* Sequentially consistent: a fill's flag and the invalidation generation it reads
-	 * next pair with an invalidation's generation bump and the flags it reads next
-	 * (vtd_cache_drop_if). */
-	while (__atomic_exchange_n(&s->busy, 1, __ATOMIC_SEQ_CST))
+	for (;;) {
+		uint32_t q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+		if (!(q & 1) && __atomic_compare_exchange_n(&s->seq, &q, q + 1, false,
+							    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			return q + 1;
 		sched_yield();
-	/* Odd: readers of this set retry until the writer is done. The entry stores that
-	 * follow are releases, so a reader that sees one of them sees this too. */
-	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	}
 }
 
-static void set_unlock(struct vtd_cset *s)
+static void set_unlock(struct vtd_cset *s, uint32_t q)
 {
-	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq, q + 1, __ATOMIC_RELEASE);
 }
 
-static void put(uint64_t *tag, uint64_t *e, unsigned words, uint64_t tag0, uint64_t tag1,
-		uint64_t stamp, const uint64_t *payload)
+/* Wait until no writer is in the set (its sequence even) and return the sequence. */
+static uint32_t set_settle(const struct vtd_cset *s)
 {
-	__atomic_store_n(tag, tag0, __ATOMIC_RELEASE);
-	__atomic_store_n(&e[0], tag1, __ATOMIC_RELEASE);
-	__atomic_store_n(&e[1], stamp, __ATOMIC_RELEASE);
-	for (unsigned i = 2; i < words; i++)
-		__atomic_store_n(&e[i], payload[i - 2], __ATOMIC_RELEASE);
+	uint32_t q;
+
+	while ((q = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST)) & 1)
+		sched_yield();
+	return q;
 }
 
-int vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
-		   const uint64_t *payload, uint64_t gen)
+static void set_sum_or(struct vtd_cache *c, struct vtd_cset *s, uint64_t tag0, const uint64_t *d)
+{
+	uint64_t sum[VTD_CACHE_SUMS] = {0};
+
+	if (!c->summarize)
+		return;
+	c->summarize(tag0, d, sum);
+	for (int i = 0; i < VTD_CACHE_SUMS; i++) {
+		uint64_t cur = __atomic_load_n(&s->sum[i], __ATOMIC_RELAXED);
+
+		if ((cur | sum[i]) != cur)
+			__atomic_store_n(&s->sum[i], cur | sum[i], __ATOMIC_RELAXED);
+	}
+}
+
+/* Recompute a set's summary from the entries it holds (its lock held). */
+static void set_sum_rebuild(struct vtd_cache *c, unsigned set)
+{
+	struct vtd_cset *s = &c->set[set];
+	uint64_t all[VTD_CACHE_SUMS] = {0};
+
+	if (!c->summarize)
+		return;
+	for (unsigned w = 0; w < c->ways; w++) {
+		size_t slot = (size_t)set * c->ways + w;
+		uint64_t t0 = vtd_cache_word(&c->tags[slot]), sum[VTD_CACHE_SUMS] = {0};
+
+		if (!t0)
+			continue;
+		c->summarize(t0, c->data + slot * c->words, sum);
+		for (int i = 0; i < VTD_CACHE_SUMS; i++)
+			all[i] |= sum[i];
+	}
+	for (int i = 0; i < VTD_CACHE_SUMS; i++)
+		__atomic_store_n(&s->sum[i], all[i], __ATOMIC_RELAXED);
+}
+
+/* Large-page counts (the IOTLB's size codes 1 and 2; 4 KiB entries are always probed). */
+static void size_count(struct vtd_cache *c, uint64_t tag0, int delta)
+{
+	unsigned code = (unsigned)(tag0 & 3);
+
+	if (c->count_sizes && tag0 && code)
+		__atomic_fetch_add(&c->size[code], (uint32_t)delta, __ATOMIC_SEQ_CST);
+}
+
+/* The slot's content changes: its version moves (release: see the memo's check). A
+ * version that wraps could match a memo made 2^32 changes ago: all memos go. */
+static void bump_ver(struct vtd_cache *c, size_t slot)
+{
+	uint32_t *v = &c->ver[slot], n = __atomic_load_n(v, __ATOMIC_RELAXED) + 1;
+
+	__atomic_store_n(v, n, __ATOMIC_RELEASE);
+	if (VTD_UNLIKELY(n == 0))
+		__atomic_fetch_add(c->sgen, 1, __ATOMIC_RELEASE);
+}
+
+/* The way to fill: the same tag (e.g. a translation refilled as dirty), else a free way,
+ * else the least recently used one. */
+static unsigned pick_victim(const struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1)
+{
+	const uint64_t *tags = c->tags + (size_t)set * c->ways;
+	const uint64_t *data = c->data + (size_t)set * c->ways * c->words;
+	const uint64_t *stamps = c->stamp + (size_t)set * c->ways;
+	uint64_t oldest = ~0ull;
+	unsigned victim = 0;
+
+	for (unsigned w = 0; w < c->ways; w++) {
+		const uint64_t *e = data + (size_t)w * c->words;
+		uint64_t t0 = vtd_cache_word(&tags[w]);
+
+		if (t0 == tag0 && vtd_cache_word(&e[VTD_CACHE_TAG1]) == tag1)
+			return w;
+		uint64_t st = t0 ? vtd_cache_word(&stamps[w]) : 0;
+		if (st < oldest) {
+			victim = w;
+			oldest = st;
+		}
+	}
+	return victim;
+}
+
+struct vtd_fill vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
+			       uint64_t tag1, const uint64_t *payload, uint64_t gen)
 {
 	struct vtd_cset *s = &c->set[set];
 	uint64_t *tags = c->tags + (size_t)set * c->ways;
 	uint64_t *data = c->data + (size_t)set * c->ways * c->words;
-	uint64_t oldest = ~0ull;
-	int victim = -1;
-	bool evict = false;
+	struct vtd_fill f = {.slot = -1};
+	uint32_t q = set_lock(s);
 
-	set_lock(s);
-	/* An invalidation ran since this walk began: its result may be stale already. One
-	 * that begins after this check finds the set busy and waits for the entry. */
+	/* Counted before the generation is checked: an invalidation that reads the count
+	 * before this addition sees no entry of this size - and this fill then sees its
+	 * generation and is dropped (cache.h). */
+	size_count(c, tag0, 1);
+	/* An invalidation ran since this walk began: its result may be stale already. */
 	if (__atomic_load_n(&vtd->inv_gen, __ATOMIC_SEQ_CST) != gen) {
-		set_unlock(s);
-		return -1;
+		size_count(c, tag0, -1);
+		set_unlock(s, q);
+		return f;
 	}
-	/* The same translation again (e.g. now dirty), else a free way, else the LRU way. */
-	for (unsigned w = 0; w < c->ways; w++) {
-		uint64_t *e = data + (size_t)w * c->words;
-		uint64_t t0 = vtd_cache_word(&tags[w]), st = vtd_cache_word(&e[1]);
+	unsigned w = pick_victim(c, set, tag0, tag1);
+	size_t slot = (size_t)set * c->ways + w;
+	uint64_t *e = data + (size_t)w * c->words, old = vtd_cache_word(&tags[w]);
+	uint64_t now = vtd_clock(vtd) + 1;
 
-		if (t0 == tag0 && vtd_cache_word(&e[0]) == tag1) {
-			victim = (int)w;
-			evict = false;
-			break;
-		}
-		if (!t0)
-			st = 0; /* free: preferred over any valid entry */
-		if (victim < 0 || st < oldest) {
-			victim = (int)w;
-			oldest = st;
-			evict = t0 != 0;
-		}
-	}
-	uint64_t now = 2 * __atomic_add_fetch(&c->epoch, 1, __ATOMIC_RELAXED);
-	put(&tags[victim], data + (size_t)victim * c->words, c->words, tag0, tag1, now, payload);
-	set_unlock(s);
-	struct vtd_cache_ctr *ctr = vtd_cache_ctr(c);
-	vtd_cache_count(&ctr->fill);
-	if (evict) {
-		vtd_cache_count(&ctr->evict);
-		/* The request cache may combine the entry that just left: it must go too. */
-		__atomic_fetch_add(&vtd->fast_gen, 1, __ATOMIC_ACQ_REL);
-	}
-	return (int)(set * c->ways) + victim;
+	f.evicted = old && !(old == tag0 && vtd_cache_word(&e[VTD_CACHE_TAG1]) == tag1);
+	__atomic_store_n(&vtd->clock, now, __ATOMIC_RELAXED);
+	size_count(c, old, -1);
+	__atomic_store_n(&tags[w], tag0, __ATOMIC_RELEASE);
+	__atomic_store_n(&e[VTD_CACHE_TAG1], tag1, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->stamp[slot], 2 * now, __ATOMIC_RELAXED);
+	for (unsigned i = VTD_CACHE_HDR; i < c->words; i++)
+		__atomic_store_n(&e[i], payload[i - VTD_CACHE_HDR], __ATOMIC_RELEASE);
+	bump_ver(c, slot);
+	f.ver = __atomic_load_n(&c->ver[slot], __ATOMIC_RELAXED);
+	set_sum_or(c, s, tag0, e);
+	set_unlock(s, q);
+	f.slot = (int)slot;
+	vtd_cache_count(c, fill);
+	if (f.evicted)
+		vtd_cache_count(c, evict);
+	return f;
 }
 
-/* The entry in `slot` as the matchers see it: tag0, tag1, stamp, payload. */
-static void view(const struct vtd_cache *c, size_t slot, uint64_t *v)
+/* Drop the matching entries of a set whose lock is held. */
+static unsigned drop_locked(struct vtd_cache *c, unsigned set, vtd_cache_match_fn match,
+			    const void *arg)
 {
-	const uint64_t *e = c->data + slot * c->words;
+	unsigned dropped = 0;
 
-	v[0] = vtd_cache_word(&c->tags[slot]);
-	for (unsigned i = 0; i < c->words; i++)
-		v[1 + i] = vtd_cache_word(&e[i]);
+	for (unsigned w = 0; w < c->ways; w++) {
+		size_t slot = (size_t)set * c->ways + w;
+		uint64_t t0 = vtd_cache_word(&c->tags[slot]), *e = c->data + slot * c->words;
+
+		if (!t0 || !match(arg, t0, e))
+			continue;
+		__atomic_store_n(&c->tags[slot], 0, __ATOMIC_RELEASE);
+		bump_ver(c, slot);
+		size_count(c, t0, -1);
+		dropped++;
+	}
+	set_sum_rebuild(c, set);
+	return dropped;
 }
 
-unsigned vtd_cache_drop_if(struct vtd_cache *c, bool (*match)(const void *arg, const uint64_t *e),
+unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, vtd_cache_match_fn match,
+			    const void *arg)
+{
+	struct vtd_cset *s = &c->set[set];
+	uint32_t q = set_lock(s);
+	unsigned dropped = drop_locked(c, set, match, arg);
+
+	set_unlock(s, q);
+	if (dropped)
+		vtd_cache_count_n(c, inval, dropped);
+	return dropped;
+}
+
+unsigned vtd_cache_drop_if(struct vtd_cache *c, int sum, uint64_t bits, vtd_cache_match_fn match,
 			   const void *arg)
 {
-	uint64_t v[1 + 2 + VTD_CACHE_MAX_PAYLOAD];
 	unsigned dropped = 0;
 
 	for (unsigned set = 0; set < c->sets; set++) {
 		struct vtd_cset *s = &c->set[set];
-		bool locked = false;
 
-		/*
-		 * A fill under way may have checked the generation before this invalidation
-		 * began (vtd_cache_inv_begin) and not written its entry yet: what the set
-		 * shows now would miss it. Wait for the fill, then look under the flag. (The
-		 * fill sets the flag before it checks the generation, this bumped the
-		 * generation before it reads the flag: one of the two sees the other.)
-		 */
-		if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST)) {
-			set_lock(s);
-			locked = true;
-		}
-		for (unsigned w = 0; w < c->ways; w++) {
-			size_t slot = (size_t)set * c->ways + w;
-
-			if (!vtd_cache_word(&c->tags[slot]))
-				continue;
-			view(c, slot, v);
-			if (!match(arg, v))
-				continue;
-			if (!locked) {
-				set_lock(s);
-				locked = true;
-				/* Look again under the flag: a fill may have replaced it. */
-				view(c, slot, v);
-				if (!v[0] || !match(arg, v))
-					continue;
-			}
-			__atomic_store_n(&c->tags[slot], 0, __ATOMIC_RELEASE);
-			dropped++;
-		}
-		if (locked)
-			set_unlock(s);
+		/* Settled first: a fill in progress is either visible now or will see the
+		 * generation this invalidation moved (cache.h). */
+		set_settle(s);
+		if (sum >= 0 && !(__atomic_load_n(&s->sum[sum], __ATOMIC_RELAXED) & bits))
+			continue;
+		uint32_t q = set_lock(s);
+		dropped += drop_locked(c, set, match, arg);
+		set_unlock(s, q);
 	}
-	if (dropped) {
-		uint64_t *ctr = &vtd_cache_ctr(c)->inval;
-		__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + dropped,
-				 __ATOMIC_RELAXED);
-	}
+	if (dropped)
+		vtd_cache_count_n(c, inval, dropped);
 	return dropped;
 }
 

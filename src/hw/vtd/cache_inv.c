@@ -2,9 +2,8 @@
 /*
  * The invalidation entry points of cache_inv.h, on the unit's caches (caches.h): each one
  * turns its descriptor's scope (digest 5.2, 5.3, 5.7, 5.8) into the cache scope that removes
- * exactly the entries cache_inv.h lists - never fewer. The model has no separate
- * paging-structure caches (a walk that misses the IOTLB reads memory), so the invalidation
- * hint and the "paging-structure caches" parts of each scope have nothing more to remove.
+ * exactly the entries cache_inv.h lists - never fewer - in the IOTLB and in the first- and
+ * second-stage paging-structure caches.
  */
 #include "cache_inv.h"
 
@@ -33,15 +32,21 @@ void vtd_cc_inv_device(struct vtd *vtd, uint16_t did, uint16_t sid, unsigned fm)
 void vtd_iotlb_inv_global(struct vtd *vtd)
 {
 	struct vtd_iotlb_scope s = {0};
+	struct vtd_psc_scope ps = {0};
 
 	vtd_iotlb_inv(vtd, &s);
+	vtd_fspc_inv(vtd, &ps);
+	vtd_sspc_inv(vtd, &ps);
 }
 
 void vtd_iotlb_inv_domain(struct vtd *vtd, uint16_t did)
 {
 	struct vtd_iotlb_scope s = {.by_did = true, .did = did};
+	struct vtd_psc_scope ps = {.by_did = true, .did = did};
 
 	vtd_iotlb_inv(vtd, &s);
+	vtd_fspc_inv(vtd, &ps);
+	vtd_sspc_inv(vtd, &ps);
 }
 
 void vtd_iotlb_inv_page(struct vtd *vtd, uint16_t did, const struct vtd_inv_range *r, bool ih)
@@ -54,9 +59,16 @@ void vtd_iotlb_inv_page(struct vtd *vtd, uint16_t did, const struct vtd_inv_rang
 				    .range_ss_only = true,
 				    .base = r->base,
 				    .last = r->last};
+	struct vtd_psc_scope ss = {
+	    .by_did = true, .did = did, .by_range = true, .base = r->base, .last = r->last};
+	/* Nested entries fold second-stage translations of first-stage tables in: a change
+	 * of second-stage leaves can move them, so they go even with IH. */
+	struct vtd_psc_scope fs = {.by_did = true, .did = did, .nested_only = ih};
 
-	(void)ih;
 	vtd_iotlb_inv(vtd, &s);
+	vtd_fspc_inv(vtd, &fs);
+	if (!ih)
+		vtd_sspc_inv(vtd, &ss);
 }
 
 /* ---- PASID-based IOTLB (5.7) ---------------------------------------------------------- */
@@ -65,8 +77,10 @@ void vtd_piotlb_inv_pasid(struct vtd *vtd, uint16_t did, uint32_t pasid)
 {
 	struct vtd_iotlb_scope s = {
 	    .by_did = true, .did = did, .by_pasid = true, .pasid = pasid, .keep_global = true};
+	struct vtd_psc_scope ps = {.by_did = true, .did = did, .by_pasid = true, .pasid = pasid};
 
 	vtd_iotlb_inv(vtd, &s);
+	vtd_fspc_inv(vtd, &ps);
 }
 
 void vtd_piotlb_inv_page(struct vtd *vtd, uint16_t did, uint32_t pasid,
@@ -80,9 +94,17 @@ void vtd_piotlb_inv_page(struct vtd *vtd, uint16_t did, uint32_t pasid,
 				    .by_range = true,
 				    .base = r->base,
 				    .last = r->last};
+	struct vtd_psc_scope ps = {.by_did = true,
+				   .did = did,
+				   .by_pasid = true,
+				   .pasid = pasid,
+				   .by_range = true,
+				   .base = r->base,
+				   .last = r->last};
 
-	(void)ih;
 	vtd_iotlb_inv(vtd, &s);
+	if (!ih)
+		vtd_fspc_inv(vtd, &ps);
 }
 
 /* ---- PASID cache (5.8) ---------------------------------------------------------------- */

@@ -111,7 +111,9 @@ void vtd_iotlb_inv_domain(struct vtd *vtd, uint16_t did);
  *     a second-stage address and cannot be matched against first-stage inputs (5.3);
  *   - unless `ih` (the invalidation hint: only leaf entries changed), the paging-structure
  *     cache entries of `did` - second-stage entries whose span overlaps `r`, and all
- *     first-stage and nested ones of `did`.
+ *     first-stage and nested ones of `did`;
+ *   - with `ih` too, the nested (combined) first-stage entries of `did`: they hold
+ *     second-stage translations of first-stage tables, which a leaf change can move.
  */
 void vtd_iotlb_inv_page(struct vtd *vtd, uint16_t did, const struct vtd_inv_range *r, bool ih);
 

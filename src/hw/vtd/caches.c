@@ -5,92 +5,135 @@
  */
 #include "caches.h"
 
+#include "memo.h"
+
 #include <stdlib.h>
+
+/* Summary words (cache.h): by DID, by DID and PASID, and first-stage IOTLB entries by DID. */
+#define SUM_DID	  0
+#define SUM_DP	  1
+#define SUM_FSDID 2
+
+static uint64_t did_bit(uint16_t did)
+{
+	return vtd_cache_sumbit(did + 1);
+}
+
+static uint64_t dp_bit(uint16_t did, uint32_t pasid)
+{
+	return vtd_cache_sumbit((uint64_t)did << 32 | (pasid + 1));
+}
+
+static bool pgtt_fs(unsigned pgtt)
+{
+	return pgtt == VTD_PGTT_FS || pgtt == VTD_PGTT_NESTED;
+}
+
+/* ---- summaries ------------------------------------------------------------------------ */
+
+static void pc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
+{
+	uint64_t p2 = vtd_cache_word(&d[VTD_CACHE_HDR + 2]);
+	uint16_t did = (uint16_t)(p2 >> 32);
+
+	/* A negative entry carries no DID: every DID-scoped request must look at it. */
+	sum[SUM_DID] = (p2 & VTD_PC_NEG) ? ~0ull : did_bit(did);
+	(void)tag0;
+}
+
+static void iotlb_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
+{
+	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
+	uint16_t did = (uint16_t)(tag1 >> 32);
+
+	sum[SUM_DID] = did_bit(did);
+	sum[SUM_DP] = dp_bit(did, (uint32_t)tag1);
+	if (pgtt_fs((unsigned)(vtd_cache_word(&d[VTD_CACHE_HDR]) & 7)))
+		sum[SUM_FSDID] = did_bit(did);
+	(void)tag0;
+}
+
+static void fspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
+{
+	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
+	uint16_t did = (uint16_t)(tag1 >> 32);
+
+	sum[SUM_DID] = did_bit(did);
+	sum[SUM_DP] = dp_bit(did, (uint32_t)tag1);
+	(void)tag0;
+}
+
+static void sspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
+{
+	sum[SUM_DID] = did_bit((uint16_t)vtd_cache_word(&d[VTD_CACHE_TAG1]));
+	(void)tag0;
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
 
 int vtd_caches_init(struct vtd *vtd)
 {
 	const struct vtd_config *c = &vtd->cfg;
 
 	_Static_assert(VTD_CACHE_MAX_PAYLOAD >= 3, "the PASID cache has 3 payload words");
-	if (vtd_cache_init(&vtd->ctxc, &c->context_cache, 2) ||
-	    vtd_cache_init(&vtd->pc, &c->pasid_cache, 3) ||
-	    vtd_cache_init(&vtd->iotlb, &c->iotlb, 2)) {
+	/* The context cache is small: its invalidations look at every set. */
+	if (vtd_cache_init(vtd, &vtd->ctxc, &c->context_cache, 2, NULL) ||
+	    vtd_cache_init(vtd, &vtd->pc, &c->pasid_cache, 3, pc_sum) ||
+	    vtd_cache_init(vtd, &vtd->iotlb, &c->iotlb, 2, iotlb_sum) ||
+	    vtd_cache_init(vtd, &vtd->fspc, &c->pscache, 2, fspc_sum) ||
+	    vtd_cache_init(vtd, &vtd->sspc, &c->pscache, 1, sspc_sum)) {
 		vtd_caches_fini(vtd);
 		return -ENOMEM;
 	}
-	vtd->caching = vtd->ctxc.sets || vtd->pc.sets || vtd->iotlb.sets;
-	/* The request cache stands for the IOTLB: four times its entries (few collisions). */
-	if (vtd->iotlb.sets) {
-		unsigned n = 1, bits = 0;
-
-		while (n < 4 * vtd->iotlb.sets * vtd->iotlb.ways) {
-			n <<= 1;
-			bits++;
-		}
-		vtd->fast = calloc(n, sizeof(*vtd->fast));
-		if (!vtd->fast) {
-			vtd_caches_fini(vtd);
-			return -ENOMEM;
-		}
-		vtd->fast_shift = 64 - bits;
-	}
+	vtd->iotlb.count_sizes = true;
+	vtd->caching = vtd->ctxc.sets || vtd->pc.sets || vtd->iotlb.sets || vtd->fspc.sets;
+	vtd->negative = c->caching_mode;
+	/* Request memos (memo.h) stand for a context-cache, PASID-cache and IOTLB hit: they
+	 * need those caches, and tracing wants every translation on the slow path. Sized like
+	 * the IOTLB, 64 to 1024 entries. */
+	vtd->memo_ok = vtd->ctxc.sets && vtd->iotlb.sets && !vtd->cb.trace;
+	vtd->memo_n = 64;
+	while (vtd->memo_n < 1024 && vtd->memo_n < vtd->iotlb.sets * vtd->iotlb.ways)
+		vtd->memo_n *= 2;
+	vtd->memo_mask = vtd->memo_n - 1;
 	return 0;
-}
-
-void vtd_fast_fill(struct vtd *vtd, uint64_t key0, uint64_t key1, uint64_t gen, uint64_t out,
-		   uint64_t info, uint64_t flags, uint64_t slots)
-{
-	struct vtd_fast_ent *e = vtd_fast_slot(vtd, key0, key1);
-	struct vtd_fast_ent *o = vtd->fast + ((e - vtd->fast) ^ 1);
-	uint64_t cur = __atomic_load_n(&vtd->fast_gen, __ATOMIC_RELAXED);
-
-	/* The way that holds this key or nothing valid; else the neighbour if it is free. */
-	if (!(__atomic_load_n(&e->key0, __ATOMIC_RELAXED) == key0 &&
-	      __atomic_load_n(&e->key1, __ATOMIC_RELAXED) == key1) &&
-	    __atomic_load_n(&e->gen, __ATOMIC_RELAXED) == cur &&
-	    ((__atomic_load_n(&o->key0, __ATOMIC_RELAXED) == key0 &&
-	      __atomic_load_n(&o->key1, __ATOMIC_RELAXED) == key1) ||
-	     __atomic_load_n(&o->gen, __ATOMIC_RELAXED) != cur))
-		e = o;
-	uint64_t q = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
-
-	if ((q & 1) || !__atomic_compare_exchange_n(&e->seq, &q, q + 1, false, __ATOMIC_ACQUIRE,
-						    __ATOMIC_RELAXED))
-		return;
-	/* Release stores: a reader that sees one of them sees the odd sequence too. */
-	__atomic_store_n(&e->key0, key0, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->key1, key1, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->gen, gen, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->out, out, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->info, info, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->pad, slots, __ATOMIC_RELEASE);
-	__atomic_store_n(&e->seq, q + 2, __ATOMIC_RELEASE);
 }
 
 void vtd_caches_fini(struct vtd *vtd)
 {
-	free(vtd->fast);
-	vtd->fast = NULL;
+	vtd_memo_fini(vtd);
 	vtd_cache_fini(&vtd->ctxc);
 	vtd_cache_fini(&vtd->pc);
 	vtd_cache_fini(&vtd->iotlb);
+	vtd_cache_fini(&vtd->fspc);
+	vtd_cache_fini(&vtd->sspc);
 }
 
-static bool match_all(const void *arg, const uint64_t *e)
+static bool match_all(const void *arg, uint64_t tag0, const uint64_t *d)
 {
 	(void)arg;
-	(void)e;
+	(void)tag0;
+	(void)d;
 	return true;
 }
 
 void vtd_caches_flush(struct vtd *vtd)
 {
 	vtd_cache_inv_begin(vtd);
-	vtd_cache_drop_if(&vtd->ctxc, match_all, NULL);
-	vtd_cache_drop_if(&vtd->pc, match_all, NULL);
-	vtd_cache_drop_if(&vtd->iotlb, match_all, NULL);
-	vtd_cache_inv_end(vtd);
+	vtd_cache_drop_if(&vtd->ctxc, -1, 0, match_all, NULL);
+	vtd_cache_drop_if(&vtd->pc, -1, 0, match_all, NULL);
+	vtd_cache_drop_if(&vtd->iotlb, -1, 0, match_all, NULL);
+	vtd_cache_drop_if(&vtd->fspc, -1, 0, match_all, NULL);
+	vtd_cache_drop_if(&vtd->sspc, -1, 0, match_all, NULL);
+	vtd_memo_stale(vtd);
+}
+
+/* A fill that evicted a context or PASID-cache entry: memos may combine it. */
+static int structure_filled(struct vtd *vtd, struct vtd_fill f)
+{
+	if (f.evicted)
+		vtd_memo_stale(vtd);
+	return f.slot;
 }
 
 /* ---- context cache -------------------------------------------------------------------- */
@@ -105,7 +148,8 @@ int vtd_ctxc_fill(struct vtd *vtd, uint16_t sid, bool scalable, const struct vtd
 	p[0] = ctx->ptr;
 	p[1] = ctx->rid_pasid | (uint64_t)ctx->did << 20 | (uint64_t)ctx->tt << 36 |
 	       (uint64_t)ctx->aw << 40 | (uint64_t)ctx->pdts << 44 | (uint64_t)ctx->flags << 48;
-	return vtd_cache_fill(vtd, &vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, gen);
+	return structure_filled(
+	    vtd, vtd_cache_fill(vtd, &vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, gen));
 }
 
 struct ctxc_scope {
@@ -114,13 +158,12 @@ struct ctxc_scope {
 	unsigned fm;
 };
 
-static bool ctxc_match(const void *arg, const uint64_t *e)
+static bool ctxc_match(const void *arg, uint64_t tag, const uint64_t *d)
 {
 	const struct ctxc_scope *s = arg;
-	uint64_t tag = vtd_cache_word(&e[0]);
 	bool scalable = tag & (1ull << 16);
 	uint16_t sid = (uint16_t)tag;
-	uint16_t did = (uint16_t)(vtd_cache_word(&e[VTD_CACHE_HDR + 1]) >> 20);
+	uint16_t did = (uint16_t)(vtd_cache_word(&d[VTD_CACHE_HDR + 1]) >> 20);
 	uint16_t keep = (uint16_t) ~(s->fm == 3 ? 7u : s->fm == 2 ? 6u : s->fm == 1 ? 4u : 0u);
 
 	/* 5.2: scalable-mode context entries carry no DID, so a domain-selective request
@@ -138,8 +181,9 @@ unsigned vtd_ctxc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_sid, u
 	unsigned n;
 
 	vtd_cache_inv_begin(vtd);
-	n = vtd_cache_drop_if(&vtd->ctxc, ctxc_match, &s);
-	vtd_cache_inv_end(vtd);
+	n = vtd->ctxc.sets ? vtd_cache_drop_if(&vtd->ctxc, -1, 0, ctxc_match, &s) : 0;
+	if (n)
+		vtd_memo_stale(vtd);
 	return n;
 }
 
@@ -150,12 +194,14 @@ int vtd_pc_fill(struct vtd *vtd, uint16_t sid, uint32_t pasid, const struct vtd_
 {
 	uint64_t tag = vtd_pc_tag(sid, pasid), p[3];
 
-	if (!vtd->pc.sets)
+	if (!vtd->pc.sets || (pe->neg && !vtd->negative))
 		return -1;
 	p[0] = pe->slptptr | pe->pgtt | (uint64_t)pe->ss_levels << 3 | (uint64_t)pe->fs_levels << 7;
 	p[1] = pe->flptptr | pe->ss_width;
-	p[2] = pe->flags | (uint64_t)pe->did << 32;
-	return vtd_cache_fill(vtd, &vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, gen);
+	p[2] = pe->flags | (uint64_t)pe->did << 32 |
+	       (pe->neg ? VTD_PC_NEG | (uint64_t)pe->neg << 48 : 0);
+	return structure_filled(
+	    vtd, vtd_cache_fill(vtd, &vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, gen));
 }
 
 struct pc_scope {
@@ -164,13 +210,16 @@ struct pc_scope {
 	uint32_t pasid;
 };
 
-static bool pc_match(const void *arg, const uint64_t *e)
+static bool pc_match(const void *arg, uint64_t tag, const uint64_t *d)
 {
 	const struct pc_scope *s = arg;
-	uint32_t pasid = (uint32_t)((vtd_cache_word(&e[0]) >> 16) & VTD_PASID_MAX);
-	uint16_t did = (uint16_t)(vtd_cache_word(&e[VTD_CACHE_HDR + 2]) >> 32);
+	uint32_t pasid = (uint32_t)((tag >> 16) & VTD_PASID_MAX);
+	uint64_t p2 = vtd_cache_word(&d[VTD_CACHE_HDR + 2]);
+	uint16_t did = (uint16_t)(p2 >> 32);
 
-	return (!s->by_did || did == s->did) && (!s->by_pasid || pasid == s->pasid);
+	if (s->by_did && did != s->did && !(p2 & VTD_PC_NEG))
+		return false;
+	return !s->by_pasid || pasid == s->pasid;
 }
 
 unsigned vtd_pc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_pasid, uint32_t pasid)
@@ -179,41 +228,46 @@ unsigned vtd_pc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_pasid, u
 	unsigned n;
 
 	vtd_cache_inv_begin(vtd);
-	n = vtd_cache_drop_if(&vtd->pc, pc_match, &s);
-	vtd_cache_inv_end(vtd);
+	if (!vtd->pc.sets)
+		return 0;
+	n = vtd_cache_drop_if(&vtd->pc, by_did ? SUM_DID : -1, did_bit(did), pc_match, &s);
+	if (n)
+		vtd_memo_stale(vtd);
 	return n;
 }
 
 /* ---- IOTLB ---------------------------------------------------------------------------- */
 
-int vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
-		   const struct vtd_iotlb_ent *ent, uint64_t gen)
+struct vtd_fill vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
+			       const struct vtd_iotlb_ent *ent, uint64_t gen)
 {
 	unsigned code = (ent->shift - 12) / 9;
 	uint64_t tag0 = vtd_iotlb_tag0(addr, code), tag1 = vtd_iotlb_tag1(did, pasid), p[2];
+	struct vtd_fill f = {.slot = -1};
 
-	if (!vtd->iotlb.sets)
-		return -1;
-	p[0] = (ent->out & ~((1ull << ent->shift) - 1)) | ent->pgtt | (ent->clean ? 8 : 0);
+	if (!vtd->iotlb.sets || (ent->neg && !vtd->negative))
+		return f;
+	p[0] = (ent->out & ~((1ull << ent->shift) - 1)) | ent->pgtt | (ent->clean ? 8 : 0) |
+	       (uint64_t)ent->neg << 4;
 	p[1] = ent->fs | ent->ss << 8;
-	return vtd_cache_fill(vtd, &vtd->iotlb, vtd_cache_set(&vtd->iotlb, tag0 ^ tag1), tag0, tag1,
-			      p, gen);
+	return vtd_cache_fill(vtd, &vtd->iotlb, vtd_iotlb_set(vtd, did, tag0), tag0, tag1, p, gen);
 }
 
-static bool iotlb_match(const void *arg, const uint64_t *e)
+static bool iotlb_match(const void *arg, uint64_t tag0, const uint64_t *d)
 {
 	const struct vtd_iotlb_scope *s = arg;
-	uint64_t tag0 = vtd_cache_word(&e[0]), tag1 = vtd_cache_word(&e[1]);
-	unsigned code = (unsigned)(tag0 & 3), pgtt = (unsigned)(vtd_cache_word(&e[3]) & 7);
-	unsigned fsperm = (unsigned)(vtd_cache_word(&e[4]) & 0xff);
-	bool fs = pgtt == VTD_PGTT_FS || pgtt == VTD_PGTT_NESTED;
+	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
+	unsigned code = (unsigned)(tag0 & 3);
+	unsigned pgtt = (unsigned)(vtd_cache_word(&d[VTD_CACHE_HDR]) & 7);
+	unsigned fsperm = (unsigned)(vtd_cache_word(&d[VTD_CACHE_HDR + 1]) & 0xff);
+	bool fs = pgtt_fs(pgtt);
 	uint64_t shift = 12 + 9 * code, base = ((tag0 & ~VTD_CACHE_VALID) >> 2) << shift;
 
 	if (s->by_did && (uint16_t)(tag1 >> 32) != s->did)
 		return false;
 	if (s->by_pasid && (uint32_t)tag1 != s->pasid)
 		return false;
-	if (s->fs_only && !fs)
+	if ((s->fs_only && !fs) || (s->ss_only && fs))
 		return false;
 	if (s->keep_global && fs && (fsperm & VTD_XL_G))
 		return false;
@@ -222,12 +276,279 @@ static bool iotlb_match(const void *arg, const uint64_t *e)
 	return true;
 }
 
+/*
+ * Probe the sets that can hold a page of the scope's range, at every page size present.
+ * False (nothing done) when that would visit more sets than a scan does.
+ */
+static bool iotlb_probe_range(struct vtd *vtd, const struct vtd_iotlb_scope *s, unsigned *n)
+{
+	struct vtd_cache *c = &vtd->iotlb;
+	uint64_t probes = 0, first[3], last[3];
+	bool present[3];
+
+	for (unsigned code = 0; code < 3; code++) {
+		unsigned shift = 12 + 9 * code;
+
+		/* Read before any probe: a fill of this size after this load sees the new
+		 * generation (the fill counts its size before it checks it). */
+		present[code] = !code || __atomic_load_n(&c->size[code], __ATOMIC_SEQ_CST);
+		if (!present[code])
+			continue;
+		first[code] = s->base >> shift;
+		last[code] = s->last >> shift;
+		if (last[code] - first[code] >= c->sets)
+			return false;
+		probes += last[code] - first[code] + 1;
+	}
+	if (probes > c->sets)
+		return false;
+	for (unsigned code = 0; code < 3; code++) {
+		if (!present[code])
+			continue;
+		for (uint64_t p = first[code];; p++) {
+			uint64_t tag0 = vtd_iotlb_tag0(p << (12 + 9 * code), code);
+
+			*n +=
+			    vtd_cache_drop_set(c, vtd_iotlb_set(vtd, s->did, tag0), iotlb_match, s);
+			if (p == last[code])
+				break;
+		}
+	}
+	return true;
+}
+
+/* Every entry of the scope, looking only at the sets its summary bit names. */
+static unsigned iotlb_scan(struct vtd *vtd, const struct vtd_iotlb_scope *s)
+{
+	int sum = -1;
+	uint64_t bit = 0;
+
+	if (s->by_did && s->by_pasid) {
+		sum = SUM_DP;
+		bit = dp_bit(s->did, s->pasid);
+	} else if (s->by_did && s->fs_only) {
+		sum = SUM_FSDID;
+		bit = did_bit(s->did);
+	} else if (s->by_did) {
+		sum = SUM_DID;
+		bit = did_bit(s->did);
+	}
+	return vtd_cache_drop_if(&vtd->iotlb, sum, bit, iotlb_match, s);
+}
+
 unsigned vtd_iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope)
 {
-	unsigned n;
+	unsigned n = 0;
 
 	vtd_cache_inv_begin(vtd);
-	n = vtd_cache_drop_if(&vtd->iotlb, iotlb_match, scope);
-	vtd_cache_inv_end(vtd);
+	if (!vtd->iotlb.sets)
+		return 0;
+	if (!scope->by_range || !scope->by_did)
+		return iotlb_scan(vtd, scope);
+	if (scope->range_ss_only) {
+		/* Type 2 page-selective (5.3): second-stage and pass-through entries in the
+		 * range, and every first-stage and nested entry of the DID. */
+		struct vtd_iotlb_scope ss = *scope, fs = *scope;
+
+		ss.range_ss_only = false;
+		ss.ss_only = true;
+		if (!iotlb_probe_range(vtd, &ss, &n))
+			n = iotlb_scan(vtd, &ss);
+		fs.by_range = false;
+		fs.range_ss_only = false;
+		fs.fs_only = true;
+		return n + iotlb_scan(vtd, &fs);
+	}
+	if (!iotlb_probe_range(vtd, scope, &n))
+		n = iotlb_scan(vtd, scope);
 	return n;
+}
+
+/* ---- paging-structure caches ---------------------------------------------------------- */
+
+/* By address, level, DID and PASID - not by whether the entry is nested, so that a range
+ * probe finds both kinds. */
+static unsigned fspc_set(const struct vtd *vtd, uint64_t tag0, uint64_t tag1)
+{
+	return vtd_cache_set(&vtd->fspc, (tag0 & ~VTD_PSC_NESTED) ^ (tag1 * 0xff51afd7ed558ccdull));
+}
+
+static unsigned sspc_set(const struct vtd *vtd, uint64_t tag0, uint16_t did)
+{
+	return vtd_cache_set(&vtd->sspc, tag0 ^ ((uint64_t)did * 0xff51afd7ed558ccdull));
+}
+
+bool vtd_fspc_lookup(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested, uint64_t va,
+		     unsigned levels, struct vtd_walk_start *st)
+{
+	uint64_t tag1 = vtd_iotlb_tag1(did, pasid), p[2];
+	uint32_t ver;
+	unsigned slot;
+
+	/* Deepest first: a PDE saves the most reads. */
+	for (unsigned lvl = 2; lvl <= levels; lvl++) {
+		uint64_t tag0 = vtd_psc_tag0(va, lvl) | (nested ? VTD_PSC_NESTED : 0);
+
+		if (!vtd_cache_lookup(vtd, &vtd->fspc, fspc_set(vtd, tag0, tag1), tag0, tag1, p, 2,
+				      &slot, &ver))
+			continue;
+		vtd_cache_hit(&vtd->fspc);
+		st->table = p[0] & VTD_FL_ADDR_MASK;
+		st->gtable = p[1];
+		st->and_all = ~(uint64_t)(VTD_FL_RW | VTD_FL_US) | p[0];
+		st->or_all = p[0] & VTD_FL_XD;
+		st->lvl = (uint8_t)(lvl - 1);
+		st->from = (uint8_t)lvl;
+		return true;
+	}
+	vtd_cache_miss(&vtd->fspc);
+	return false;
+}
+
+bool vtd_sspc_lookup(struct vtd *vtd, uint16_t did, uint64_t iova, unsigned levels, bool need_a,
+		     struct vtd_walk_start *st)
+{
+	uint64_t p[1];
+	uint32_t ver;
+	unsigned slot;
+
+	for (unsigned lvl = 2; lvl <= levels; lvl++) {
+		uint64_t tag0 = vtd_psc_tag0(iova, lvl);
+
+		if (!vtd_cache_lookup(vtd, &vtd->sspc, sspc_set(vtd, tag0, did), tag0, did, p, 1,
+				      &slot, &ver) ||
+		    (need_a && !(p[0] & VTD_SL_A)))
+			continue;
+		vtd_cache_hit(&vtd->sspc);
+		st->table = p[0] & VTD_SL_ADDR_MASK;
+		st->gtable = st->table;
+		st->and_all = ~(uint64_t)VTD_SSPC_ACC | p[0];
+		st->or_all = 0;
+		st->lvl = (uint8_t)(lvl - 1);
+		st->from = (uint8_t)lvl;
+		return true;
+	}
+	vtd_cache_miss(&vtd->sspc);
+	return false;
+}
+
+void vtd_fspc_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested,
+		   const struct vtd_walk *w, uint64_t gen)
+{
+	uint64_t tag1 = vtd_iotlb_tag1(did, pasid), and_all = w->and0, or_all = w->or0;
+
+	if (!vtd->fspc.sets)
+		return;
+	/* The entries above the leaf, each with the bits gathered down to it (a walk from a
+	 * cached entry began with that entry's). */
+	for (unsigned i = 0; i + 1 < w->nlev; i++) {
+		unsigned lvl = w->top - i;
+		uint64_t e = w->ev[i],
+			 tag0 = vtd_psc_tag0(w->va, lvl) | (nested ? VTD_PSC_NESTED : 0);
+		uint64_t p[2];
+
+		and_all &= e;
+		or_all |= e;
+		/* Nested: the next table's host-physical address is where the walk read its
+		 * entry (a table sits in one 4 KiB page of the second stage); word 1 keeps
+		 * its guest-physical address. */
+		p[0] = (nested ? w->epa[i + 1] : e) & VTD_FL_ADDR_MASK;
+		p[0] |= (and_all & (VTD_FL_RW | VTD_FL_US)) | (or_all & VTD_FL_XD);
+		p[1] = e & VTD_FL_ADDR_MASK;
+		vtd_cache_fill(vtd, &vtd->fspc, fspc_set(vtd, tag0, tag1), tag0, tag1, p, gen);
+	}
+}
+
+void vtd_sspc_fill(struct vtd *vtd, uint16_t did, uint64_t iova, const struct vtd_walk *w,
+		   bool a_set, uint64_t gen)
+{
+	uint64_t and_all = w->and0 | (a_set ? VTD_SL_A : 0);
+
+	if (!vtd->sspc.sets)
+		return;
+	for (unsigned i = 0; i + 1 < w->nlev; i++) {
+		unsigned lvl = w->top - i;
+		uint64_t e = w->ev[i], tag0 = vtd_psc_tag0(iova, lvl), p[1];
+
+		and_all &= e | (a_set ? VTD_SL_A : 0);
+		p[0] = (e & VTD_SL_ADDR_MASK) | (and_all & VTD_SSPC_ACC);
+		vtd_cache_fill(vtd, &vtd->sspc, sspc_set(vtd, tag0, did), tag0, did, p, gen);
+	}
+}
+
+static bool psc_match(const void *arg, uint64_t tag0, const uint64_t *d, bool fs)
+{
+	const struct vtd_psc_scope *s = arg;
+	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
+	unsigned shift = VTD_PT_LEVEL_SHIFT((unsigned)((tag0 >> 56) & 7)); /* what it maps */
+	uint64_t base = (tag0 & VTD_PSC_PREFIX) << shift;
+
+	if (s->by_did && (uint16_t)(fs ? tag1 >> 32 : tag1) != s->did)
+		return false;
+	if (fs && s->by_pasid && (uint32_t)tag1 != s->pasid)
+		return false;
+	if (s->nested_only && !(tag0 & VTD_PSC_NESTED))
+		return false;
+	return !s->by_range || (base <= s->last && s->base <= base + ((1ull << shift) - 1));
+}
+
+static bool fspc_match(const void *arg, uint64_t tag0, const uint64_t *d)
+{
+	return psc_match(arg, tag0, d, true);
+}
+
+static bool sspc_match(const void *arg, uint64_t tag0, const uint64_t *d)
+{
+	return psc_match(arg, tag0, d, false);
+}
+
+/* Probe the sets of every entry whose span overlaps the range, or scan if that is more. */
+static unsigned psc_inv(struct vtd *vtd, struct vtd_cache *c, const struct vtd_psc_scope *s,
+			bool fs)
+{
+	uint64_t probes = 0, tag1 = fs ? vtd_iotlb_tag1(s->did, s->pasid) : s->did;
+	unsigned n = 0;
+	vtd_cache_match_fn match = fs ? fspc_match : sspc_match;
+
+	if (!c->sets)
+		return 0;
+	if (s->by_range && s->by_did && (!fs || s->by_pasid) && !s->nested_only) {
+		for (unsigned lvl = 2; lvl <= 5 && probes <= c->sets; lvl++) {
+			unsigned shift = 12 + 9 * (lvl - 1);
+			probes += (s->last >> shift) - (s->base >> shift) + 1;
+		}
+		if (probes <= c->sets) {
+			for (unsigned lvl = 2; lvl <= 5; lvl++) {
+				unsigned shift = 12 + 9 * (lvl - 1);
+
+				for (uint64_t p = s->base >> shift;; p++) {
+					uint64_t tag0 = vtd_psc_tag0(p << shift, lvl);
+					unsigned set = fs ? fspc_set(vtd, tag0, tag1)
+							  : sspc_set(vtd, tag0, s->did);
+
+					n += vtd_cache_drop_set(c, set, match, s);
+					if (p == s->last >> shift)
+						break;
+				}
+			}
+			return n;
+		}
+	}
+	if (s->by_did && fs && s->by_pasid)
+		return vtd_cache_drop_if(c, SUM_DP, dp_bit(s->did, s->pasid), match, s);
+	if (s->by_did)
+		return vtd_cache_drop_if(c, SUM_DID, did_bit(s->did), match, s);
+	return vtd_cache_drop_if(c, -1, 0, match, s);
+}
+
+unsigned vtd_fspc_inv(struct vtd *vtd, const struct vtd_psc_scope *scope)
+{
+	vtd_cache_inv_begin(vtd);
+	return psc_inv(vtd, &vtd->fspc, scope, true);
+}
+
+unsigned vtd_sspc_inv(struct vtd *vtd, const struct vtd_psc_scope *scope)
+{
+	vtd_cache_inv_begin(vtd);
+	return psc_inv(vtd, &vtd->sspc, scope, false);
 }

@@ -7,9 +7,21 @@
  *     it for invalidation;
  *   - IOTLB, by DID, PASID (or "no PASID" in legacy mode), input page and page size: the
  *     output page and each stage's permissions, the PGTT that produced it (the
- *     invalidation rules depend on it) and whether a write needs no A/D update.
- * Only successful lookups are cached (the model never caches not-present or faulting
- * entries, as hardware with CAP.CM = 0).
+ *     invalidation rules depend on it) and whether a write needs no A/D update;
+ *   - first-stage paging-structure cache, by DID, PASID, level and the input-address bits
+ *     that select the entry: a present non-leaf entry (PML5E, PML4E, PDPE, PDE) as the
+ *     next table's address and the permissions gathered down to it (nested: the next
+ *     table's guest- and host-physical address, the second-stage translation folded in);
+ *   - second-stage paging-structure cache, by DID, level and input bits: a present
+ *     non-leaf second-stage entry, likewise.
+ * A walk that misses the IOTLB starts below the deepest paging-structure entry cached for
+ * its address, so that it reads only the last level(s).
+ *
+ * Negative entries. With CAP.CM = 0 only successful lookups are cached. With CAP.CM = 1
+ * the hardware may cache not-present entries too (digest 1.2, 5.11), and the model does:
+ * a not-present PASID directory or table entry in the PASID cache, and a page that is not
+ * present (first or second stage) in the IOTLB, so that software which makes something
+ * present without the invalidation CM requires keeps getting the fault.
  *
  * An entry stays until an invalidation removes it (the scopes below), an eviction, or
  * vtd_reset(); nothing else - rewriting memory does not - exactly as silicon.
@@ -32,10 +44,12 @@ static inline __attribute__((always_inline)) bool
 vtd_ctxc_lookup(struct vtd *vtd, uint16_t sid, bool scalable, struct vtd_ctx *ctx, unsigned *slot)
 {
 	uint64_t p[2], tag = vtd_ctxc_tag(sid, scalable);
+	uint32_t ver;
 
 	if (!vtd->ctxc.sets)
 		return false;
-	if (!vtd_cache_lookup(&vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, 2, slot)) {
+	if (!vtd_cache_lookup(vtd, &vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, 2, slot,
+			      &ver)) {
 		vtd_cache_miss(&vtd->ctxc);
 		return false;
 	}
@@ -61,14 +75,18 @@ static inline uint64_t vtd_pc_tag(uint16_t sid, uint32_t pasid)
 	return VTD_CACHE_VALID | (uint64_t)pasid << 16 | sid;
 }
 
+#define VTD_PC_NEG (1ull << 63) /* payload word 2: a not-present entry (CAP.CM) */
+
 static inline __attribute__((always_inline)) bool
 vtd_pc_lookup(struct vtd *vtd, uint16_t sid, uint32_t pasid, struct vtd_pe *pe, unsigned *slot)
 {
 	uint64_t p[3], tag = vtd_pc_tag(sid, pasid);
+	uint32_t ver;
 
 	if (!vtd->pc.sets)
 		return false;
-	if (!vtd_cache_lookup(&vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, 3, slot)) {
+	if (!vtd_cache_lookup(vtd, &vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, 3, slot,
+			      &ver)) {
 		vtd_cache_miss(&vtd->pc);
 		return false;
 	}
@@ -81,10 +99,12 @@ vtd_pc_lookup(struct vtd *vtd, uint16_t sid, uint32_t pasid, struct vtd_pe *pe, 
 	pe->ss_width = (uint8_t)(p[1] & 0x7f);
 	pe->flags = (uint32_t)p[2];
 	pe->did = (uint16_t)(p[2] >> 32);
+	pe->neg = (p[2] & VTD_PC_NEG) ? (uint8_t)(p[2] >> 48) : 0;
 	return true;
 }
 
-/* `pe` with the FPD of its directory entry folded into pe->flags. */
+/* `pe` with the FPD of its directory entry folded into pe->flags; a negative entry
+ * (pe->neg = its fault reason) only with CAP.CM. */
 int vtd_pc_fill(struct vtd *vtd, uint16_t sid, uint32_t pasid, const struct vtd_pe *pe,
 		uint64_t gen);
 
@@ -100,130 +120,95 @@ static inline uint64_t vtd_iotlb_tag0(uint64_t addr, unsigned size_code)
 	return VTD_CACHE_VALID | (addr >> (12 + 9 * size_code)) << 2 | size_code;
 }
 
-/* Look up the page containing `addr` at each page size, 4 KiB first. The caller counts
- * the hit (if the entry serves the request) or the miss. */
+/* The set of a page: by DID and page, not PASID, so that a page-selective invalidation
+ * by domain (any PASID, digest 5.3) finds it by probing. (The DID is mixed in by a
+ * multiplication: the set hash keeps only some middle bits of its product.) */
+static inline unsigned vtd_iotlb_set(const struct vtd *vtd, uint16_t did, uint64_t tag0)
+{
+	return vtd_cache_set(&vtd->iotlb, tag0 ^ ((uint64_t)did * 0xff51afd7ed558ccdull));
+}
+
+/* The page at size `code` containing `addr`, in the IOTLB: true with *ent, slot, version. */
+static inline __attribute__((always_inline)) bool
+vtd_iotlb_probe(struct vtd *vtd, uint64_t tag1, uint16_t did, uint64_t addr, unsigned code,
+		struct vtd_iotlb_ent *ent, unsigned *slot, uint32_t *ver)
+{
+	uint64_t p[2], tag0 = vtd_iotlb_tag0(addr, code);
+
+	if (!vtd_cache_lookup(vtd, &vtd->iotlb, vtd_iotlb_set(vtd, did, tag0), tag0, tag1, p, 2,
+			      slot, ver))
+		return false;
+	ent->out = p[0] & ~0xfffull;
+	ent->pgtt = (unsigned)(p[0] & 7);
+	ent->clean = p[0] & 8;
+	ent->neg = (uint8_t)((p[0] >> 4) & 3);
+	ent->shift = 12 + 9 * code;
+	ent->fs = (unsigned)(p[1] & 0xff);
+	ent->ss = (unsigned)((p[1] >> 8) & 0xff);
+	return true;
+}
+
+/* Look up the page containing `addr` at each page size the IOTLB holds entries of, 4 KiB
+ * first. The caller counts the hit (if the entry serves the request) or the miss. */
 static inline __attribute__((always_inline)) bool vtd_iotlb_lookup(struct vtd *vtd, uint16_t did,
 								   uint32_t pasid, uint64_t addr,
 								   struct vtd_iotlb_ent *ent,
-								   unsigned *slot)
+								   unsigned *slot, uint32_t *ver)
 {
-	uint64_t p[2], tag1 = vtd_iotlb_tag1(did, pasid);
+	uint64_t tag1 = vtd_iotlb_tag1(did, pasid);
 
 	if (!vtd->iotlb.sets)
 		return false;
-	for (unsigned code = 0; code < 3; code++) {
-		uint64_t tag0 = vtd_iotlb_tag0(addr, code);
-
-		if (vtd_cache_lookup(&vtd->iotlb, vtd_cache_set(&vtd->iotlb, tag0 ^ tag1), tag0,
-				     tag1, p, 2, slot)) {
-			ent->out = p[0] & ~0xfffull;
-			ent->pgtt = (unsigned)(p[0] & 7);
-			ent->clean = p[0] & 8;
-			ent->shift = 12 + 9 * code;
-			ent->fs = (unsigned)(p[1] & 0xff);
-			ent->ss = (unsigned)((p[1] >> 8) & 0xff);
-			return true;
-		}
-	}
-	return false;
+	if (vtd_iotlb_probe(vtd, tag1, did, addr, 0, ent, slot, ver))
+		return true;
+	if (__atomic_load_n(&vtd->iotlb.size[1], __ATOMIC_SEQ_CST) &&
+	    vtd_iotlb_probe(vtd, tag1, did, addr, 1, ent, slot, ver))
+		return true;
+	return __atomic_load_n(&vtd->iotlb.size[2], __ATOMIC_SEQ_CST) &&
+	       vtd_iotlb_probe(vtd, tag1, did, addr, 2, ent, slot, ver);
 }
 
-int vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
-		   const struct vtd_iotlb_ent *ent, uint64_t gen);
+struct vtd_fill vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
+			       const struct vtd_iotlb_ent *ent, uint64_t gen);
 
-/* ---- the request cache ------------------------------------------------------------------
- *
- * In front of the three caches: a direct-mapped table keyed by what a request carries -
- * source-id, table mode, PASID (or none) and 4 KiB input page - holding the combined
- * answer the context, PASID and IOTLB caches gave for it (output, permissions, the context
- * and PASID-entry flags the request checks need). It saves the three lookups on a hit.
- * It never answers differently from those caches: an entry is valid only while no
- * invalidation and no eviction has happened in any of them since the translation that
- * filled it began (one generation for all; correct software invalidates rarely, next to
- * the translation rate). It is bypassed in check mode, whose reports name the cache
- * that held a stale entry. Its hits count as hits of the caches it stands for; they do not
- * refresh those caches' LRU order.
+/* ---- paging-structure caches ---------------------------------------------------------- */
+
+/* The tag of the non-leaf entry at `lvl` (2..5) that maps `addr`: the address bits above
+ * the table it points to. */
+#define VTD_PSC_PREFIX ((1ull << 56) - 1)
+#define VTD_PSC_NESTED (1ull << 60) /* first stage: a nested (combined) entry */
+
+static inline uint64_t vtd_psc_tag0(uint64_t addr, unsigned lvl)
+{
+	return VTD_CACHE_VALID | (uint64_t)lvl << 56 |
+	       ((addr >> VTD_PT_LEVEL_SHIFT(lvl)) & VTD_PSC_PREFIX);
+}
+
+/* Payload word 0 of a first-stage entry: the next table | R/W, U/S ANDed | XD ORed down to
+ * it; word 1: the next table's guest-physical address (nested; else the same). Second
+ * stage: the next table | R, W, X ANDed. */
+#define VTD_FSPC_ACC (VTD_FL_RW | VTD_FL_US | VTD_FL_XD)
+#define VTD_SSPC_ACC (VTD_SL_R | VTD_SL_W | VTD_SL_X | VTD_SL_A)
+
+/*
+ * The deepest cached first-stage entry above `va` (levels 2..`levels`; `nested`: combined
+ * entries), as a start for the walk: *st. False when none is cached. Counts the hit or the
+ * miss.
  */
+bool vtd_fspc_lookup(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested, uint64_t va,
+		     unsigned levels, struct vtd_walk_start *st);
+/* Likewise in the second-stage cache, for a walk of `levels` levels. A second-stage entry
+ * also says whether A was set in it and every entry above (ANDed in with R, W, X): a walk
+ * that maintains A/D (`need_a`: SLADE) passes over one that was not. */
+bool vtd_sspc_lookup(struct vtd *vtd, uint16_t did, uint64_t iova, unsigned levels, bool need_a,
+		     struct vtd_walk_start *st);
 
-static inline uint64_t vtd_fast_key0(uint16_t sid, bool scalable, bool has_pasid, uint32_t pasid)
-{
-	return VTD_CACHE_VALID | sid | (uint64_t)scalable << 16 | (uint64_t)has_pasid << 17 |
-	       (uint64_t)pasid << 18;
-}
-
-static inline struct vtd_fast_ent *vtd_fast_slot(const struct vtd *vtd, uint64_t key0,
-						 uint64_t key1)
-{
-	uint64_t h = (key1 * 0x9e3779b97f4a7c15ull ^ key0) * 0xff51afd7ed558ccdull;
-
-	return &vtd->fast[h >> vtd->fast_shift];
-}
-
-static inline uint64_t vtd_fast_gen(const struct vtd *vtd)
-{
-	return __atomic_load_n(&vtd->fast_gen, __ATOMIC_ACQUIRE);
-}
-
-static inline bool vtd_fast_read(const struct vtd_fast_ent *e, uint64_t key0, uint64_t key1,
-				 uint64_t gen, uint64_t *out, uint64_t *info, uint64_t *flags,
-				 uint64_t *slots)
-{
-	uint64_t q = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
-
-	if (vtd_cache_read(&e->key0) != key0 || vtd_cache_read(&e->key1) != key1 ||
-	    vtd_cache_read(&e->gen) != gen)
-		return false;
-	*out = vtd_cache_read(&e->out);
-	*info = vtd_cache_read(&e->info);
-	*flags = vtd_cache_read(&e->flags);
-	*slots = vtd_cache_read(&e->pad);
-	return !(q & 1) && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == q;
-}
-
-/* The entry for (key0, key1) if it is valid in generation `gen` (two ways: the slot and
- * its neighbour); no lock, no retry. */
-static inline __attribute__((always_inline)) bool vtd_fast_lookup(struct vtd *vtd, uint64_t key0,
-								  uint64_t key1, uint64_t gen,
-								  uint64_t *out, uint64_t *info,
-								  uint64_t *flags, uint64_t *slots)
-{
-	const struct vtd_fast_ent *e = vtd_fast_slot(vtd, key0, key1);
-
-	return vtd_fast_read(e, key0, key1, gen, out, info, flags, slots) ||
-	       vtd_fast_read(vtd->fast + ((e - vtd->fast) ^ 1), key0, key1, gen, out, info, flags,
-			     slots);
-}
-
-/* No slot: the cache is disabled or did not keep the entry. */
-#define VTD_FAST_NO_SLOT 0x3fffffu
-
-/* Refresh the LRU stamps of the cache entries a request-cache hit stands for. */
-static inline void vtd_fast_touch(struct vtd *vtd, uint64_t info, uint64_t slots)
-{
-	unsigned ctx = (unsigned)(info >> 40) & VTD_FAST_NO_SLOT;
-	unsigned pc = (unsigned)(slots >> 32) & VTD_FAST_NO_SLOT;
-	unsigned tlb = (unsigned)slots & VTD_FAST_NO_SLOT;
-
-	if (ctx != VTD_FAST_NO_SLOT)
-		vtd_cache_touch(&vtd->ctxc, ctx);
-	if (pc != VTD_FAST_NO_SLOT)
-		vtd_cache_touch(&vtd->pc, pc);
-	vtd_cache_touch(&vtd->iotlb, tlb);
-}
-
-/* Remember a translation that the caches answered (skipped if another thread is
- * writing the same entry: the table only accelerates). */
-void vtd_fast_fill(struct vtd *vtd, uint64_t key0, uint64_t key1, uint64_t gen, uint64_t out,
-		   uint64_t info, uint64_t flags, uint64_t slots);
-
-/* Hits served by the request cache, for the counters (caches.c). */
-static inline void vtd_fast_count(struct vtd *vtd, bool scalable)
-{
-	unsigned s = vtd_cache_shard ? vtd_cache_shard : vtd_cache_shard_init();
-	uint64_t *c = &vtd->fast_hits[s & (VTD_CACHE_CTR_SHARDS - 1)][scalable ? 0 : 1];
-
-	vtd_cache_count(c);
-}
+/* Cache the non-leaf entries a successful walk read (those below its start). */
+void vtd_fspc_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested,
+		   const struct vtd_walk *w, uint64_t gen);
+/* `a_set`: the translation set A in every entry of the walk (SLADE): it is not in w->ev. */
+void vtd_sspc_fill(struct vtd *vtd, uint16_t did, uint64_t iova, const struct vtd_walk *w,
+		   bool a_set, uint64_t gen);
 
 /* ---- invalidation scopes (called by cache_inv.c; each bumps the generation first) ---- */
 
@@ -232,7 +217,8 @@ static inline void vtd_fast_count(struct vtd *vtd, bool scalable)
 unsigned vtd_ctxc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_sid, uint16_t sid,
 		      unsigned fm);
 
-/* PASID cache: all, or by DID, or by DID and PASID. */
+/* PASID cache: all, or by DID, or by DID and PASID (negative entries carry no DID: every
+ * domain-selective request takes them, and a PASID-selective one whatever its DID). */
 unsigned vtd_pc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_pasid, uint32_t pasid);
 
 /* What an IOTLB invalidation removes. */
@@ -243,13 +229,31 @@ struct vtd_iotlb_scope {
 	uint32_t pasid;
 	bool keep_global;   /* PASID-selective: first-stage global pages stay */
 	bool fs_only;	    /* page-selective within PASID: only first-stage and nested entries */
+	bool ss_only;	    /* only second-stage and pass-through entries */
 	bool by_range;	    /* only entries overlapping [base, last] ... */
 	bool range_ss_only; /* ... applied to second-stage/pass-through entries only (type 2
 			       page-selective: first-stage and nested entries all go) */
 	uint64_t base, last;
 };
 
+/* Returns how many IOTLB entries went. Page ranges probe only the sets that can hold the
+ * pages named (at each page size present); domain and PASID scopes look only at the sets
+ * whose summary names them. */
 unsigned vtd_iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope);
+
+/* What a paging-structure-cache invalidation removes (digest 5.11, cache_inv.h). */
+struct vtd_psc_scope {
+	bool by_did;
+	uint16_t did;
+	bool by_pasid; /* first stage: only entries of this PASID */
+	uint32_t pasid;
+	bool by_range;	  /* only entries whose span overlaps [base, last] */
+	bool nested_only; /* first stage: only nested (combined) entries */
+	uint64_t base, last;
+};
+
+unsigned vtd_fspc_inv(struct vtd *vtd, const struct vtd_psc_scope *scope);
+unsigned vtd_sspc_inv(struct vtd *vtd, const struct vtd_psc_scope *scope);
 
 /* Everything (vtd_reset, SRTP with CAP.ESRTPS). */
 void vtd_caches_flush(struct vtd *vtd);

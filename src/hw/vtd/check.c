@@ -6,8 +6,11 @@
  * 5.11); the report names the cache that held the old entry and that invalidation.
  */
 #include "caches.h"
+#include "memo.h"
 #include "pasid.h"
 #include "root_context.h"
+#include "walk_fs.h"
+#include "walk_ss.h"
 
 #include <stdio.h>
 
@@ -35,6 +38,63 @@ static bool same_pe(const struct vtd_pe *a, const struct vtd_pe *b)
 	       a->ss_levels == b->ss_levels && a->fs_levels == b->fs_levels;
 }
 
+/* The gathered bits a paging-structure entry holds, compared. */
+static bool same_start(const struct vtd_walk_start *a, const struct vtd_walk_start *b, bool fs)
+{
+	uint64_t acc = fs ? (VTD_FL_RW | VTD_FL_US) : VTD_SSPC_ACC;
+
+	return a->table == b->table && ((a->and_all ^ b->and_all) & acc) == 0 &&
+	       ((a->or_all ^ b->or_all) & VTD_FL_XD) == 0 && (!fs || a->gtable == b->gtable);
+}
+
+/* A paging-structure cache took part (the IOTLB did not): is its entry what memory says? */
+static bool diagnose_psc(struct vtd *vtd, const struct vtd_run *run, const struct vtd_pe *pe,
+			 uint64_t addr, struct vtd_stale *s)
+{
+	struct vtd_walk_start mem;
+	bool nested = pe->pgtt == VTD_PGTT_NESTED;
+
+	if ((run->hits & VTD_RUN_HIT_FSPC) &&
+	    !(vtd_fs_entry_at(vtd, pe, addr, run->fsp.from, &mem) &&
+	      same_start(&mem, &run->fsp, true))) {
+		s->cache = VTD_CACHE_PSCACHE_FS;
+		s->missing = nested
+				 ? "IOTLB invalidation (type 2, or type 6) without IH for this "
+				   "DID: a nested paging-structure entry changed"
+				 : "PASID-based IOTLB invalidation (type 6) with IH = 0 covering "
+				   "this address: a paging-structure entry changed";
+		snprintf(s->detail, sizeof(s->detail),
+			 "held level-%u entry -> table %#llx; memory: %s%#llx", run->fsp.from,
+			 (unsigned long long)run->fsp.table,
+			 vtd_fs_entry_at(vtd, pe, addr, run->fsp.from, &mem) ? "table " : "none ",
+			 (unsigned long long)mem.table);
+		return true;
+	}
+	if ((run->hits & VTD_RUN_HIT_SSPC) &&
+	    !(vtd_ss_entry_at(vtd, pe, run->ss_in, run->ssp.from, &mem) &&
+	      same_start(&mem, &run->ssp, false))) {
+		s->cache = VTD_CACHE_PSCACHE_SS;
+		s->missing = "IOTLB invalidation (type 2) with IH = 0 covering this address: a "
+			     "second-stage paging-structure entry changed";
+		snprintf(
+		    s->detail, sizeof(s->detail),
+		    "held level-%u entry -> table %#llx for %#llx; memory: %s%#llx", run->ssp.from,
+		    (unsigned long long)run->ssp.table, (unsigned long long)run->ss_in,
+		    vtd_ss_entry_at(vtd, pe, run->ss_in, run->ssp.from, &mem) ? "table " : "none ",
+		    (unsigned long long)mem.table);
+		return true;
+	}
+	if (run->hits & VTD_RUN_HIT_SSPC_NESTED) {
+		/* A second-stage entry used to reach a nested first-stage table. */
+		s->cache = VTD_CACHE_PSCACHE_SS;
+		s->missing = "IOTLB invalidation (type 2) with IH = 0 for the second-stage pages "
+			     "that hold this PASID's first-stage tables";
+		snprintf(s->detail, sizeof(s->detail), "a second-stage entry on the nested walk");
+		return true;
+	}
+	return false;
+}
+
 /* Which cache holds an entry that memory no longer matches: the outermost one. */
 static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stale *s)
 {
@@ -57,27 +117,47 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 	}
 	if (run->hits & VTD_RUN_HIT_PC) {
 		r = r ? r : vtd_pasid_lookup(vtd, &ctx, run->pasid, &pe, &fpd);
-		if (r || !same_pe(&pe, &run->pe)) {
+		if (run->pe.neg ? r != run->pe.neg : (r || !same_pe(&pe, &run->pe))) {
 			s->cache = VTD_CACHE_PASID;
-			s->did = run->pe.did;
+			s->did = run->pe.neg ? pe.did : run->pe.did;
 			s->missing =
-			    "PASID-cache invalidation (PASID-selective, for this DID and PASID)";
+			    run->pe.neg
+				? "PASID-cache invalidation (PASID-selective) after making the "
+				  "entry present: CAP.CM = 1 caches not-present entries"
+				: "PASID-cache invalidation (PASID-selective, for this DID and "
+				  "PASID)";
 			snprintf(s->detail, sizeof(s->detail),
-				 "held PGTT %u DID %u FS %#llx SS %#llx; memory: %s %u",
-				 run->pe.pgtt, run->pe.did, (unsigned long long)run->pe.flptptr,
+				 "held %s PGTT %u DID %u FS %#llx SS %#llx; memory: %s %u",
+				 run->pe.neg ? "not present" : "entry", run->pe.pgtt, run->pe.did,
+				 (unsigned long long)run->pe.flptptr,
 				 (unsigned long long)run->pe.slptptr, r ? "fault" : "PGTT",
 				 r ? r : pe.pgtt);
 			return;
 		}
 	}
+	/* From here on run->pe is the PASID entry (or legacy context) the walk used, which
+	 * memory still holds. */
 	s->cache = VTD_CACHE_IOTLB;
-	s->did = (run->hits & VTD_RUN_HIT_IOTLB) ? run->did : 0;
+	s->did = run->did;
 	if (!(run->hits & VTD_RUN_HIT_IOTLB)) {
+		if (diagnose_psc(vtd, run, &run->pe, s->addr, s))
+			return;
 		/* Only the structure caches took part, and their entries match memory: the
 		 * translation differs for another reason (a racing change). There is no IOTLB
 		 * entry to show. */
 		s->missing = "none (memory changed while the translation ran)";
 		snprintf(s->detail, sizeof(s->detail), "no IOTLB entry used");
+		return;
+	} else if (run->ent.neg) {
+		s->missing = run->ent.pgtt == VTD_PGTT_FS || run->ent.pgtt == VTD_PGTT_NESTED
+				 ? "PASID-based IOTLB invalidation (type 6) covering this address "
+				   "after making it present: CAP.CM = 1 caches not-present pages"
+				 : "IOTLB invalidation (type 2, page-selective) covering this "
+				   "address after making it present: CAP.CM = 1 caches not-present "
+				   "pages";
+		snprintf(s->detail, sizeof(s->detail), "held: not present (%s, PGTT %u)",
+			 run->ent.neg == VTD_NEG_FS ? "first stage" : "second stage",
+			 run->ent.pgtt);
 		return;
 	} else if (run->ent.pgtt == VTD_PGTT_FS || run->ent.pgtt == VTD_PGTT_NESTED) {
 		s->missing = "PASID-based IOTLB invalidation (type 6) covering this address";
@@ -117,16 +197,22 @@ int vtd_set_check(struct vtd *vtd, bool on)
 	return on ? -EOPNOTSUPP : 0;
 #else
 	__atomic_store_n(&vtd->check, on, __ATOMIC_RELAXED);
+	/* Check mode compares every cached translation: from now on they all go through the
+	 * caches, none is served from a request memo made before (memo.h). */
+	if (on)
+		vtd_memo_stale(vtd);
 	return 0;
 #endif
 }
 
 int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out)
 {
-	const struct vtd_cache *c[VTD_CACHE_COUNT] = {&vtd->ctxc, &vtd->pc, &vtd->iotlb};
-
 	if (!vtd || !out)
 		return -EINVAL;
+	const struct vtd_cache *c[VTD_CACHE_COUNT] = {&vtd->ctxc, &vtd->pc, &vtd->iotlb, &vtd->fspc,
+						      &vtd->sspc};
+	uint64_t memo[2];
+
 	for (int i = 0; i < VTD_CACHE_COUNT; i++) {
 		struct vtd_cache_ctr ctr;
 
@@ -140,15 +226,12 @@ int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out)
 		};
 		out->stale[i] = __atomic_load_n(&vtd->stale[i], __ATOMIC_RELAXED);
 	}
-	/* Request-cache hits stand for hits in the caches behind it. */
-	for (int i = 0; i < VTD_CACHE_CTR_SHARDS; i++) {
-		uint64_t sm = __atomic_load_n(&vtd->fast_hits[i][0], __ATOMIC_RELAXED);
-		uint64_t lg = __atomic_load_n(&vtd->fast_hits[i][1], __ATOMIC_RELAXED);
-
-		out->cache[VTD_CACHE_CONTEXT].hits += sm + lg;
-		out->cache[VTD_CACHE_PASID].hits += sm;
-		out->cache[VTD_CACHE_IOTLB].hits += sm + lg;
-	}
+	/* Request-memo hits stand for hits in the caches behind them (legacy mode has no
+	 * PASID-cache lookup). */
+	vtd_memo_hits(vtd, memo);
+	out->cache[VTD_CACHE_CONTEXT].hits += memo[0] + memo[1];
+	out->cache[VTD_CACHE_PASID].hits += memo[1];
+	out->cache[VTD_CACHE_IOTLB].hits += memo[0] + memo[1];
 	out->checked = __atomic_load_n(&vtd->checked, __ATOMIC_RELAXED);
 	return 0;
 }

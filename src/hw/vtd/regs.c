@@ -102,9 +102,12 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 
 	if (!cfg || !mem || !out || vtd_config_validate(cfg))
 		return -EINVAL;
-	vtd = calloc(1, sizeof(*vtd));
+	/* Cache-line aligned: the caches' counter shards and the memo state sit on lines of
+	 * their own. */
+	vtd = aligned_alloc(64, (sizeof(*vtd) + 63) & ~(size_t)63);
 	if (!vtd)
 		return -ENOMEM;
+	memset(vtd, 0, sizeof(*vtd));
 	vtd->cfg = *cfg;
 	vtd->mem = mem;
 	if (cb)
@@ -200,6 +203,8 @@ static void command_done(struct vtd *vtd, uint32_t bit)
 static void publish_root(struct vtd *vtd, uint64_t rta_ttm, bool te)
 {
 	__atomic_store_n(&vtd->root, rta_ttm | (te ? VTD_ROOT_TE : 0), __ATOMIC_RELEASE);
+	/* Request memos hold translations made under the old root state (memo.h). */
+	vtd_memo_stale(vtd);
 }
 
 /* SRTP: latch RTADDR (root pointer below HAW, and TTM). */

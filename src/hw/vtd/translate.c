@@ -10,6 +10,7 @@
  * in their architectural order to name its fault.
  */
 #include "caches.h"
+#include "memo.h"
 #include "pasid.h"
 #include "root_context.h"
 #include "walk_fs.h"
@@ -32,6 +33,7 @@ struct xl {
 	unsigned shift;
 	unsigned fs;
 	unsigned ss;
+	uint8_t neg; /* VTD_NEG_*: which stage said "not present" */
 };
 
 struct walks {
@@ -114,10 +116,41 @@ static bool page_level(uint8_t reason)
 	}
 }
 
-/* Walk the tables of `pe`'s PGTT for a->addr. 0 or a reason code. */
+/* A first-stage walk that starts below the deepest entry its paging-structure cache holds
+ * for the address (caches.h), nested or not. */
+static enum vtd_walk_status walk_fs_cached(struct vtd *vtd, const struct vtd_pe *pe,
+					   const struct vtd_access *a, struct vtd_walk *w,
+					   struct vtd_run *run)
+{
+	bool nested = pe->pgtt == VTD_PGTT_NESTED;
+	struct vtd_walk_start *st = &run->fsp;
+
+	if (!vtd_fs_canonical(pe, a->addr))
+		return VTD_WALK_WIDTH;
+	if (!vtd->fspc.sets ||
+	    !vtd_fspc_lookup(vtd, pe->did, a->pasid, nested, a->addr, pe->fs_levels, st))
+		return nested ? vtd_walk_fs_nested(vtd, pe, a->addr, w, NULL, run)
+			      : vtd_walk_fs(vtd, pe, a->addr, w);
+	run->hits |= VTD_RUN_HIT_FSPC;
+	return nested ? vtd_walk_fs_nested(vtd, pe, a->addr, w, st, run)
+		      : vtd_walk_fs_start(vtd, pe, a->addr, w, st);
+}
+
+static inline __attribute__((always_inline)) enum vtd_walk_status
+walk_ss(struct vtd *vtd, const struct vtd_pe *pe, uint64_t iova, struct vtd_walk *w,
+	struct vtd_run *run, const bool caches)
+{
+	if (caches)
+		return vtd_walk_ss_cached(vtd, pe, iova, w, run, false);
+	return vtd_walk_ss(vtd, pe, iova, w);
+}
+
+/* Walk the tables of `pe`'s PGTT for a->addr. 0 or a reason code (x->neg says which stage
+ * found a not-present entry). */
 static inline __attribute__((always_inline)) uint8_t walk(struct vtd *vtd, const struct vtd_pe *pe,
 							  const struct vtd_access *a, struct xl *x,
-							  struct walks *w)
+							  struct walks *w, struct vtd_run *run,
+							  const bool caches)
 {
 	bool legacy = pe->flags & VTD_PE_LEGACY;
 	enum vtd_walk_status s;
@@ -125,26 +158,33 @@ static inline __attribute__((always_inline)) uint8_t walk(struct vtd *vtd, const
 	x->fs = XL_ALL;
 	x->ss = XL_ALL;
 	if (VTD_LIKELY(pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED)) {
-		s = vtd_walk_fs(vtd, pe, a->addr, &w->fs);
-		if (VTD_UNLIKELY(s))
+		s = caches ? walk_fs_cached(vtd, pe, a, &w->fs, run)
+			   : vtd_walk_fs(vtd, pe, a->addr, &w->fs);
+		if (VTD_UNLIKELY(s)) {
+			x->neg = s == VTD_WALK_NOT_PRESENT ? VTD_NEG_FS : 0;
 			return fs_reason(s, &w->fs);
+		}
 		x->out = w->fs.out;
 		x->shift = w->fs.shift;
 		x->fs = w->fs.perm;
 		if (pe->pgtt == VTD_PGTT_FS)
 			return 0;
-		s = vtd_walk_ss(vtd, pe, w->fs.out, &w->ss);
-		if (s)
+		s = walk_ss(vtd, pe, w->fs.out, &w->ss, run, caches);
+		if (s) {
+			x->neg = s == VTD_WALK_NOT_PRESENT ? VTD_NEG_SS : 0;
 			return ss_reason(s, false, a->acc);
+		}
 		x->out = w->ss.out;
 		x->shift = w->ss.shift < x->shift ? w->ss.shift : x->shift;
 		x->ss = w->ss.perm;
 		return 0;
 	}
 	if (pe->pgtt == VTD_PGTT_SS) {
-		s = vtd_walk_ss(vtd, pe, a->addr, &w->ss);
-		if (s)
+		s = walk_ss(vtd, pe, a->addr, &w->ss, run, caches);
+		if (s) {
+			x->neg = s == VTD_WALK_NOT_PRESENT ? VTD_NEG_SS : 0;
 			return ss_reason(s, legacy, a->acc);
+		}
 		x->out = w->ss.out;
 		x->shift = w->ss.shift;
 		x->ss = w->ss.perm;
@@ -277,19 +317,22 @@ static inline bool leaf_dirty(const struct vtd_pe *pe, const struct walks *w, bo
 }
 
 /* One attempt at the walk and its checks; REASON_RETRY asks for another. On a usable
- * translation *ent is what the IOTLB may keep (ent->shift != 0). */
+ * translation *ent is what the IOTLB may keep (ent->shift != 0); on a page that is not
+ * present, ent->neg says so (a negative entry with CAP.CM). */
 static inline __attribute__((always_inline)) uint8_t
 translate_once(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe *pe,
-	       struct pci_resp *resp, struct vtd_iotlb_ent *ent, const bool dry, const bool caches)
+	       struct pci_resp *resp, struct vtd_iotlb_ent *ent, struct walks *w,
+	       struct vtd_run *run, const bool dry, const bool caches)
 {
 	bool ats = a->acc & VTD_ACC_ATS;
-	struct walks w;
 	struct xl x = {.shift = 12};
 	/* A translation request needs nothing: it reports what is granted. */
 	unsigned perm, need = ats ? 0 : a->acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
-	uint8_t r = walk(vtd, pe, a, &x, &w);
+	uint8_t r = walk(vtd, pe, a, &x, w, run, caches);
 
 	if (VTD_UNLIKELY(r)) {
+		if (caches)
+			ent->neg = x.neg;
 		if (ats && page_level(r)) {
 			complete(resp, 0, 12, 0);
 			return 0;
@@ -308,8 +351,8 @@ translate_once(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe 
 	/* Untranslated writes set D; a translation request sets it when it hands out write
 	 * permission, since later writes bypass the IOMMU. */
 	bool dirty = ats ? (perm & PCI_PERM_W) : (a->acc & VTD_ACC_W);
-	if (VTD_UNLIKELY(ad_needed(pe, &w, dirty)) && !dry) {
-		r = update_ad(vtd, pe, &w, dirty);
+	if (VTD_UNLIKELY(ad_needed(pe, w, dirty)) && !dry) {
+		r = update_ad(vtd, pe, w, dirty);
 		if (r)
 			return r;
 	}
@@ -320,13 +363,13 @@ translate_once(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe 
 		ent->fs = x.fs;
 		ent->ss = x.ss;
 		ent->pgtt = pe->pgtt;
-		ent->clean = leaf_dirty(pe, &w, dirty);
+		ent->clean = leaf_dirty(pe, w, dirty);
 	}
 	return 0;
 }
 
 /* An IOTLB hit serves the request if its permissions suffice and nothing needs writing;
- * otherwise the request walks memory (the model keeps no negative results). */
+ * otherwise the request walks memory. */
 static inline bool serve_hit(const struct vtd_access *a, const struct vtd_pe *pe,
 			     const struct vtd_iotlb_ent *ent, struct pci_resp *resp)
 {
@@ -346,30 +389,6 @@ static inline bool serve_hit(const struct vtd_access *a, const struct vtd_pe *pe
 	return true;
 }
 
-/* Put a usable cached translation in the request cache (caches.h). */
-static inline void remember(struct vtd *vtd, const struct pci_req *req, const struct vtd_pe *pe,
-			    const struct vtd_iotlb_ent *ent, const struct pci_resp *resp,
-			    const struct vtd_run *run, int tlb_slot)
-{
-	bool has_pasid = req->flags & PCI_REQ_PASID;
-	uint64_t info, slots;
-	unsigned ctx = run->ctx_slot < 0 ? VTD_FAST_NO_SLOT : (unsigned)run->ctx_slot;
-	unsigned pc = run->pc_slot < 0 ? VTD_FAST_NO_SLOT : (unsigned)run->pc_slot;
-
-	/* Only what all its caches still hold: a dropped fill means an invalidation ran. */
-	if (!vtd->fast || !(resp->perm & (PCI_PERM_R | PCI_PERM_W)) || tlb_slot < 0 ||
-	    (vtd->ctxc.sets && run->ctx_slot < 0) ||
-	    (vtd->pc.sets && !(pe->flags & VTD_PE_LEGACY) && run->pc_slot < 0))
-		return;
-	info = ent->shift | (ent->clean ? 1u << 6 : 0) | ent->pgtt << 8 | ent->fs << 16 |
-	       ent->ss << 24 | (uint64_t)run->ctx_flags << 32 | (uint64_t)ctx << 40;
-	slots = (unsigned)tlb_slot | (uint64_t)pc << 32;
-	vtd_fast_fill(vtd,
-		      vtd_fast_key0(req->rid, !(pe->flags & VTD_PE_LEGACY), has_pasid,
-				    has_pasid ? req->pasid : 0),
-		      req->addr >> 12, run->fgen, resp->addr & ~0xfffull, info, pe->flags, slots);
-}
-
 /* Report a fault - or, for check mode's reference walk, only describe it. */
 static void fail(struct vtd *vtd, const struct pci_req *req, uint8_t r, bool fpd,
 		 struct pci_resp *resp, const bool dry)
@@ -382,14 +401,87 @@ static void fail(struct vtd *vtd, const struct pci_req *req, uint8_t r, bool fpd
 	vtd_fault(vtd, req, r, fpd, resp);
 }
 
+/* A negative IOTLB entry (CAP.CM): the page was not present, and still is for the unit -
+ * the fault of the stage that said so, or R = W = 0 for a translation request. */
+static void serve_negative(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
+			   const struct vtd_pe *pe, const struct vtd_iotlb_ent *ent, bool fpd,
+			   struct pci_resp *resp)
+{
+	uint8_t r = ent->neg == VTD_NEG_FS
+			? VTD_FR_SFL_2
+			: ss_reason(VTD_WALK_NOT_PRESENT, pe->flags & VTD_PE_LEGACY, a->acc);
+
+	if ((a->acc & VTD_ACC_ATS) && page_level(r))
+		complete(resp, 0, 12, 0);
+	else
+		fail(vtd, req, r, fpd, resp, false);
+}
+
+/* What the walks read that the paging-structure caches may keep (A/D are set by now). */
+static void psc_fill(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe *pe,
+		     const struct walks *w, const struct vtd_run *run)
+{
+	if (pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED) {
+		vtd_fspc_fill(vtd, pe->did, a->pasid, pe->pgtt == VTD_PGTT_NESTED, &w->fs,
+			      run->gen);
+		if (pe->pgtt == VTD_PGTT_NESTED)
+			vtd_sspc_fill(vtd, pe->did, w->fs.out, &w->ss, vtd_ss_ad(pe), run->gen);
+	} else if (pe->pgtt == VTD_PGTT_SS) {
+		vtd_sspc_fill(vtd, pe->did, a->addr, &w->ss, vtd_ss_ad(pe), run->gen);
+	}
+}
+
+/* The walk, after an IOTLB miss (or without caches): fills the caches on the way out. */
+static inline __attribute__((always_inline)) void
+translate_walk(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
+	       const struct vtd_pe *pe, bool fpd, struct pci_resp *resp, struct vtd_run *run,
+	       const bool dry, const bool caches)
+{
+	uint32_t tag_pasid = (pe->flags & VTD_PE_LEGACY) ? VTD_IOTLB_NO_PASID : a->pasid;
+	struct vtd_iotlb_ent ent;
+	struct walks w;
+	uint8_t r;
+
+	ent.shift = 0;
+	ent.neg = 0;
+	for (int tries = 0;; tries++) {
+		r = translate_once(vtd, a, pe, resp, &ent, &w, run, dry, caches);
+		if (VTD_LIKELY(r != REASON_RETRY))
+			break;
+		if (tries + 1 == MAX_WALK_TRIES) {
+			r = pe->pgtt == VTD_PGTT_SS ? VTD_FR_SSL_6 : VTD_FR_SFL_10;
+			ent.neg = 0;
+			break;
+		}
+	}
+	if (caches && VTD_UNLIKELY(ent.neg) && vtd->negative) {
+		/* CAP.CM: the not-present page is remembered (digest 5.11). */
+		ent.shift = 12;
+		ent.out = 0;
+		ent.fs = ent.ss = 0;
+		ent.pgtt = pe->pgtt;
+		ent.clean = false;
+		vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
+	}
+	if (VTD_UNLIKELY(r)) {
+		fail(vtd, req, r, fpd, resp, dry);
+	} else if (caches && ent.shift && !ent.neg) {
+		struct vtd_fill f =
+		    vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
+
+		psc_fill(vtd, a, pe, &w, run);
+		if (f.slot >= 0 && vtd->memo_ok)
+			vtd_memo_fill(vtd, req, resp, pe->flags & VTD_PE_LEGACY, &ent, f.slot,
+				      f.ver, run);
+	}
+}
+
 static inline __attribute__((always_inline)) void
 translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
 	     const struct vtd_pe *pe, bool fpd, struct pci_resp *resp, struct vtd_run *run,
 	     const bool dry, const bool caches)
 {
 	uint32_t tag_pasid = (pe->flags & VTD_PE_LEGACY) ? VTD_IOTLB_NO_PASID : a->pasid;
-	struct vtd_iotlb_ent ent;
-	uint8_t r;
 
 	/* Interrupt messages must reach the unit untranslated: a translation request for
 	 * the interrupt range gets "untranslated access only" (U) with write access. */
@@ -397,38 +489,36 @@ translate_pe(struct vtd *vtd, const struct pci_req *req, const struct vtd_access
 		complete(resp, a->addr, 12, PCI_PERM_W | PCI_PERM_U);
 		return;
 	}
-	ent.shift = 0;
+	if (caches) {
+		run->did = pe->did;
+		run->pe = *pe; /* for check mode's diagnosis */
+	}
 	if (caches && vtd->iotlb.sets) {
+		struct vtd_iotlb_ent ent;
 		unsigned slot = 0;
+		uint32_t ver = 0;
 
-		if (vtd_iotlb_lookup(vtd, pe->did, tag_pasid, a->addr, &ent, &slot) &&
-		    VTD_LIKELY(serve_hit(a, pe, &ent, resp))) {
-			vtd_cache_hit(&vtd->iotlb);
-			run->hits |= VTD_RUN_HIT_IOTLB;
-			run->ent = ent;
-			run->did = pe->did;
-			remember(vtd, req, pe, &ent, resp, run, (int)slot);
-			return;
+		if (vtd_iotlb_lookup(vtd, pe->did, tag_pasid, a->addr, &ent, &slot, &ver)) {
+			if (VTD_UNLIKELY(ent.neg)) {
+				vtd_cache_hit(&vtd->iotlb);
+				run->hits |= VTD_RUN_HIT_IOTLB;
+				run->ent = ent;
+				serve_negative(vtd, req, a, pe, &ent, fpd, resp);
+				return;
+			}
+			if (VTD_LIKELY(serve_hit(a, pe, &ent, resp))) {
+				vtd_cache_hit(&vtd->iotlb);
+				run->hits |= VTD_RUN_HIT_IOTLB;
+				run->ent = ent;
+				if (vtd->memo_ok)
+					vtd_memo_fill(vtd, req, resp, pe->flags & VTD_PE_LEGACY,
+						      &ent, (int)slot, ver, run);
+				return;
+			}
 		}
 		vtd_cache_miss(&vtd->iotlb);
-		ent.shift = 0;
 	}
-	for (int tries = 0;; tries++) {
-		r = translate_once(vtd, a, pe, resp, &ent, dry, caches);
-		if (VTD_LIKELY(r != REASON_RETRY))
-			break;
-		if (tries + 1 == MAX_WALK_TRIES) {
-			r = pe->pgtt == VTD_PGTT_SS ? VTD_FR_SSL_6 : VTD_FR_SFL_10;
-			break;
-		}
-	}
-	if (VTD_UNLIKELY(r))
-		fail(vtd, req, r, fpd, resp, dry);
-	else if (caches && ent.shift) {
-		int slot = vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
-
-		remember(vtd, req, pe, &ent, resp, run, slot);
-	}
+	translate_walk(vtd, req, a, pe, fpd, resp, run, dry, caches);
 }
 
 /* Requests that do not need a walk: translated (ATS) requests pass through. */
@@ -463,11 +553,12 @@ get_context(struct vtd *vtd, uint64_t root, bool scalable, const struct vtd_acce
 }
 
 /* The PASID-table entry: from the PASID cache, else from memory (and then cached, with
- * its directory entry's FPD folded in). */
+ * its directory entry's FPD folded in; a not-present entry too with CAP.CM). */
 static inline __attribute__((always_inline)) uint8_t
 get_pasid_entry(struct vtd *vtd, const struct vtd_ctx *ctx, const struct vtd_access *a,
 		struct vtd_pe *pe, bool *fpd, struct vtd_run *run, const bool caches)
 {
+	bool pfpd = false;
 	uint8_t r;
 
 	if (caches)
@@ -479,13 +570,21 @@ get_pasid_entry(struct vtd *vtd, const struct vtd_ctx *ctx, const struct vtd_acc
 		run->hits |= VTD_RUN_HIT_PC;
 		run->pe = *pe;
 		*fpd |= pe->flags & VTD_PE_FPD;
-		return 0;
+		return pe->neg;
 	}
-	r = vtd_pasid_lookup(vtd, ctx, a->pasid, pe, fpd);
+	r = vtd_pasid_lookup(vtd, ctx, a->pasid, pe, &pfpd);
+	*fpd |= pfpd;
 	if (!r) {
 		*fpd |= pe->flags & VTD_PE_FPD; /* the directory's FPD is folded in */
+		pe->neg = 0;
 		if (caches)
 			run->pc_slot = vtd_pc_fill(vtd, a->sid, a->pasid, pe, run->gen);
+	} else if (caches && VTD_UNLIKELY(vtd->negative) &&
+		   (r == VTD_FR_SPD_2 || r == VTD_FR_SPT_2)) {
+		/* CAP.CM: a not-present directory or table entry is remembered (5.11). */
+		struct vtd_pe neg = {.neg = r, .flags = pfpd ? VTD_PE_FPD : 0};
+
+		vtd_pc_fill(vtd, a->sid, a->pasid, &neg, run->gen);
 	}
 	return r;
 }
@@ -523,6 +622,7 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 	pe.ss_width = vtd_ss_width(vtd, ctx.aw);
 	pe.fs_levels = 4;
 	pe.flags = VTD_PE_LEGACY | (fpd ? VTD_PE_FPD : 0);
+	pe.neg = 0;
 	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
@@ -643,6 +743,8 @@ dispatch(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, stru
 		translate_disabled(req, resp);
 		return;
 	}
+	if (caches)
+		run->root = root;
 	decode(vtd, req, &a);
 	ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
 	if (VTD_LIKELY(ttm == VTD_TTM_SCALABLE && vtd->cfg.scalable))
@@ -655,61 +757,77 @@ dispatch(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, stru
 		fail(vtd, req, VTD_FR_RTA_1, false, resp, dry);
 }
 
-/*
- * A request the request cache answers (caches.h): the same checks the full path makes on
- * cached entries - DTE for ATS, RID_PRIV, SRE/ERE, the permissions, a write on an entry not
- * yet dirty, the interrupt range - any of which sends the request down the full path.
- */
-static inline __attribute__((always_inline)) bool
-fast_path(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, uint64_t gen)
+/* ---- the request memo (memo.h) --------------------------------------------------------- */
+
+/* A memo hit is a use of the entries it stands for: refresh their LRU stamps. */
+static __attribute__((noinline)) bool memo_touch(struct vtd *vtd, const struct vtd_memo *m,
+						 struct vtd_memo_ent *e, uint64_t clock)
 {
-	uint64_t root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE), out, info, flags, slots;
-	unsigned ttm = (unsigned)VTD_GET(root, VTD_RTADDR_TTM);
-	bool has_pasid = req->flags & PCI_REQ_PASID, scalable = ttm == VTD_TTM_SCALABLE;
-	struct vtd_access a;
+	e->clock = (uint32_t)clock;
+	const struct vtd_memo_lru *l = &m->lru[e - m->ent];
 
-	if (!(root & VTD_ROOT_TE) || ttm > VTD_TTM_SCALABLE || req->at == PCI_AT_TRANSLATED ||
-	    !vtd_fast_lookup(
-		vtd, vtd_fast_key0(req->rid, scalable, has_pasid, has_pasid ? req->pasid : 0),
-		req->addr >> 12, gen, &out, &info, &flags, &slots))
-		return false;
-	decode(vtd, req, &a);
-	unsigned ctxf = (unsigned)(info >> 32) & 0xff, pgtt = (unsigned)((info >> 8) & 7);
-	struct vtd_pe pe = {.pgtt = (uint8_t)pgtt, .flags = (uint32_t)flags};
-	struct xl x = {.out = out | (req->addr & 0xfff),
-		       .shift = (unsigned)(info & 0x3f),
-		       .fs = (unsigned)((info >> 16) & 0xff),
-		       .ss = (unsigned)((info >> 24) & 0xff)};
-	bool ats = a.acc & VTD_ACC_ATS;
-
-	if (a.at != PCI_AT_UNTRANSLATED && !(ctxf & VTD_CTX_DTE))
-		return false;
-	if (!has_pasid && (ctxf & VTD_CTX_RID_PRIV))
-		a.acc |= VTD_ACC_PRIV;
-	if ((pgtt == VTD_PGTT_FS || pgtt == VTD_PGTT_NESTED) &&
-	    (((a.acc & VTD_ACC_X) && !(flags & VTD_PE_ERE)) ||
-	     ((a.acc & VTD_ACC_PRIV) && !(flags & VTD_PE_SRE))))
-		return false;
-	unsigned perm = granted(&pe, a.acc, &x);
-	unsigned need = ats ? 0 : a.acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
-	bool dirty = ats ? (perm & PCI_PERM_W) : (a.acc & VTD_ACC_W);
-	if ((perm & need) != need || (ats && !(perm & (PCI_PERM_R | PCI_PERM_W))) ||
-	    (dirty && !(info & (1u << 6))) || in_intr_range(x.out) ||
-	    (ats && in_intr_range(req->addr)))
-		return false;
-	complete(resp, x.out, x.shift, perm);
-	vtd_fast_touch(vtd, info, slots);
-	vtd_fast_count(vtd, scalable);
+	vtd_cache_touch(&vtd->iotlb, (unsigned)(e->verp - vtd->iotlb.ver), clock);
+	vtd_cache_touch(&vtd->ctxc, l->ctx_slot, clock);
+	if (l->pc_slot != VTD_MEMO_NO_SLOT)
+		vtd_cache_touch(&vtd->pc, l->pc_slot, clock);
 	return true;
 }
 
-/* The paths behind the request cache, out of line so that a hit pays for none of them. */
+/* The completion's status, permissions, fault (0) and flags (0) with one store. */
+static inline void complete_word(struct pci_resp *resp, unsigned perm)
+{
+	uint32_t v = (uint32_t)PCI_SC | perm << 8;
+
+	_Static_assert(
+	    offsetof(struct pci_resp, perm) == offsetof(struct pci_resp, status) + 1 &&
+		offsetof(struct pci_resp, fault) == offsetof(struct pci_resp, status) + 2 &&
+		offsetof(struct pci_resp, flags) == offsetof(struct pci_resp, status) + 3,
+	    "struct pci_resp: status, perm, fault, flags in one word");
+	memcpy(&resp->status, &v, sizeof(v));
+}
+
+/*
+ * Serve the request from this thread's memo if it can (memo.h). Reads only this thread's
+ * memo and three words others write rarely (the structure generation, the IOTLB slot's
+ * version, the LRU clock); writes only this thread's memo.
+ */
+static inline __attribute__((always_inline)) bool
+memo_serve(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	struct vtd_memo *m = vtd_memo_get(vtd);
+
+	if (!m)
+		return false;
+	uint64_t w = vtd_memo_word(req), page = req->addr >> 12;
+	struct vtd_memo_ent *e = vtd_memo_slot(vtd, m, w, page);
+
+	if (e->req != w || e->page != page ||
+	    e->sgen != __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE) ||
+	    e->ver != __atomic_load_n(e->verp, __ATOMIC_ACQUIRE))
+		return false;
+	uint64_t clock = vtd_clock(vtd);
+
+	resp->addr = e->out | (req->addr & 0xfff);
+	resp->page_size = e->page_size;
+	complete_word(resp, e->perm);
+	__atomic_store_n(&m->hits, __atomic_load_n(&m->hits, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+	if (VTD_UNLIKELY(e->clock != (uint32_t)clock))
+		return memo_touch(vtd, m, e, clock);
+	return true;
+}
+
+/* ---- entry points ---------------------------------------------------------------------- */
+
+/* The path through the caches, out of line so that a memo hit pays for none of it. */
 static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const struct pci_req *req,
-						       struct pci_resp *resp, uint64_t fgen)
+						       struct pci_resp *resp)
 {
 	struct vtd_run run;
 
-	run.fgen = fgen;
+	/* The structure generation first (memos made from this run must not outlive a
+	 * context or PASID-cache entry that goes after this), then the invalidation one. */
+	run.sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
 	run.gen = vtd_cache_gen(vtd);
 	run.hits = 0;
 	run.ctx_flags = 0;
@@ -722,39 +840,56 @@ static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const st
 #endif
 }
 
-static inline __attribute__((always_inline)) void
-translate_uncached(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+static __attribute__((noinline)) void translate_uncached(struct vtd *vtd, const struct pci_req *req,
+							 struct pci_resp *resp)
 {
 	struct vtd_run run;
 
 	dispatch(vtd, req, resp, &run, false, false);
 }
 
-int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+static __attribute__((noinline)) void trace_translate(struct vtd *vtd, const struct pci_req *req,
+						      const struct pci_resp *resp)
 {
-	if (VTD_UNLIKELY(!vtd || !req || !resp || req->at > PCI_AT_TRANSLATED ||
+	struct vtd_trace_event ev = {.kind = VTD_TRACE_TRANSLATE};
+
+	ev.xlate.req = req;
+	ev.xlate.resp = resp;
+	vtd->cb.trace(vtd->cb_ctx, &ev);
+}
+
+/* Behind the memo: the checks of the request, then the caches or a unit without any; and
+ * the trace. */
+static __attribute__((noinline)) int translate_slow(struct vtd *vtd, const struct pci_req *req,
+						    struct pci_resp *resp)
+{
+	if (VTD_UNLIKELY(req->at > PCI_AT_TRANSLATED ||
 			 ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX)))
 		return -EINVAL;
-	/* Three specialisations of one path: with caches (behind the request cache),
-	 * without (a unit configured with none pays nothing for them), and check mode's
-	 * reference walk (vtd_translate_ref). */
-	if (VTD_LIKELY(vtd->caching)) {
-		uint64_t fgen = vtd_fast_gen(vtd);
-
-		if (!(VTD_LIKELY(vtd->fast != NULL) &&
-		      !__atomic_load_n(&vtd->check, __ATOMIC_RELAXED) &&
-		      fast_path(vtd, req, resp, fgen)))
-			translate_cached(vtd, req, resp, fgen);
-	} else {
+	if (VTD_LIKELY(vtd->caching))
+		translate_cached(vtd, req, resp);
+	else
 		translate_uncached(vtd, req, resp);
-	}
-	if (VTD_UNLIKELY(vtd->cb.trace != NULL)) {
-		struct vtd_trace_event ev = {.kind = VTD_TRACE_TRANSLATE};
-		ev.xlate.req = req;
-		ev.xlate.resp = resp;
-		vtd->cb.trace(vtd->cb_ctx, &ev);
-	}
+	if (VTD_UNLIKELY(vtd->cb.trace != NULL))
+		trace_translate(vtd, req, resp);
 	return 0;
+}
+
+int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	if (VTD_UNLIKELY(!vtd))
+		return -EINVAL;
+	if (VTD_UNLIKELY(!req))
+		return -EINVAL;
+	if (VTD_UNLIKELY(!resp))
+		return -EINVAL;
+	/* Three specialisations of one path: with caches (behind this thread's memo, which
+	 * only holds requests the full path checked), without (a unit configured with none
+	 * pays nothing for them), and check mode's reference walk (vtd_translate_ref). A memo
+	 * is never used with a trace callback. */
+	if (VTD_LIKELY(memo_serve(vtd, req, resp)))
+		return 0;
+	return translate_slow(vtd, req, resp);
 }
 
 void vtd_translate_ref(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)

@@ -36,42 +36,79 @@
 
 /* ---- the cache engine's state (cache.h has its functions) ------------------------------ */
 
-#define VTD_CACHE_CTR_SHARDS 16
+/*
+ * Counter shards: one per thread slot (memo.c hands slots out), each written only by the
+ * thread that holds the slot, so that counting costs no locked instruction and no shared
+ * cache line; threads beyond the slots count in the last shard with atomic additions.
+ */
+#define VTD_THREAD_SLOTS     64
+#define VTD_CACHE_CTR_SHARDS (VTD_THREAD_SLOTS + 1)
 
-/* Counters, sharded by thread so that hits on many threads do not share a cache line. */
 struct vtd_cache_ctr {
 	uint64_t hit, miss, fill, evict, inval;
 } __attribute__((aligned(64)));
 
+/* Summary words per set: which tags a set may hold, one bit per hashed key (cache.h). */
+#define VTD_CACHE_SUMS 3
+
 struct vtd_cset {
-	uint32_t seq;  /* odd while a writer changes the set */
-	uint32_t busy; /* writer flag */
+	uint32_t seq; /* odd while a writer is in the set; writers take it with a CAS */
+	uint32_t pad;
+	uint64_t sum[VTD_CACHE_SUMS];
 };
+
+struct vtd_cache;
+/* The summary bits of one valid entry (tag0, and its data words: tag1 first). */
+typedef void (*vtd_cache_sum_fn)(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS]);
 
 struct vtd_cache {
 	unsigned sets, ways;
-	unsigned words; /* per entry in data[]: tag1, stamp, payload */
+	unsigned words; /* per entry in data[]: tag1, payload */
 	unsigned set_mask;
 	struct vtd_cset *set;
-	uint64_t *tags; /* sets * ways: each entry's tag0, 0 when invalid (scanned first) */
-	uint64_t *data; /* sets * ways * words */
-	uint64_t epoch;
+	uint64_t *tags;	 /* sets * ways: each entry's tag0, 0 when invalid (scanned first) */
+	uint64_t *data;	 /* sets * ways * words */
+	uint32_t *ver;	 /* sets * ways: each slot's version (moves with every change) */
+	uint64_t *stamp; /* sets * ways: each slot's LRU stamp */
+	uint64_t *sgen;	 /* the unit's structure generation: moved when a version wraps */
+	vtd_cache_sum_fn summarize;
+	bool count_sizes; /* keep size[] (the IOTLB: tag0 bits 1:0 are the page-size code) */
+	uint32_t size[4]; /* valid entries per size code, when count_sizes */
 	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
 };
 
 /*
- * One request-cache entry (caches.h): the combined answer of the context, PASID and IOTLB
- * caches for a (source-id, PASID, 4 KiB page). 64 bytes; seq is its writer's flag.
+ * The request memo (memo.h): per thread and unit, a direct-mapped table of translations
+ * the caches gave, keyed by what a request carries. 64 bytes an entry.
  */
-struct vtd_fast_ent {
-	uint64_t seq;
-	uint64_t key0, key1;
-	uint64_t gen;
-	uint64_t out;	/* output address of the 4 KiB input page */
-	uint64_t info;	/* shift | clean | pgtt | fs perm | ss perm | context flags */
-	uint64_t flags; /* the PASID entry's VTD_PE_* flags */
-	uint64_t pad;	/* IOTLB slot | PASID-cache slot << 32 (for their LRU) */
+struct vtd_memo_ent {
+	uint64_t req;	      /* the request word: PASID field, requester ID, AT, flags */
+	uint64_t page;	      /* input address >> 12 */
+	uint64_t out;	      /* output address of the 4 KiB page */
+	uint64_t page_size;   /* of the translation */
+	uint64_t sgen;	      /* the unit's structure generation when the entry was made */
+	const uint32_t *verp; /* the version of the IOTLB slot it stands for ... */
+	uint32_t ver;	      /* ... and its value */
+	uint32_t clock;	      /* the LRU clock when its cache entries were last touched */
+	uint8_t perm;	      /* the completion's permissions */
 } __attribute__((aligned(64)));
+
+/* The other cache slots a memo entry stands for: only its LRU refresh reads them. */
+struct vtd_memo_lru {
+	uint32_t ctx_slot, pc_slot; /* context- and PASID-cache slots (~0: none) */
+};
+
+struct vtd_memo {
+	/* Hits served, for the cache counters (legacy mode has no PASID-cache lookup). Every
+	 * entry that can hit was made in the unit's current mode (a root change moves the
+	 * structure generation), so one counter runs, for `legacy`; `done` holds the counts
+	 * of earlier modes. Written by the owner only. */
+	uint64_t hits;
+	uint64_t done[2]; /* [0] scalable, [1] legacy */
+	bool legacy;
+	struct vtd_memo_lru *lru;  /* entries: beside ent[] */
+	struct vtd_memo_ent ent[]; /* cache-line aligned */
+};
 
 struct vtd_msi {
 	bool fault; /* send the fault event */
@@ -104,14 +141,23 @@ struct vtd {
 	uint8_t pgtt_ok;	      /* bit n: PGTT n supported */
 
 	/* The translation caches (digest 5.11; caches.c) and check mode (check.c). */
-	uint64_t inv_gen; /* bumped by every invalidation, sampled by every walk */
+	uint64_t inv_gen __attribute__((aligned(64))); /* bumped before every invalidation,
+							  sampled by every walk */
+	uint64_t clock; /* the LRU clock of every cache: advanced by fills */
 	struct vtd_cache ctxc, pc, iotlb;
-	bool caching; /* any of them has entries */
-	/* The request cache in front of them (caches.h): valid while fast_gen holds. */
-	struct vtd_fast_ent *fast;
-	unsigned fast_shift; /* 64 - log2(entries): the slot is the hash's top bits */
-	uint64_t fast_gen;   /* bumped by every invalidation and every eviction */
-	uint64_t fast_hits[VTD_CACHE_CTR_SHARDS][8]; /* [shard][0]: scalable, [1]: legacy */
+	struct vtd_cache fspc, sspc; /* paging-structure caches: first stage, second stage */
+	bool caching;		     /* any of them has entries */
+	bool negative;		     /* CAP.CM: not-present entries are cached too */
+	/* The request memos in front of them (memo.h), one per thread slot, and what keeps
+	 * them honest: sgen moves whenever a context or PASID-cache entry goes (invalidated
+	 * or evicted), every cache flush, and when check mode turns on. */
+	bool memo_ok;	 /* memos may be used (caches on, no trace callback) */
+	unsigned memo_n; /* entries per memo */
+	uint64_t sgen __attribute__((aligned(64)));
+	uint64_t memo_mask; /* memo entries - 1 */
+	/* By thread slot (memo.c): [0] and [VTD_THREAD_SLOTS + 1] stay NULL (a thread
+	 * without a slot yet, and one for which none was left). */
+	struct vtd_memo *memo[VTD_THREAD_SLOTS + 2];
 	bool check;			 /* check mode: compare cached translations with memory */
 	uint64_t stale[VTD_CACHE_COUNT]; /* check-mode reports, by enum vtd_cache_id */
 	uint64_t checked;		 /* translations check mode compared */
@@ -289,6 +335,7 @@ struct vtd_pe {
 	uint8_t ss_levels; /* 3..5 (AW + 2) */
 	uint8_t ss_width;  /* min(30 + 9 * AW, MGAW) */
 	uint8_t fs_levels; /* 4 or 5 */
+	uint8_t neg;	   /* a cached not-present entry (CAP.CM): its fault reason, else 0 */
 	uint32_t flags;	   /* VTD_PE_* */
 };
 
@@ -307,6 +354,9 @@ static inline uint8_t vtd_ss_width(const struct vtd *vtd, unsigned aw)
 /* static inline uint8_t vtd_pasid_lookup(vtd, ctx, pasid, pe, fpd): pasid.h */
 
 /* What an IOTLB entry holds (and what a walk produced): see translate.c's struct xl. */
+#define VTD_NEG_FS 1 /* negative entry (CAP.CM): the first stage said not present */
+#define VTD_NEG_SS 2 /* negative entry (CAP.CM): the second stage said not present */
+
 struct vtd_iotlb_ent {
 	uint64_t out;	/* output address of the page base */
 	unsigned shift; /* 12, 21, 30 */
@@ -314,25 +364,45 @@ struct vtd_iotlb_ent {
 	unsigned ss;	/* VTD_XL_* of the second stage (all for none) */
 	unsigned pgtt;	/* the PGTT that produced it */
 	bool clean;	/* a write needs no A/D update */
+	uint8_t neg;	/* VTD_NEG_*: a page that is not present, 0 for a translation */
+};
+
+/* Where a walk starts: its root table, or the table below a cached paging-structure
+ * entry (caches.h) with the permissions gathered above it. */
+struct vtd_walk_start {
+	uint64_t table;	  /* (host-)physical address of the table at `lvl` */
+	uint64_t gtable;  /* nested first stage: its guest-physical address */
+	uint64_t and_all; /* AND of the entries above (all ones for the root) */
+	uint64_t or_all;  /* OR of the entries above (first stage: XD) */
+	uint8_t lvl;	  /* the level of `table` */
+	uint8_t from;	  /* the level of the cached entry (lvl + 1) */
 };
 
 /* One request's trip through the unit, besides the request itself (translate.c). */
 #define VTD_RUN_HIT_CTX	  (1u << 0) /* the context cache served the context entry */
 #define VTD_RUN_HIT_PC	  (1u << 1) /* the PASID cache served the PASID entry */
 #define VTD_RUN_HIT_IOTLB (1u << 2) /* the IOTLB served the translation */
+#define VTD_RUN_HIT_FSPC  (1u << 3) /* a first-stage walk started from its cache */
+#define VTD_RUN_HIT_SSPC  (1u << 4) /* the last second-stage walk started from its cache */
+#define VTD_RUN_HIT_SSPC_NESTED                                                                    \
+	(1u << 5) /* a second-stage walk of a nested first-stage table started from its cache */
 
 struct vtd_run {
+	uint64_t root;	    /* the latched root-table state (TE, TTM, RTA) used */
 	uint64_t gen;	    /* invalidation generation, sampled before any table is read */
+	uint64_t sgen;	    /* structure generation (memo.h), sampled before that */
 	unsigned hits;	    /* VTD_RUN_HIT_* */
 	bool dry;	    /* check mode's reference: no caches, no A/D writes, no fault records */
 	struct vtd_ctx ctx; /* the context entry used (with VTD_RUN_HIT_CTX) */
-	struct vtd_pe pe;   /* the PASID entry used (with VTD_RUN_HIT_PC) */
-	struct vtd_iotlb_ent ent; /* the IOTLB entry used (with VTD_RUN_HIT_IOTLB) */
-	uint16_t did;		  /* the domain of the translation (IOTLB tag) */
-	uint32_t pasid;		  /* the PASID used (request's or RID_PASID) */
-	uint64_t fgen;		  /* request-cache generation, sampled first */
-	uint8_t ctx_flags;	  /* VTD_CTX_* of the context entry used */
-	int ctx_slot, pc_slot;	  /* their cache slots, -1 if not cached */
+	struct vtd_pe pe;   /* the PASID entry used (from the PASID cache with VTD_RUN_HIT_PC) */
+	struct vtd_iotlb_ent ent;  /* the IOTLB entry used (with VTD_RUN_HIT_IOTLB) */
+	struct vtd_walk_start fsp; /* the first-stage cache entry used (VTD_RUN_HIT_FSPC) */
+	struct vtd_walk_start ssp; /* the second-stage one (VTD_RUN_HIT_SSPC) */
+	uint64_t ss_in;		   /* ... and the input address of that second-stage walk */
+	uint16_t did;		   /* the domain of the translation (IOTLB tag) */
+	uint32_t pasid;		   /* the PASID used (request's or RID_PASID) */
+	uint8_t ctx_flags;	   /* VTD_CTX_* of the context entry used */
+	int ctx_slot, pc_slot;	   /* their cache slots, -1 if not cached */
 };
 
 /* The request path with run->dry: an uncached walk of memory as it is now (translate.c). */
@@ -380,6 +450,10 @@ struct vtd_walk {
 	uint64_t ev[VTD_MAX_LEVELS];  /* its value as read */
 	uint64_t gpa[VTD_MAX_LEVELS]; /* nested: the entry's guest-physical address */
 	uint64_t va;		      /* first stage: the input address */
+	uint64_t table;		      /* the table the walk started in ... */
+	uint8_t top;		      /* ... its level ... */
+	uint64_t and0, or0;	      /* ... and the bits gathered above it */
+	struct vtd_run *run;	      /* nested with caches: the translation's run */
 };
 
 /* Second-stage walk of `iova` with the AW and SLPTPTR of `pe` (legacy rules if LEGACY). */

@@ -11,6 +11,8 @@
  * permission on it (SFL.8). The final guest-physical output is translated by the caller.
  */
 #include "walk_fs.h"
+
+#include "caches.h"
 #include "walk_ss.h"
 
 /*
@@ -67,12 +69,16 @@ static uint8_t nested_reason(enum vtd_walk_status s)
 /*
  * Nested: the host-physical address of the first-stage structure at `gpa`. `write` asks
  * for second-stage write permission (an A/D update); `root` selects SFL.6 over SFL.7.
+ * With `run` the second-stage walk goes through its paging-structure cache, and what it
+ * read is cached once its A/D bits are set.
  */
 static enum vtd_walk_status nested_gpa(struct vtd *vtd, const struct vtd_pe *pe, uint64_t gpa,
-				       bool root, bool write, uint64_t *hpa, struct vtd_walk *w)
+				       bool root, bool write, uint64_t *hpa, struct vtd_walk *w,
+				       struct vtd_run *run)
 {
 	struct vtd_walk sw;
-	enum vtd_walk_status s = vtd_walk_ss(vtd, pe, gpa, &sw);
+	enum vtd_walk_status s =
+	    run ? vtd_walk_ss_cached(vtd, pe, gpa, &sw, run, true) : vtd_walk_ss(vtd, pe, gpa, &sw);
 
 	if (s) {
 		w->fault = nested_reason(s);
@@ -95,22 +101,36 @@ static enum vtd_walk_status nested_gpa(struct vtd *vtd, const struct vtd_pe *pe,
 			return VTD_WALK_NESTED;
 		}
 	}
+	if (run)
+		vtd_sspc_fill(vtd, pe->did, gpa, &sw, vtd_ss_ad(pe), run->gen);
 	*hpa = sw.out;
 	return VTD_WALK_OK;
 }
 
-/* Nested: each table address is a guest-physical address, translated before the read. */
+/* Nested: each table address is a guest-physical address, translated before the read -
+ * except the first table of a walk that starts below a cached (combined) entry. */
 enum vtd_walk_status vtd_walk_fs_nested(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
-					struct vtd_walk *w)
+					struct vtd_walk *w, const struct vtd_walk_start *st,
+					struct vtd_run *run)
 {
 	const uint64_t(*rsvd)[2] = vtd->fs_rsvd[1][!!(pe->flags & VTD_PE_NXE)];
-	unsigned lvl = pe->fs_levels, top = lvl, n = 0;
-	uint64_t table = pe->flptptr, e, and_all = ~0ull, or_all = 0;
+	unsigned lvl = st ? st->lvl : pe->fs_levels, top = pe->fs_levels, n = 0;
+	uint64_t table = st ? st->gtable : pe->flptptr, e;
+	uint64_t and_all = st ? st->and_all : ~0ull, or_all = st ? st->or_all : 0;
 
+	w->run = run;
+	w->top = (uint8_t)lvl;
+	w->table = table;
+	w->and0 = and_all;
+	w->or0 = or_all;
 	for (;;) {
 		uint64_t gpa = table + VTD_PT_INDEX(va, lvl) * 8, pa;
-		enum vtd_walk_status s = nested_gpa(vtd, pe, gpa, lvl == top, false, &pa, w);
+		enum vtd_walk_status s = VTD_WALK_OK;
 
+		if (n == 0 && st)
+			pa = st->table + VTD_PT_INDEX(va, lvl) * 8;
+		else
+			s = nested_gpa(vtd, pe, gpa, lvl == top, false, &pa, w, run);
 		if (s)
 			return s;
 		if (vtd_fetch(vtd, pa, 1, &e))
@@ -118,8 +138,10 @@ enum vtd_walk_status vtd_walk_fs_nested(struct vtd *vtd, const struct vtd_pe *pe
 		w->gpa[n] = gpa;
 		w->epa[n] = pa;
 		w->ev[n++] = e;
-		if (!(e & VTD_FL_P))
+		if (!(e & VTD_FL_P)) {
+			w->nlev = (uint8_t)n;
 			return VTD_WALK_NOT_PRESENT;
+		}
 		if (e & rsvd[lvl][(e >> 7) & 1])
 			return VTD_WALK_RSVD;
 		and_all &= e;
@@ -147,19 +169,58 @@ enum vtd_walk_status vtd_fs_set_ad(struct vtd *vtd, const struct vtd_pe *pe, str
 		if ((w->ev[i] & bits) == bits)
 			continue;
 		if (pe->pgtt == VTD_PGTT_NESTED) {
-			s = nested_gpa(vtd, pe, w->gpa[i], i == 0, true, &hpa, w);
+			s = nested_gpa(vtd, pe, w->gpa[i], i == 0 && w->top == pe->fs_levels, true,
+				       &hpa, w, w->run);
 			if (s)
 				return s;
 		}
 		/* The plain walk does not store entry addresses: they follow from the
-		 * entries above and the input address. */
+		 * entries above (or the table it started in) and the input address. */
 		uint64_t pa = pe->pgtt == VTD_PGTT_NESTED
 				  ? w->epa[i]
-				  : (i ? w->ev[i - 1] & VTD_FL_ADDR_MASK : pe->flptptr) +
-					VTD_PT_INDEX(w->va, pe->fs_levels - i) * 8;
+				  : (i ? w->ev[i - 1] & VTD_FL_ADDR_MASK : w->table) +
+					VTD_PT_INDEX(w->va, w->top - i) * 8;
 		s = vtd_entry_set_bits(vtd, pa, w->ev[i], bits, VTD_FL_A | VTD_FL_D | VTD_FL_EA);
 		if (s)
 			return s;
 	}
 	return VTD_WALK_OK;
+}
+
+bool vtd_fs_entry_at(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va, unsigned from,
+		     struct vtd_walk_start *st)
+{
+	bool nested = pe->pgtt == VTD_PGTT_NESTED;
+	const uint64_t(*rsvd)[2] = vtd->fs_rsvd[nested][!!(pe->flags & VTD_PE_NXE)];
+	uint64_t table = pe->flptptr, and_all = ~0ull, or_all = 0, e, pa;
+	struct vtd_walk sw;
+
+	if (!vtd_fs_canonical(pe, va) || from < 2)
+		return false;
+	for (unsigned lvl = pe->fs_levels; lvl >= from; lvl--) {
+		pa = table + VTD_PT_INDEX(va, lvl) * 8;
+		if (nested) {
+			if (vtd_walk_ss(vtd, pe, pa, &sw) || !(sw.perm & VTD_XL_R))
+				return false;
+			pa = sw.out;
+		}
+		if (vtd_fetch(vtd, pa, 1, &e) || !(e & VTD_FL_P) || (e & rsvd[lvl][(e >> 7) & 1]) ||
+		    (e & VTD_FL_PS))
+			return false;
+		and_all &= e;
+		or_all |= e;
+		table = e & VTD_FL_ADDR_MASK;
+	}
+	st->gtable = table;
+	st->table = table;
+	if (nested) {
+		if (vtd_walk_ss(vtd, pe, table, &sw) || !(sw.perm & VTD_XL_R))
+			return false;
+		st->table = sw.out & VTD_FL_ADDR_MASK;
+	}
+	st->and_all = ~(uint64_t)(VTD_FL_RW | VTD_FL_US) | and_all;
+	st->or_all = or_all & VTD_FL_XD;
+	st->lvl = (uint8_t)(from - 1);
+	st->from = (uint8_t)from;
+	return true;
 }

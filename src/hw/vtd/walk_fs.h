@@ -8,9 +8,15 @@
 
 #include "vtd_internal.h"
 
-/* Nested walks go through the second stage for every table (walk_fs.c). */
+/*
+ * Nested walks go through the second stage for every table (walk_fs.c). `st` is where the
+ * walk starts (NULL: at the root); with `run` (caches on) the second-stage walks of the
+ * tables go through the second-stage paging-structure cache, and A/D updates of this walk
+ * too (w->run).
+ */
 enum vtd_walk_status vtd_walk_fs_nested(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
-					struct vtd_walk *w);
+					struct vtd_walk *w, const struct vtd_walk_start *st,
+					struct vtd_run *run);
 
 /* The result of a walk that ended at `lvl` with leaf `e`. */
 static inline __attribute__((always_inline)) enum vtd_walk_status
@@ -34,31 +40,38 @@ vtd_fs_done(struct vtd_walk *restrict w, uint64_t va, unsigned lvl, uint64_t e, 
 }
 
 /*
- * The plain walk, specialised by the compiler for `levels` = 4 and 5 (constant at each
- * call): the loop unrolls with constant shifts and masks. Memory limits are held in
- * locals because the stores into `w` could otherwise alias them.
+ * The plain walk from table `table` at level `lvl` (the root: FLPTPTR at `levels`, or the
+ * table below a cached entry whose gathered bits are `and_all` / `or_all`). The compiler
+ * specialises it for `levels` = 4 and 5 (constant at each call) and, from the root, for
+ * lvl = levels: the loop unrolls with constant shifts and masks. Memory limits are held
+ * in locals because the stores into `w` could otherwise alias them.
  */
 static inline __attribute__((always_inline)) enum vtd_walk_status
 vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
-		   struct vtd_walk *restrict w, const unsigned levels)
+		   struct vtd_walk *restrict w, const unsigned levels, uint64_t table, unsigned lvl,
+		   uint64_t and_all, uint64_t or_all)
 {
 	const uint64_t(*rsvd)[2] = vtd->fs_rsvd[0][!!(pe->flags & VTD_PE_NXE)];
 	const uint8_t *base = vtd->base;
-	uint64_t table = pe->flptptr, e = 0, and_all = ~0ull, or_all = 0, lim = vtd->mem_size - 8;
-	unsigned lvl = levels;
+	uint64_t e = 0, lim = vtd->mem_size - 8;
+	bool root = lvl == levels;
 
+	w->table = table;
+	w->top = (uint8_t)lvl;
+	w->and0 = and_all;
+	w->or0 = or_all;
 #pragma GCC unroll 5
 	for (unsigned n = 0; n < levels; n++, lvl--) {
 		uint64_t pa = table + VTD_PT_INDEX(va, lvl) * 8;
 
 		if (VTD_LIKELY(base != NULL)) {
 			if (VTD_UNLIKELY(pa > lim))
-				return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+				return n || !root ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
 			/* Acquire, as vtd_fetch(): the table below was finished first. */
 			e = __atomic_load_n((const uint64_t *)(const void *)(base + pa),
 					    __ATOMIC_ACQUIRE);
 		} else if (mem_read64(vtd->mem, pa, &e)) {
-			return n ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+			return n || !root ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
 		}
 		w->ev[n] = e; /* (the entry's address is recomputed if A/D need writing) */
 		if (VTD_UNLIKELY(!(e & VTD_FL_P))) {
@@ -76,19 +89,44 @@ vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
 	return VTD_WALK_RSVD; /* not reached: level 1 is always a leaf */
 }
 
-static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe,
-					       uint64_t va, struct vtd_walk *restrict w)
+/* The canonical-address check (4.1): bits 63:48 (4-level) or 63:57 (5-level) repeat the
+ * top bit. */
+static inline bool vtd_fs_canonical(const struct vtd_pe *pe, uint64_t va)
 {
 	unsigned hi = pe->fs_levels == 5 ? 56 : 47;
 
-	/* Canonical: bits 63:48 (4-level) or 63:57 (5-level) repeat the top bit. */
-	if ((uint64_t)((int64_t)(va << (63 - hi)) >> (63 - hi)) != va)
+	return (uint64_t)((int64_t)(va << (63 - hi)) >> (63 - hi)) == va;
+}
+
+static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe,
+					       uint64_t va, struct vtd_walk *restrict w)
+{
+	if (!vtd_fs_canonical(pe, va))
 		return VTD_WALK_WIDTH;
 	if (VTD_UNLIKELY(pe->pgtt == VTD_PGTT_NESTED))
-		return vtd_walk_fs_nested(vtd, pe, va, w);
+		return vtd_walk_fs_nested(vtd, pe, va, w, NULL, NULL);
 	if (pe->fs_levels == 5)
-		return vtd_walk_fs_levels(vtd, pe, va, w, 5);
-	return vtd_walk_fs_levels(vtd, pe, va, w, 4);
+		return vtd_walk_fs_levels(vtd, pe, va, w, 5, pe->flptptr, 5, ~0ull, 0);
+	return vtd_walk_fs_levels(vtd, pe, va, w, 4, pe->flptptr, 4, ~0ull, 0);
+}
+
+/*
+ * Check mode: what memory says now about the non-leaf entry at level `from` above `va` - as
+ * the first-stage paging-structure cache would hold it (next table, gathered bits). False
+ * if memory has no such entry (not present, reserved bits, a leaf, a fetch error). No
+ * writes, no caches.
+ */
+bool vtd_fs_entry_at(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va, unsigned from,
+		     struct vtd_walk_start *st);
+
+/* A plain (not nested) walk from a cached entry: `st` (caches.h). */
+static inline enum vtd_walk_status vtd_walk_fs_start(struct vtd *vtd, const struct vtd_pe *pe,
+						     uint64_t va, struct vtd_walk *restrict w,
+						     const struct vtd_walk_start *st)
+{
+	if (!vtd_fs_canonical(pe, va))
+		return VTD_WALK_WIDTH;
+	return vtd_walk_fs_levels(vtd, pe, va, w, 5, st->table, st->lvl, st->and_all, st->or_all);
 }
 
 #endif

@@ -9,6 +9,8 @@
  */
 #include "walk_ss.h"
 
+#include "caches.h"
+
 /*
  * Reserved bits of a present second-stage entry, by mode, level and PS:
  *  - every entry: address bits at or above HAW, TM (reserved since spec 3.2);
@@ -79,4 +81,46 @@ enum vtd_walk_status vtd_ss_set_ad(struct vtd *vtd, const struct vtd_walk *w, bo
 			return s;
 	}
 	return VTD_WALK_OK;
+}
+
+enum vtd_walk_status vtd_walk_ss_cached(struct vtd *vtd, const struct vtd_pe *pe, uint64_t iova,
+					struct vtd_walk *w, struct vtd_run *run, bool nested)
+{
+	struct vtd_walk_start st;
+
+	if (!vtd->sspc.sets ||
+	    !vtd_sspc_lookup(vtd, pe->did, iova, pe->ss_levels, vtd_ss_ad(pe), &st))
+		return vtd_walk_ss(vtd, pe, iova, w);
+	if (nested) {
+		run->hits |= VTD_RUN_HIT_SSPC_NESTED;
+	} else {
+		run->hits |= VTD_RUN_HIT_SSPC;
+		run->ssp = st;
+		run->ss_in = iova;
+	}
+	return vtd_walk_ss_from(vtd, pe, iova, w, st.table, st.lvl, st.and_all);
+}
+
+bool vtd_ss_entry_at(struct vtd *vtd, const struct vtd_pe *pe, uint64_t iova, unsigned from,
+		     struct vtd_walk_start *st)
+{
+	const uint64_t(*rsvd)[2] = vtd->ss_rsvd[!!(pe->flags & VTD_PE_LEGACY)];
+	uint64_t table = pe->slptptr, and_all = ~0ull, e;
+
+	if (iova >> pe->ss_width || from < 2)
+		return false;
+	for (unsigned lvl = pe->ss_levels; lvl >= from; lvl--) {
+		if (vtd_fetch(vtd, table + VTD_PT_INDEX(iova, lvl) * 8, 1, &e) ||
+		    !(e & (VTD_SL_R | VTD_SL_W)) || (e & rsvd[lvl][(e >> 7) & 1]) ||
+		    (e & VTD_SL_PS))
+			return false;
+		and_all &= e;
+		table = e & VTD_SL_ADDR_MASK;
+	}
+	st->table = st->gtable = table;
+	st->and_all = ~(uint64_t)VTD_SSPC_ACC | and_all;
+	st->or_all = 0;
+	st->lvl = (uint8_t)(from - 1);
+	st->from = (uint8_t)from;
+	return true;
 }
