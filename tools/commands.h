@@ -17,5 +17,7 @@ int cmd_check_scenario(int argc, char **argv); /* tools/cmd_check_scenario.c */
 extern const struct tool_command tool_commands[];
 
 int cmd_replay(int argc, char **argv); /* tools/replay.c */
+int cmd_run(int argc, char **argv);    /* tools/run.c */
+int cmd_dot(int argc, char **argv);    /* tools/run.c */
 
 #endif

@@ -2,21 +2,35 @@
 /* softiommu: the command-line front end. `softiommu help` lists the subcommands. */
 #include "commands.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 static int cmd_help(int argc, char **argv);
 
+/* `--help` (or -h) anywhere in a simple subcommand's arguments. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (wants_help(argc, argv)) {
+		printf("usage: softiommu version\n\nPrint the version. Exit status 0.\n");
+		return 0;
+	}
 	printf("softiommu 0.1.0\n");
 	return 0;
 }
 
 const struct tool_command tool_commands[] = {
     {"help", "list the subcommands", cmd_help},
+    {"run", "run a scenario (default: the built-in one) and report", cmd_run},
+    {"dot", "draw a scenario's translation structures as a Graphviz graph", cmd_dot},
     {"version", "print the version", cmd_version},
     {"replay", "run VT-d conformance vectors (docs/vectors.md)", cmd_replay},
     {"check-scenario", "read scenario files and print them in normal form", cmd_check_scenario},
@@ -29,8 +43,9 @@ static int cmd_help(int argc, char **argv)
 	(void)argv;
 	printf("usage: softiommu <command> [options]\n\ncommands:\n");
 	for (const struct tool_command *c = tool_commands; c->name; c++)
-		printf("  %-10s %s\n", c->name, c->summary);
-	printf("\n`softiommu <command> --help` describes one command.\n");
+		printf("  %-15s %s\n", c->name, c->summary);
+	printf("\n`softiommu <command> --help` describes one command; man softiommu, all of "
+	       "them.\n");
 	return 0;
 }
 

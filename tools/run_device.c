@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The scenario's devices: each a PCIe function (requester ID, PASID and ATS capabilities,
+ * device TLB) probed onto its unit, with a DMA-API handle on its default domain (the
+ * scenario's policy: translated or pass-through, strict or lazy), the kernel PASID where
+ * the policy asks for it, and for DSA engines the engine itself with its work queues.
+ */
+#include "run_ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Device-TLB geometry for `entries`: a power-of-two number of sets of at most 8 ways (the
+ * endpoint's limits are 2^16 sets and 64 ways), rounded down when entries do not factor. */
+static void atc_geometry(uint32_t entries, uint32_t *sets, uint32_t *ways)
+{
+	uint32_t odd = entries, w = 1;
+
+	while (!(odd & 1))
+		odd >>= 1;
+	w = odd <= 64 ? odd : 64;
+	while (w * 2 <= 8 && entries / (w * 2) >= 1 && (entries / w) % 2 == 0)
+		w *= 2;
+	*ways = w;
+	*sets = entries / w ? entries / w : 1;
+	while (*sets & (*sets - 1))
+		*sets &= *sets - 1;
+	if (*sets > 65536)
+		*sets = 65536;
+}
+
+static int make_endpoint(struct run_device *d)
+{
+	const struct scenario_device *sd = d->sd;
+	const struct vtd_config *vc = vtd_get_config(d->rm->vtd);
+	struct pci_endpoint_config ec = {
+	    .rid = sd->rid,
+	    .pasid_width = sd->pasid_bits,
+	    .pasid_enable = sd->pasid_bits != 0,
+	    .ats = sd->ats,
+	    .ats_enable = sd->ats && vc->dev_tlb,
+	    .agent = vtd_translation_agent(d->rm->vtd),
+	    .mem = d->rm->mem,
+	};
+
+	if (sd->ats)
+		atc_geometry(sd->devtlb_entries, &ec.atc_sets, &ec.atc_ways);
+	return pci_endpoint_create(&ec, &d->ep);
+}
+
+/* DMA-API debug reports: counted by the DMA layer; the first few are kept for the report. */
+static void debug_report(void *ctx, const struct dma_debug_report *rep)
+{
+	struct run_device *d = ctx;
+	struct run *r = d->rm->run;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->n_debug_texts < RUN_DEBUG_TEXTS)
+		snprintf(r->debug_texts[r->n_debug_texts++], sizeof(r->debug_texts[0]),
+			 "%s: %s at %#llx size %llu", d->sd->name, dma_debug_kind_name(rep->kind),
+			 (unsigned long long)rep->addr, (unsigned long long)rep->size);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int make_dma(struct run_device *d)
+{
+	const struct scenario_dma *p = &d->sd->dma;
+	struct dma_dev_config dc = {
+	    .dev = d->dev,
+	    .mem = d->rm->mem,
+	    .alloc = d->rm->alloc,
+	    .fq_size = p->flush_queue_size,
+	    /* The DMA layer's timer counts milliseconds: round up, at least 1 ms. */
+	    .fq_timeout_ms = (unsigned)((p->flush_timeout_ns + 999999) / 1000000),
+	    .debug = p->debug,
+	    .debug_fn = debug_report,
+	    .debug_ctx = d,
+	};
+
+	if (!dc.fq_timeout_ms)
+		dc.fq_timeout_ms = 1;
+	return dma_dev_create(&dc, &d->dma);
+}
+
+/* DSA completion interrupts: the handle is the submitting thread's slot. */
+static void dsa_irq(void *ctx, unsigned wq, uint16_t handle)
+{
+	struct run_device *d = ctx;
+
+	(void)wq;
+	if (handle < d->irq_slots)
+		atomic_store_explicit(&d->irq_done[handle], 1, memory_order_release);
+}
+
+/* The engine's accesses go through the DMA layer's debug checks, as idxd's would. */
+static void dsa_access(void *ctx, bool has_pasid, uint32_t pasid, uint64_t addr, uint64_t len,
+		       bool write)
+{
+	struct run_device *d = ctx;
+
+	(void)has_pasid;
+	(void)pasid;
+	dma_debug_check_access(d->dma, addr, len, write ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+}
+
+static int make_dsa(struct run *r, struct run_device *d)
+{
+	const struct scenario_device *sd = d->sd;
+	struct dsa_config dc = {
+	    .ep = d->ep,
+	    .num_wqs = sd->work_queues,
+	    .max_transfer_size = DSA_DEFAULT_MAX_XFER,
+	    .irq = dsa_irq,
+	    .irq_ctx = d,
+	    .access = sd->dma.debug ? dsa_access : NULL,
+	    .access_ctx = d,
+	};
+
+	for (unsigned q = 0; q < sd->work_queues && q < DSA_MAX_WQS; q++)
+		dc.wq_size[q] = sd->wq_size;
+	/* The largest transfer any workload of this device asks for. */
+	for (size_t w = 0; w < r->s->n_workloads; w++)
+		if (r->s->workloads[w].device == d->index &&
+		    r->s->workloads[w].size.max > dc.max_transfer_size)
+			dc.max_transfer_size = (uint32_t)r->s->workloads[w].size.max;
+	return dsa_create(&dc, &d->dsa);
+}
+
+/* One completion slot per descriptor in flight, for every thread of each workload on the
+ * device (run_workload.c hands them out in the same order). */
+static int make_irq_slots(struct run *r, struct run_device *d)
+{
+	unsigned n = 0;
+
+	for (size_t w = 0; w < r->s->n_workloads; w++)
+		if (r->s->workloads[w].device == d->index)
+			n +=
+			    r->s->workloads[w].threads * run_dsa_window(d->sd, &r->s->workloads[w]);
+	d->irq_slots = n ? n : 1;
+	d->irq_done = calloc(d->irq_slots, sizeof(*d->irq_done));
+	return d->irq_done ? 0 : -ENOMEM;
+}
+
+bool run_device_kpasid(const struct run_device *d, uint32_t pasid)
+{
+	for (unsigned i = 0; i < d->n_kpasids; i++)
+		if (d->kpasids[i] == pasid)
+			return true;
+	return false;
+}
+
+/*
+ * dma_enable_pasid for `d`. A failure is the fallback the scenario's `try` allows (counted),
+ * or - when `must` - something the stack got wrong (the reader already ruled out the cases
+ * that cannot work). Returns 0 either way unless the run cannot go on.
+ */
+int run_enable_pasid(struct run *r, struct run_device *d, bool must)
+{
+	unsigned slot = atomic_load(&r->cur);
+	uint32_t pasid;
+	int ret;
+
+	ret = dma_enable_pasid(d->dma, &pasid);
+	if (ret) {
+		if (must)
+			run_note_stack_error(r, "%s: dma_enable_pasid failed: %s (%s)", d->sd->name,
+					     strerror(-ret), dma_pasid_status(d->dma));
+		if (slot < r->n_slots)
+			r->fallbacks[slot * r->n_devs + d->index]++;
+		return 0;
+	}
+	d->kpasid_on = true;
+	d->kpasid_ever = true;
+	d->kpasid = pasid;
+	if (!run_device_kpasid(d, pasid) &&
+	    d->n_kpasids < sizeof(d->kpasids) / sizeof(d->kpasids[0]))
+		d->kpasids[d->n_kpasids++] = pasid;
+	return 0;
+}
+
+int run_disable_pasid(struct run *r, struct run_device *d)
+{
+	int ret;
+
+	if (!d->kpasid_on)
+		return 0; /* the fallback left nothing to disable */
+	ret = dma_disable_pasid(d->dma, d->kpasid);
+	if (ret)
+		run_note_stack_error(r, "%s: dma_disable_pasid(%u) failed: %s", d->sd->name,
+				     d->kpasid, strerror(-ret));
+	d->kpasid_on = false;
+	return 0;
+}
+
+static int device_setup(struct run *r, struct run_device *d)
+{
+	const struct scenario_device *sd = d->sd;
+	struct iommu_dev_info info = {
+	    .rid = sd->rid,
+	    .pasid_width = sd->pasid_bits,
+	    .ats = sd->ats,
+	};
+	struct pci_ats_port port;
+	int ret;
+
+	if (sd->dma.default_domain == SCENARIO_DOMAIN_PASS_THROUGH)
+		info.def_domain_type = IOMMU_DOMAIN_IDENTITY;
+	else if (sd->dma.invalidation == SCENARIO_INV_LAZY)
+		info.def_domain_type = IOMMU_DOMAIN_DMA_FQ;
+	else
+		info.def_domain_type = IOMMU_DOMAIN_DMA;
+	ret = make_endpoint(d);
+	if (ret)
+		return ret;
+	if (sd->ats && vtd_get_config(d->rm->vtd)->dev_tlb) {
+		port = pci_endpoint_ats_port(d->ep);
+		ret = vtd_connect_ats(d->rm->vtd, sd->rid, &port);
+		if (ret)
+			return ret;
+		d->ats_connected = true;
+	}
+	ret = iommu_probe_device(intel_iommu_device(d->rm->iommu), &info, &d->dev);
+	if (ret)
+		return ret;
+	/* A legacy pass-through context entry (TT 10) refuses translation requests: Linux
+	 * leaves ATS off for such a device, and so does the board. */
+	if (sd->ats && !intel_iommu_is_scalable(d->rm->iommu) &&
+	    info.def_domain_type == IOMMU_DOMAIN_IDENTITY)
+		pci_endpoint_ats_disable(d->ep);
+	ret = intel_iommu_domain_did(d->rm->iommu, iommu_get_default_domain(d->dev));
+	atomic_store(&d->did, ret >= 0 ? ret : -1);
+	if (r->s->iommu.checker && sd->ats) {
+		struct pci_translation_agent ref = {run_ref_translate, d};
+
+		ret = pci_endpoint_set_checker(d->ep, &ref, run_atc_mismatch, d);
+		if (ret)
+			return ret;
+	}
+	ret = make_dma(d);
+	if (ret)
+		return ret;
+	if (sd->dma.kernel_pasid == SCENARIO_KPASID_ON ||
+	    sd->dma.kernel_pasid == SCENARIO_KPASID_TRY)
+		run_enable_pasid(r, d, sd->dma.kernel_pasid == SCENARIO_KPASID_ON);
+	if (sd->type == SCENARIO_DEV_DSA) {
+		ret = make_irq_slots(r, d);
+		if (!ret)
+			ret = make_dsa(r, d);
+	}
+	return ret;
+}
+
+/*
+ * The device array exists from the start of the run (counters are indexed by device and
+ * events may name one before it is set up); a device belongs to no unit (rm NULL) until
+ * run_devices_create() sets it up.
+ */
+int run_devices_alloc(struct run *r)
+{
+	r->devs = calloc(r->s->n_devices ? r->s->n_devices : 1, sizeof(*r->devs));
+	if (!r->devs)
+		return -ENOMEM;
+	r->n_devs = r->s->n_devices;
+	for (size_t i = 0; i < r->n_devs; i++) {
+		struct run_device *d = &r->devs[i];
+
+		d->sd = &r->s->devices[i];
+		d->index = (unsigned)i;
+		atomic_init(&d->did, -1);
+		atomic_init(&d->skip, d->sd->dma.skip_invalidation);
+	}
+	return 0;
+}
+
+int run_devices_create(struct run *r)
+{
+	/* Every device's unit first: the engines that setting up starts read them all. */
+	for (size_t i = 0; i < r->n_devs; i++)
+		r->devs[i].rm = run_machine_for(r, r->devs[i].sd);
+	for (size_t i = 0; i < r->n_devs; i++) {
+		int ret = device_setup(r, &r->devs[i]);
+
+		if (ret) {
+			snprintf(r->setup_msg, sizeof(r->setup_msg),
+				 "%s:%u: cannot set up device '%s': %s", r->s->file,
+				 r->devs[i].sd->line, r->devs[i].sd->name, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void device_teardown(struct run *r, struct run_device *d)
+{
+	int ret;
+
+	dsa_destroy(d->dsa);
+	d->dsa = NULL;
+	if (d->dma) {
+		run_disable_pasid(r, d);
+		ret = dma_dev_destroy(d->dma);
+		if (ret)
+			run_note_stack_error(r, "%s: mappings were still live at teardown",
+					     d->sd->name);
+		d->dma = NULL;
+	}
+	if (d->dev) {
+		ret = iommu_release_device(d->dev);
+		if (ret)
+			run_note_stack_error(r, "%s: the device could not be released: %s",
+					     d->sd->name, strerror(-ret));
+		d->dev = NULL;
+	}
+	if (d->ats_connected)
+		vtd_disconnect_ats(d->rm->vtd, d->sd->rid);
+	pci_endpoint_destroy(d->ep);
+	d->ep = NULL;
+	free(d->irq_done);
+	d->irq_done = NULL;
+}
+
+void run_devices_teardown(struct run *r)
+{
+	for (size_t i = r->n_devs; i-- > 0;)
+		device_teardown(r, &r->devs[i]);
+}
+
+void run_devices_free(struct run *r)
+{
+	free(r->devs);
+	r->devs = NULL;
+	r->n_devs = 0;
+}

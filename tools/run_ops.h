@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One workload thread and the operations of each device type (run_ops.c), driven by the
+ * phase loop of run_workload.c.
+ *
+ * Every operation is what a kernel driver would do with the DMA API, and what its device
+ * then does by DMA through its PCIe function (and so its device TLB and the IOMMU):
+ *  - DSA: map the buffers, build a descriptor with the workload's PASID (the kernel PASID,
+ *    or none), submit it to a work queue; later wait for its completion interrupt, read
+ *    the completion record, unmap. The engine does the DMA in its own thread; each thread
+ *    keeps a few descriptors in flight (its share of the work queue, at most 8), as a
+ *    driver feeding an engine does.
+ *  - NIC: a receive ring of posted, mapped buffers that the device fills (it reads each
+ *    ring entry by DMA to find the buffer, writes the packet, writes the entry back), and
+ *    transmit of one mapped packet at a time that the device reads.
+ *  - storage: requests of several segments mapped with dma_map_sg, a window of
+ *    queue_depth / threads requests in flight, each segment read or written by the device.
+ * With `map = once` the buffers are mapped when the thread starts and unmapped at its end.
+ * With `verify` each operation's data is checked: the destination holds what the source
+ * held, and a failed operation left alone what it did not reach.
+ */
+#ifndef SOFTIOMMU_TOOLS_RUN_OPS_H
+#define SOFTIOMMU_TOOLS_RUN_OPS_H
+
+#include "run.h"
+
+/* One slot of a window: an operation posted and not yet completed. */
+struct run_slot {
+	bool busy;
+	bool rx;	 /* NIC: a receive buffer (else a packet to transmit) */
+	bool write;	 /* storage: the device reads memory (a write request) */
+	uint64_t op;	 /* the operation's number in the thread */
+	uint64_t len;	 /* bytes of the operation */
+	dma_addr_t dma;	 /* single mapping (NIC); DSA source */
+	dma_addr_t dma2; /* DSA destination */
+	uint64_t fill;	 /* DSA fill pattern */
+	uint64_t map_len;
+	int nents;	   /* storage: entries mapped (NIC once: 1 when mapped) */
+	int nsegs;	   /* storage: DMA segments */
+	struct dma_sg *sg; /* storage: `segments` entries */
+	uint32_t *lens;	   /* storage: this operation's length of each segment */
+	uint64_t t_post;   /* trace: when it was posted */
+	uint32_t lane;	   /* trace: its lane (0: the thread's) */
+};
+
+struct run_thread {
+	struct run *r;
+	const struct scenario_workload *w;
+	unsigned wi; /* workload index */
+	unsigned t;  /* thread index within the workload */
+	struct run_device *d;
+	unsigned slot; /* the phase's counter slot */
+	uint64_t count;
+	uint64_t rng;
+	unsigned pid; /* trace lane */
+	bool has_pasid;
+	uint32_t pasid;
+	unsigned irq_slot; /* DSA: the first of its `window` completion slots */
+	unsigned wq;	   /* DSA work queue */
+
+	/* Physical buffers reserved for this (workload, thread) at setup. */
+	uint64_t buf;
+	uint64_t slot_size; /* bytes per window slot */
+	unsigned window;
+
+	struct run_slot *slots;
+	uint8_t *scratch; /* device-side bounce buffer and expected data */
+	uint64_t scratch_size;
+
+	/* Coherent memory: DSA completion record, NIC descriptor ring. */
+	uint64_t coh_pa;
+	dma_addr_t coh_dma;
+	uint64_t coh_size;
+
+	bool mapped_once; /* map = once: the slots' mappings live as long as the thread */
+
+	/* Counted locally, added to the shared counters at the end. */
+	uint64_t ops, bytes, failed, verified, mismatches, maps, unmaps, map_errors;
+	uint64_t progress_pending;
+	uint64_t ops_rx;  /* NIC: packets received (picks the ring slot) */
+	uint64_t next_op; /* DSA: the next operation's number (the drain's order) */
+	int error;	  /* something the stack got wrong that stops the thread */
+};
+
+/* Descriptors a DSA workload's thread keeps in flight: its share of the work queues'
+ * slots, at most RUN_DSA_WINDOW. */
+#define RUN_DSA_WINDOW 8
+unsigned run_dsa_window(const struct scenario_device *d, const struct scenario_workload *w);
+
+/* Window slots and bytes per slot a workload's thread needs (for the memory layout). */
+void run_ops_footprint(const struct run *r, const struct scenario_workload *w, unsigned *window,
+		       uint64_t *slot_size);
+
+/* Set up, run `count` operations, tear down. Returns 0 or a negative errno (also in
+ * th->error) when the thread had to stop. */
+int run_ops_thread(struct run_thread *th);
+
+/* Between the operations and the tear-down: the phase end hook (the graph is drawn while
+ * the thread's long-lived mappings are still in place). */
+void run_ops_pause(struct run_thread *th);
+
+#endif
