@@ -49,6 +49,7 @@ test-tsan: build-tsan/CMakeCache.txt
 	  ctest --output-on-failure -j $(JOBS)
 
 bench: build
+	$(CMAKE) --build build --target bench_extras -j $(JOBS)
 	@set -e; for b in build/bench_*; do echo "== $$b"; $$b; done
 
 # Fuzzing (docs/fuzzing.md): FUZZ_SECONDS per target, one target at a time.
