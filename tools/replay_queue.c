@@ -191,9 +191,13 @@ static const struct {
     STAT_CACHE_ALL(context, VTD_CACHE_CONTEXT),
     STAT_CACHE_ALL(pasid, VTD_CACHE_PASID),
     STAT_CACHE_ALL(iotlb, VTD_CACHE_IOTLB),
+    STAT_CACHE_ALL(pscache_fs, VTD_CACHE_PSCACHE_FS),
+    STAT_CACHE_ALL(pscache_ss, VTD_CACHE_PSCACHE_SS),
     {"stale.context", offsetof(struct vtd_stats, cache.stale[VTD_CACHE_CONTEXT])},
     {"stale.pasid", offsetof(struct vtd_stats, cache.stale[VTD_CACHE_PASID])},
     {"stale.iotlb", offsetof(struct vtd_stats, cache.stale[VTD_CACHE_IOTLB])},
+    {"stale.pscache_fs", offsetof(struct vtd_stats, cache.stale[VTD_CACHE_PSCACHE_FS])},
+    {"stale.pscache_ss", offsetof(struct vtd_stats, cache.stale[VTD_CACHE_PSCACHE_SS])},
     {"checked", offsetof(struct vtd_stats, cache.checked)},
 };
 
@@ -281,6 +285,8 @@ void replay_stale_cb(void *ctx, const struct vtd_stale *rep)
 	    [VTD_CACHE_CONTEXT] = VEC_CACHE_CONTEXT,
 	    [VTD_CACHE_PASID] = VEC_CACHE_PASID,
 	    [VTD_CACHE_IOTLB] = VEC_CACHE_IOTLB,
+	    [VTD_CACHE_PSCACHE_FS] = VEC_CACHE_PSCACHE_FS,
+	    [VTD_CACHE_PSCACHE_SS] = VEC_CACHE_PSCACHE_SS,
 	};
 	struct replay_stale st = {
 	    .cache = (unsigned)rep->cache < VTD_CACHE_COUNT ? caches[rep->cache] : VEC_CACHE_IOTLB,

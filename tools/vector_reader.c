@@ -2145,7 +2145,8 @@ static bool st_dma(struct parser *p)
 
 /* ---- the stale-translation checker ----------------------------------------------------- */
 
-static const char *const cache_names[VEC_CACHE_COUNT] = {"context", "pasid", "iotlb", "atc"};
+static const char *const cache_names[VEC_CACHE_COUNT] = {"context", "pasid",	  "iotlb",
+							 "atc",	    "pscache-fs", "pscache-ss"};
 static const char *const missing_names[VEC_MISSING_COUNT] = {"cc",     "pc",	  "iotlb", "piotlb",
 							     "devtlb", "pdevtlb", "none"};
 
@@ -2187,7 +2188,9 @@ static bool check_item(struct parser *p, const struct field *f, struct vec_stmt 
 	}
 	if (field_is(&key, "cache")) {
 		if (!word_index(&val, cache_names, VEC_CACHE_COUNT, &v))
-			return fail_expected(p, &val, "a cache: context, pasid, iotlb or atc");
+			return fail_expected(p, &val,
+					     "a cache: context, pasid, iotlb, atc, "
+					     "pscache-fs or pscache-ss");
 		return set_opt(p, &key, &s->u.check.cache, v);
 	}
 	if (field_is(&key, "missing")) {

@@ -171,7 +171,9 @@ enum vec_cache {
 	VEC_CACHE_CONTEXT,
 	VEC_CACHE_PASID,
 	VEC_CACHE_IOTLB,
-	VEC_CACHE_ATC, /* an endpoint's device TLB */
+	VEC_CACHE_ATC,	      /* an endpoint's device TLB */
+	VEC_CACHE_PSCACHE_FS, /* the unit's first-stage paging-structure cache */
+	VEC_CACHE_PSCACHE_SS, /* the unit's second-stage paging-structure cache */
 	VEC_CACHE_COUNT,
 };
 
