@@ -38,11 +38,11 @@ static inline int bench_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The median of v[0..n-1] (sorts v). */
+/* The median of v[0..n-1] (sorts v; n > 0). */
 static inline double bench_median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
-	return v[n / 2];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Pin the calling thread to the CPU it runs on (timings of interleaved rounds then see the
@@ -93,6 +93,17 @@ static inline long long bench_callgrind(char *const argv[], const char *fn)
 		fclose(f);
 	unlink(out);
 	return ir;
+}
+
+/* The usual case: `self --inner what n`, counting inside function `fn`. */
+static inline long long bench_callgrind_inner(const char *self, const char *what, const char *fn,
+					      long n)
+{
+	char nbuf[32];
+	char *argv[] = {(char *)self, "--inner", (char *)what, nbuf, NULL};
+
+	snprintf(nbuf, sizeof(nbuf), "%ld", n);
+	return bench_callgrind(argv, fn);
 }
 
 /*

@@ -22,6 +22,8 @@
  *
  * Target (issue 4): map of one page at most 4 times the baseline.
  */
+#include "bench_harness.h"
+
 #include <softiommu/machine.h>
 
 #include <sched.h>
@@ -39,8 +41,6 @@
 #define IOVA_BASE  0x10000000ull
 #define DATA_BASE  0x40000000ull
 #define UNMAP_IOVA 0x20000000ull
-
-extern char **environ;
 
 struct bench {
 	struct machine *m;
@@ -161,36 +161,6 @@ static int setup(struct bench *b)
 	return 0;
 }
 
-static void pin(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 /* Rounds of the three loops interleaved; medians of ns per operation. */
 static int timed(struct bench *b, int rounds)
 {
@@ -202,26 +172,26 @@ static int timed(struct bench *b, int rounds)
 	if (!t[0] || !t[1] || !t[2])
 		return 1;
 	for (int r = 0; r < rounds; r++) {
-		t0 = now_ns();
+		t0 = bench_thread_ns();
 		sink = walk_loop(b, NPAGES);
-		t[0][r] = (now_ns() - t0) / NPAGES;
+		t[0][r] = (bench_thread_ns() - t0) / NPAGES;
 
-		t0 = now_ns();
+		t0 = bench_thread_ns();
 		sink = map1_loop(b, NPAGES);
-		t[1][r] = (now_ns() - t0) / NPAGES;
+		t[1][r] = (bench_thread_ns() - t0) / NPAGES;
 		unmap_batch(b, NPAGES);
 
 		t[2][r] = 0;
 		for (long i = 0; i < nu; i++) {
-			t0 = now_ns();
+			t0 = bench_thread_ns();
 			sink = unmap256_loop(b, 1);
-			t[2][r] += now_ns() - t0;
+			t[2][r] += bench_thread_ns() - t0;
 			map_unmap_range(b); /* outside the measurement */
 		}
 		t[2][r] /= nu;
 	}
 	for (int k = 0; k < 3; k++)
-		med[k] = median(t[k], rounds);
+		med[k] = bench_median(t[k], rounds);
 	printf("time (median of %d rounds, thread CPU time):\n", rounds);
 	printf("  bare 4-level walk storing one entry   %8.1f ns\n", med[0]);
 	printf("  map one 4 KiB page (core + driver)    %8.1f ns   ratio %.2f x  (target <= 4)\n",
@@ -236,45 +206,12 @@ static int timed(struct bench *b, int rounds)
 
 /* ---- callgrind ---------------------------------------------------------------------------- */
 
-/* Run `self --inner what n` under callgrind, collecting in `fn`; instructions, or -1. */
-static long long callgrind_ir(const char *self, const char *what, const char *fn, long n)
-{
-	char out[] = "/tmp/bench_vtd_driver_cg.XXXXXX", outarg[64], toggle[64], nbuf[32];
-	int fd = mkstemp(out), status;
-	long long ir = -1;
-	char line[512];
-	pid_t pid;
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
-	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
-	snprintf(nbuf, sizeof(nbuf), "%ld", n);
-	char *argv[] = {"valgrind",   "--tool=callgrind", "-q",		outarg, toggle,
-			(char *)self, "--inner",	  (char *)what, nbuf,	NULL};
-	if (posix_spawnp(&pid, "valgrind", NULL, NULL, argv, environ) ||
-	    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		unlink(out);
-		return -1;
-	}
-	f = fopen(out, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
-			ir = atoll(strchr(line, ':') + 1);
-	if (f)
-		fclose(f);
-	unlink(out);
-	return ir;
-}
-
 static int with_callgrind(const char *self)
 {
 	const long n = NPAGES, nu = 64;
-	long long w = callgrind_ir(self, "walk", "walk_loop", n);
-	long long m = callgrind_ir(self, "map1", "map1_loop", n);
-	long long u = callgrind_ir(self, "unmap256", "unmap256_loop", nu);
+	long long w = bench_callgrind_inner(self, "walk", "walk_loop", n);
+	long long m = bench_callgrind_inner(self, "map1", "map1_loop", n);
+	long long u = bench_callgrind_inner(self, "unmap256", "unmap256_loop", nu);
 
 	if (w < 0 || m < 0 || u < 0) {
 		fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
@@ -313,7 +250,8 @@ int main(int argc, char **argv)
 			}
 		return 0;
 	}
-	pin();
+	if (bench_pin())
+		perror("sched_setaffinity");
 	cg = argc > 1 && !strcmp(argv[1], "--callgrind");
 	if (argc > 1 + cg)
 		rounds = atoi(argv[1 + cg]) > 0 ? atoi(argv[1 + cg]) : rounds;

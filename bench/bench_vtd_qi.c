@@ -19,6 +19,8 @@
  *   bench_vtd_qi [--callgrind] [rounds]
  *   bench_vtd_qi --inner flush|driver|mmio|stream|fetch N      (used by --callgrind)
  */
+#include "bench_harness.h"
+
 #include <softiommu/vtd.h>
 
 #include <sched.h>
@@ -38,8 +40,6 @@
 #define DID	 7u
 #define STREAM	 127
 #define BATCH	 4000
-
-extern char **environ;
 
 struct bench {
 	struct mem *m;
@@ -185,47 +185,15 @@ __attribute__((noinline)) static uint64_t fetch_loop(struct bench *b, long n)
 	return acc;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void pin(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu < 0 ? 0 : cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		perror("sched_setaffinity");
-}
-
 typedef uint64_t (*loop_fn)(struct bench *, long);
 
 /* ns per iteration of `fn` over `n` iterations. */
 static double time_loop(struct bench *b, loop_fn fn, long n)
 {
-	double t0 = now_ns();
+	double t0 = bench_thread_ns();
 
 	sink += fn(b, n);
-	return (now_ns() - t0) / (double)n;
+	return (bench_thread_ns() - t0) / (double)n;
 }
 
 static int timed(struct bench *b, int rounds)
@@ -252,7 +220,7 @@ static int timed(struct bench *b, int rounds)
 			t[k][r] = time_loop(b, fns[k], iters[k]);
 		}
 	for (int k = 0; k < 5; k++)
-		med[k] = median(t[k], rounds);
+		med[k] = bench_median(t[k], rounds);
 	vtd_mmio_read(b->vtd, VTD_REG_FSTS, 4, &st);
 	if (st) {
 		fprintf(stderr, "a queue error happened during the runs (FSTS %#llx)\n",
@@ -275,46 +243,14 @@ static int timed(struct bench *b, int rounds)
 	return 0;
 }
 
-/* Run `self --inner what n` under callgrind, collecting in `fn`; return Ir or -1. */
-static long long callgrind_ir(const char *self, const char *what, const char *fn, long n)
-{
-	char out[] = "/tmp/bench_vtd_qi_cg.XXXXXX", outarg[64], toggle[64], nbuf[32];
-	int fd = mkstemp(out), status;
-	pid_t pid;
-	long long ir = -1;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
-	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
-	snprintf(nbuf, sizeof(nbuf), "%ld", n);
-	char *argv[] = {"valgrind",   "--tool=callgrind", "-q",		outarg, toggle,
-			(char *)self, "--inner",	  (char *)what, nbuf,	NULL};
-	if (posix_spawnp(&pid, "valgrind", NULL, NULL, argv, environ) ||
-	    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		unlink(out);
-		return -1;
-	}
-	FILE *f = fopen(out, "r");
-	char line[512];
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
-			ir = atoll(strchr(line, ':') + 1);
-	if (f)
-		fclose(f);
-	unlink(out);
-	return ir;
-}
-
 static int with_callgrind(const char *self)
 {
 	const long n = 20000, ns = 200;
-	long long fl = callgrind_ir(self, "flush", "flush_loop", n);
-	long long dr = callgrind_ir(self, "driver", "driver_loop", n);
-	long long mm = callgrind_ir(self, "mmio", "mmio_loop", n);
-	long long sr = callgrind_ir(self, "stream", "stream_loop", ns);
-	long long fe = callgrind_ir(self, "fetch", "fetch_loop", ns);
+	long long fl = bench_callgrind_inner(self, "flush", "flush_loop", n);
+	long long dr = bench_callgrind_inner(self, "driver", "driver_loop", n);
+	long long mm = bench_callgrind_inner(self, "mmio", "mmio_loop", n);
+	long long sr = bench_callgrind_inner(self, "stream", "stream_loop", ns);
+	long long fe = bench_callgrind_inner(self, "fetch", "fetch_loop", ns);
 
 	if (fl < 0 || dr < 0 || mm < 0 || sr < 0 || fe < 0) {
 		fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
@@ -352,7 +288,8 @@ int main(int argc, char **argv)
 					      : fetch_loop(&b, n);
 		return 0;
 	}
-	pin();
+	if (bench_pin())
+		perror("sched_setaffinity");
 	bool cg = argc > 1 && !strcmp(argv[1], "--callgrind");
 	if (argc > 1 + cg)
 		rounds = atoi(argv[1 + cg]) > 0 ? atoi(argv[1 + cg]) : rounds;
