@@ -69,14 +69,18 @@ fuzz-replay: build-asan/CMakeCache.txt
 SOAK_STEPS  ?= 1000000
 SOAK_ROUNDS ?= 40000
 soak: build build-tsan/CMakeCache.txt
-	$(CMAKE) --build build-tsan -j $(JOBS) --target robust_test_stress_mt robust_test_fill_race_mt
+	$(CMAKE) --build build-tsan -j $(JOBS) --target robust_test_stress_mt robust_test_fill_race_mt \
+	  robust_test_device_stress_mt
 	SOFTIOMMU_DIFF_STEPS=$(SOAK_STEPS) SOFTIOMMU_DIFF_RUNS=8 ./build/robust_test_differential
 	SOFTIOMMU_STRESS_ROUNDS=$(SOAK_ROUNDS) ./build/robust_test_stress_mt
+	SOFTIOMMU_STRESS_ROUNDS=$(SOAK_ROUNDS) ./build/robust_test_device_stress_mt
 	SOFTIOMMU_STRESS_ROUNDS=$$(($(SOAK_ROUNDS) / 10)) ./build/robust_test_fill_race_mt
 	SOFTIOMMU_STRESS_ROUNDS=$$(($(SOAK_ROUNDS) / 10)) TSAN_OPTIONS=halt_on_error=1 \
 	  ./build-tsan/robust_test_stress_mt
 	SOFTIOMMU_STRESS_ROUNDS=$$(($(SOAK_ROUNDS) / 100)) TSAN_OPTIONS=halt_on_error=1 \
 	  ./build-tsan/robust_test_fill_race_mt
+	SOFTIOMMU_STRESS_ROUNDS=$$(($(SOAK_ROUNDS) / 10)) TSAN_OPTIONS=halt_on_error=1 \
+	  ./build-tsan/robust_test_device_stress_mt
 
 install: build
 	$(CMAKE) --install build --prefix $(PREFIX)

@@ -86,6 +86,15 @@ const char *dsa_drv_pasid_status(const struct dsa_drv *drv);
  */
 int dsa_drv_disable_pasid(struct dsa_drv *drv);
 
+/*
+ * dsa_drv_enable_pasid() - try the kernel PASID again (dma_enable_pasid()), after
+ * dsa_drv_disable_pasid() or a probe that went without one; on success later descriptors
+ * carry it, on failure the reason is logged as at probe and the driver carries on without.
+ * 0; -EINVAL NULL; -EBUSY the driver already has its kernel PASID; dma_enable_pasid()'s
+ * errors. dsa_drv_enable_pasid() and dsa_drv_disable_pasid() must not race each other.
+ */
+int dsa_drv_enable_pasid(struct dsa_drv *drv);
+
 /* ---- asynchronous use: DMA addresses, one completion record per descriptor --------------- */
 
 /* dsa_drv_submit() flags */

@@ -111,7 +111,7 @@ static uint64_t pow2_at_least(uint64_t v)
 }
 
 /* idxd_enable_system_pasid(): the default domain on a global PASID, or no PASID at all. */
-static void try_pasid(struct dsa_drv *drv)
+static int try_pasid(struct dsa_drv *drv)
 {
 	uint32_t pasid = IOMMU_PASID_INVALID;
 	int ret = dma_enable_pasid(drv->dma, &pasid);
@@ -119,10 +119,11 @@ static void try_pasid(struct dsa_drv *drv)
 	drv->pasid_status = dma_pasid_status(drv->dma);
 	if (ret) {
 		drv_log(drv, "no in-kernel DMA with PASID: %s (%d)", drv->pasid_status, ret);
-		return;
+		return ret;
 	}
 	__atomic_store_n(&drv->pasid, pasid, __ATOMIC_RELAXED);
 	drv_log(drv, "kernel DMA with PASID %u", pasid);
+	return 0;
 }
 
 static void drv_free(struct dsa_drv *drv)
@@ -237,6 +238,15 @@ int dsa_drv_disable_pasid(struct dsa_drv *drv)
 	drv->pasid_status = dma_pasid_status(drv->dma);
 	drv_log(drv, "kernel PASID %u disabled (%d)", pasid, ret);
 	return ret;
+}
+
+int dsa_drv_enable_pasid(struct dsa_drv *drv)
+{
+	if (!drv)
+		return -EINVAL;
+	if (kernel_pasid(drv) != IOMMU_PASID_INVALID)
+		return -EBUSY;
+	return try_pasid(drv);
 }
 
 /* ---- submission and completion ------------------------------------------------------------ */
