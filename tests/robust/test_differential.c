@@ -25,7 +25,9 @@
  * SOFTIOMMU_DIFF_STEPS=<step + 1> replays it.
  *
  * SOFTIOMMU_DIFF_STEPS: steps in all (default 20000), split over SOFTIOMMU_DIFF_RUNS runs
- * (default 2) with seeds SOFTIOMMU_DIFF_SEED (default 1), +1, ...
+ * (default 4) with seeds SOFTIOMMU_DIFF_SEED (default 1), +1, ...; every one of them is run
+ * (the remainder goes to the first runs), and the end prints what they did and checked:
+ * steps per kind, DMA and translation requests allowed and refused, bytes compared.
  */
 #include "robust.h"
 
@@ -72,6 +74,51 @@ struct dmap {
 	enum dma_data_direction dir;
 };
 
+/* Step kinds, for the tally. */
+enum kind {
+	K_DMA_MAP,
+	K_DMA_UNMAP,
+	K_MAP,
+	K_UNMAP,
+	K_PASID,
+	K_RID,
+	K_KPASID,
+	K_FQ_FLUSH,
+	K_IOTLB_FLUSH,
+	K_DMA,
+	K_XLATE,
+	K_NR,
+};
+
+static const char *const kind_names[K_NR] = {
+    "dma_map_single",
+    "dma_unmap_single",
+    "iommu_map",
+    "iommu_unmap",
+    "PASID attach/replace/detach",
+    "RID attach/detach",
+    "kernel PASID on/off",
+    "dma_flush_queues",
+    "iommu_flush_iotlb_all",
+    "DMA through an endpoint",
+    "translation request to the unit",
+};
+
+/* What a run did and checked (added up over the runs). */
+struct tally {
+	uint64_t steps;
+	uint64_t kind[K_NR];	  /* steps of each kind */
+	uint64_t kind_noop[K_NR]; /* ... that found nothing to do */
+	uint64_t req_through;	  /* DMA requests (4 KiB pieces) that went through, allowed */
+	uint64_t req_denied;	  /* DMA requests refused where the oracle forbids them */
+	uint64_t req_maybe;	  /* ... refused on a page the lazy window left open */
+	uint64_t xlate_ok, xlate_denied, xlate_maybe;
+	uint64_t bytes;		/* bytes moved and compared with (or written to) the shadow */
+	uint64_t shadow_checks; /* whole-pool comparisons of memory with the shadow */
+	uint64_t lazy_reports;	/* checker reports about pages in the lazy window (allowed) */
+	uint64_t ns;
+};
+
 struct diff {
 	struct machine *m;
 	struct machine_dev *dev[NDEV];
@@ -92,7 +139,9 @@ struct diff {
 	bool maybe_touched; /* the current step touched a pending page */
 	bool failed;
 	bool quiet;		 /* failures are expected: do not print them */
+	bool noop;		 /* the current step found nothing to do */
 	unsigned long counts[8]; /* DMAs ok / refused, translations, maps, unmaps, attaches */
+	struct tally t;
 };
 
 static void on_stale(void *ctx, const struct vtd_stale *s)
@@ -130,6 +179,11 @@ static void bad(struct diff *df, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static void noop(struct diff *df)
+{
+	df->noop = true;
 }
 
 static uint64_t rnd(struct diff *df, uint64_t n)
@@ -267,13 +321,17 @@ static void step_dma_map(struct diff *df)
 	int sp = d == 2 ? SP_ID : (int)d;
 	dma_addr_t a;
 
-	if (df->ndmap[d] == MAXDMAP)
+	if (df->ndmap[d] == MAXDMAP) {
+		noop(df);
 		return;
+	}
 	size = np * SZ_4K - (phys & 0xfff);
 	if (size > 64)
 		size -= rnd(df, 64);
-	if (phys + size > POOL + POOL_SIZE)
+	if (phys + size > POOL + POOL_SIZE) {
+		noop(df);
 		return;
+	}
 	a = dma_map_single(df->dma[d], phys, size, dir);
 	if (a == DMA_MAPPING_ERROR) {
 		bad(df, "dma_map_single(dev%u, %#llx, %#llx) failed: %d", d,
@@ -312,8 +370,10 @@ static void step_dma_unmap(struct diff *df)
 	struct dmap mp;
 	int sp = d == 2 ? SP_ID : (int)d, ret;
 
-	if (!df->ndmap[d])
+	if (!df->ndmap[d]) {
+		noop(df);
 		return;
+	}
 	i = (unsigned)rnd(df, df->ndmap[d]);
 	mp = df->dmap[d][i];
 	df->dmap[d][i] = df->dmap[d][--df->ndmap[d]];
@@ -362,8 +422,10 @@ static void step_map(struct diff *df)
 		phys = POOL + rnd(df, POOL_SIZE / SZ_4K - n) * SZ_4K;
 		size = n * SZ_4K;
 	}
-	if (overlaps(df, sp, iova, size))
+	if (overlaps(df, sp, iova, size)) {
+		noop(df);
 		return;
+	}
 	ret = iommu_map(df->dom[sp], iova, phys, size, prot);
 	if (ret) {
 		bad(df, "iommu_map(%d, %#llx, %#llx) failed: %d", sp, (unsigned long long)iova,
@@ -382,8 +444,10 @@ static void step_unmap(struct diff *df)
 	uint64_t from, len;
 	ssize_t n;
 
-	if (!r)
+	if (!r) {
+		noop(df);
 		return;
+	}
 	from = r->iova;
 	len = r->size;
 	if (r->size != SZ_2M && r->size > SZ_4K && rnd(df, 2)) {
@@ -423,8 +487,10 @@ static void step_pasid(struct diff *df)
 	struct iommu_dev *dev = df->dev[d]->dev;
 	uint32_t p = df->pasid[d][s];
 
-	if (cur == SP_BLOCK && nd == SP_BLOCK)
+	if (cur == SP_BLOCK && nd == SP_BLOCK) {
+		noop(df);
 		return;
+	}
 	if (df->legacy) {
 		/* No PASIDs on this unit: a clear error, and nothing changes. */
 		ret = iommu_attach_device_pasid(df->dom[nd], dev, p);
@@ -554,8 +620,10 @@ static void step_dma(struct diff *df)
 	uint64_t done, off = 0;
 	int ret;
 
-	if (s == S_KP && pasid == 0)
-		return; /* never had a kernel PASID */
+	if (s == S_KP && pasid == 0) { /* never had a kernel PASID */
+		noop(df);
+		return;
+	}
 	if (sp == SP_ID && addr + len > POOL + POOL_SIZE)
 		len = POOL + POOL_SIZE - addr;
 	/* Pending pages may go either way: the checkers may see them, the oracle may not. */
@@ -603,6 +671,8 @@ static void step_dma(struct diff *df)
 				    (unsigned long long)a);
 				return;
 			}
+			df->t.req_through++;
+			df->t.bytes += n;
 			if (write)
 				memcpy(df->shadow + (pa - POOL), buf + off, n);
 			else if (memcmp(df->shadow + (pa - POOL), buf + off, n)) {
@@ -623,6 +693,10 @@ static void step_dma(struct diff *df)
 			if (st.addr != a)
 				bad(df, "DMA stopped at %#llx, reported %#llx",
 				    (unsigned long long)a, (unsigned long long)st.addr);
+			if (ok)
+				df->t.req_maybe++;
+			else
+				df->t.req_denied++;
 			return;
 		}
 		off += n;
@@ -640,13 +714,21 @@ static void step_translate(struct diff *df)
 	enum look l = lookup(df, sp, addr, &pa, &perm);
 	struct pci_resp r;
 
-	if (s == S_KP && df->pasid[d][s] == 0)
+	if (s == S_KP && df->pasid[d][s] == 0) {
+		noop(df);
 		return;
+	}
 	if (l == L_MAYBE)
 		df->maybe_touched = true;
 	r = robust_xlate(df->m->vtd, df->dev[d]->rid, s ? df->pasid[d][s] : IOMMU_PASID_INVALID,
 			 addr, write);
 	df->counts[2]++;
+	if (r.status == PCI_SC)
+		df->t.xlate_ok++;
+	else if (l == L_NONE || !allows(perm, write))
+		df->t.xlate_denied++;
+	else if (l == L_MAYBE)
+		df->t.xlate_maybe++;
 	if (r.status == PCI_SC) {
 		if (l == L_NONE || !allows(perm, write) || r.addr != pa)
 			bad(df,
@@ -664,6 +746,7 @@ static void check_shadow(struct diff *df)
 {
 	uint8_t *p = mem_ptr(df->m->mem, POOL, POOL_SIZE);
 
+	df->t.shadow_checks++;
 	if (!p || memcmp(p, df->shadow, POOL_SIZE)) {
 		uint64_t i = 0;
 
@@ -673,38 +756,73 @@ static void check_shadow(struct diff *df)
 	}
 }
 
+/* The kind of a step from a number 0..99: how often each comes up. */
+static enum kind step_kind(unsigned op)
+{
+	static const struct {
+		unsigned below;
+		enum kind k;
+	} mix[] = {{16, K_DMA_MAP},	{28, K_DMA_UNMAP}, {37, K_MAP},	   {44, K_UNMAP},
+		   {49, K_PASID},	{51, K_RID},	   {53, K_KPASID}, {55, K_FQ_FLUSH},
+		   {56, K_IOTLB_FLUSH}, {88, K_DMA},	   {100, K_XLATE}};
+	unsigned i = 0;
+
+	while (op >= mix[i].below)
+		i++;
+	return mix[i].k;
+}
+
 static void one_step(struct diff *df)
 {
-	unsigned op = (unsigned)rnd(df, 100);
+	enum kind k = step_kind((unsigned)rnd(df, 100));
 	unsigned before = df->reports;
 
 	df->maybe_touched = false;
-	if (op < 16)
+	df->noop = false;
+	switch (k) {
+	case K_DMA_MAP:
 		step_dma_map(df);
-	else if (op < 28)
+		break;
+	case K_DMA_UNMAP:
 		step_dma_unmap(df);
-	else if (op < 37)
+		break;
+	case K_MAP:
 		step_map(df);
-	else if (op < 44)
+		break;
+	case K_UNMAP:
 		step_unmap(df);
-	else if (op < 49)
+		break;
+	case K_PASID:
 		step_pasid(df);
-	else if (op < 51)
+		break;
+	case K_RID:
 		step_rid(df);
-	else if (op < 53)
+		break;
+	case K_KPASID:
 		step_kernel_pasid(df);
-	else if (op < 55) {
+		break;
+	case K_FQ_FLUSH:
 		dma_flush_queues(df->dma[1]);
 		sync_flushes(df);
-	} else if (op < 56)
+		break;
+	case K_IOTLB_FLUSH:
 		iommu_flush_iotlb_all(df->dom[(int)rnd(df, 4)]);
-	else if (op < 88)
+		break;
+	case K_DMA:
 		step_dma(df);
-	else
+		break;
+	default:
 		step_translate(df);
+		break;
+	}
+	df->t.steps++;
+	df->t.kind[k]++;
+	df->t.kind_noop[k] += df->noop;
 	if (df->reports != before && !df->maybe_touched)
 		bad(df, "%u stale-translation report(s) outside the lazy window",
 		    df->reports - before);
+	else
+		df->t.lazy_reports += df->reports - before;
 }
 
 /* ---- set-up
@@ -832,7 +950,45 @@ static int diff_down(struct diff *df)
 	return 0;
 }
 
-static int run(uint64_t seed, unsigned steps)
+static void tally_add(struct tally *sum, const struct tally *t)
+{
+	sum->steps += t->steps;
+	for (unsigned k = 0; k < K_NR; k++) {
+		sum->kind[k] += t->kind[k];
+		sum->kind_noop[k] += t->kind_noop[k];
+	}
+	sum->req_through += t->req_through;
+	sum->req_denied += t->req_denied;
+	sum->req_maybe += t->req_maybe;
+	sum->xlate_ok += t->xlate_ok;
+	sum->xlate_denied += t->xlate_denied;
+	sum->xlate_maybe += t->xlate_maybe;
+	sum->bytes += t->bytes;
+	sum->shadow_checks += t->shadow_checks;
+	sum->lazy_reports += t->lazy_reports;
+	sum->ns += t->ns;
+}
+
+static void tally_print(const struct tally *t, unsigned runs)
+{
+	printf("%" PRIu64 " steps in %u runs, %.2f s of steps; by kind (those that found nothing "
+	       "to do in brackets):\n",
+	       t->steps, runs, (double)t->ns / 1e9);
+	for (unsigned k = 0; k < K_NR; k++)
+		printf("  %-32s %9" PRIu64 " (%" PRIu64 ")\n", kind_names[k], t->kind[k],
+		       t->kind_noop[k]);
+	printf("DMA requests checked: %" PRIu64 " through (allowed), %" PRIu64
+	       " refused (forbidden), %" PRIu64 " refused in the lazy window; %" PRIu64
+	       " bytes compared with the shadow\n",
+	       t->req_through, t->req_denied, t->req_maybe, t->bytes);
+	printf("translation requests: %" PRIu64 " translated, %" PRIu64
+	       " refused (forbidden), %" PRIu64 " refused in the lazy window; %" PRIu64
+	       " whole-pool shadow comparisons; %" PRIu64
+	       " checker reports about the lazy window\n",
+	       t->xlate_ok, t->xlate_denied, t->xlate_maybe, t->shadow_checks, t->lazy_reports);
+}
+
+static int run(uint64_t seed, unsigned steps, struct tally *sum)
 {
 	static struct diff df;
 	uint64_t t0 = robust_now_ns();
@@ -845,6 +1001,7 @@ static int run(uint64_t seed, unsigned steps)
 	}
 	if (!df.failed)
 		check_shadow(&df);
+	df.t.ns = robust_now_ns() - t0;
 	printf("seed %" PRIu64 " (%s, %s caches): %u steps in %.2f s; %lu DMAs "
 	       "through, %lu refused, %lu translations, %lu maps, %lu unmaps, %lu attachment "
 	       "changes\n",
@@ -852,9 +1009,11 @@ static int run(uint64_t seed, unsigned steps)
 	       df.legacy		? "legacy unit"
 	       : df.first_stage_default ? "first-stage default domains"
 					: "second-stage default domains",
-	       (seed & 2) ? "small" : "default", df.step, (double)(robust_now_ns() - t0) / 1e9,
-	       df.counts[0], df.counts[1], df.counts[2], df.counts[3], df.counts[4], df.counts[5]);
+	       (seed & 2) ? "small" : "default", df.step, (double)df.t.ns / 1e9, df.counts[0],
+	       df.counts[1], df.counts[2], df.counts[3], df.counts[4], df.counts[5]);
+	tally_add(sum, &df.t);
 	CHECK_RET(!df.failed);
+	CHECK_RET(df.step == steps);
 	CHECK_RET(df.counts[0] > steps / 20 && df.counts[1] > steps / 50);
 	CHECK_RET(diff_down(&df) == 0);
 	return 0;
@@ -883,13 +1042,16 @@ static void test_differential(void)
 	unsigned runs = (unsigned)robust_env("SOFTIOMMU_DIFF_RUNS", 4);
 	uint64_t steps = robust_env("SOFTIOMMU_DIFF_STEPS", 20000);
 	uint64_t t0 = robust_now_ns();
+	static struct tally sum;
 
 	if (!runs)
 		runs = 1;
+	/* Every step is run: the remainder goes to the first runs. */
 	for (unsigned r = 0; r < runs; r++)
-		CHECK_EQ(run(seed + r, (unsigned)(steps / runs)), 0);
-	printf("%llu steps in %.2f s\n", (unsigned long long)steps,
-	       (double)(robust_now_ns() - t0) / 1e9);
+		CHECK_EQ(run(seed + r, (unsigned)(steps / runs + (r < steps % runs)), &sum), 0);
+	CHECK_EQ(sum.steps, steps);
+	printf("%" PRIu64 " steps in %.2f s\n", steps, (double)(robust_now_ns() - t0) / 1e9);
+	tally_print(&sum, runs);
 }
 
 /*
