@@ -151,6 +151,8 @@ size_t report_cache_rows(struct run *r, struct report_cache_row *rows, size_t ma
 {
 	static const enum scenario_cache_id unit[] = {SCENARIO_CACHE_IOTLB, SCENARIO_CACHE_PASID,
 						      SCENARIO_CACHE_CONTEXT};
+	static const char *const pwc[] = {"paging-structure cache, first stage",
+					  "paging-structure cache, second stage"};
 	struct run_cache_counts c;
 	size_t n = 0;
 
@@ -162,6 +164,14 @@ size_t report_cache_rows(struct run *r, struct report_cache_row *rows, size_t ma
 		    .measured = c.measured[unit[i]],
 		    .hits = c.hits[unit[i]],
 		    .lookups = c.hits[unit[i]] + c.misses[unit[i]],
+		};
+	for (size_t k = 0; k < 2 && n < max; k++, n++)
+		rows[n] = (struct report_cache_row){
+		    .name = pwc[k],
+		    .device = -1,
+		    .measured = c.measured[SCENARIO_CACHE_PWC],
+		    .hits = c.pwc_hits[k],
+		    .lookups = c.pwc_hits[k] + c.pwc_misses[k],
 		};
 	for (size_t d = 0; d < r->n_devs && n < max; d++) {
 		if (!r->devs[d].sd->ats)
@@ -176,6 +186,19 @@ size_t report_cache_rows(struct run *r, struct report_cache_row *rows, size_t ma
 		};
 	}
 	return n;
+}
+
+int report_queue(struct run *r, unsigned m, struct report_queue *q)
+{
+	uint64_t iqa = 0, gsts = 0;
+
+	if (m >= r->n_machines || vtd_mmio_read(r->machines[m].vtd, VTD_REG_IQA, 8, &iqa) ||
+	    vtd_mmio_read(r->machines[m].vtd, VTD_REG_GSTS, 4, &gsts) || !(gsts & VTD_GSTS_QIES))
+		return -EIO;
+	q->pages = 1u << VTD_GET(iqa, VTD_IQA_QS);
+	q->desc_bytes = (iqa & VTD_IQA_DW) ? 32 : 16;
+	q->descriptors = q->pages * 4096 / q->desc_bytes;
+	return 0;
 }
 
 /* ---- text ------------------------------------------------------------------------------------ */
@@ -262,7 +285,7 @@ static void text_caches(struct run *r, FILE *f)
 	size_t n = report_cache_rows(r, rows, 300);
 
 	section(f, "Cache hit rates");
-	fprintf(f, "  %-32s %14s %14s %10s\n", "cache", "lookups", "hits", "hit rate");
+	fprintf(f, "  %-37s %14s %14s %10s\n", "cache", "lookups", "hits", "hit rate");
 	for (size_t i = 0; i < n; i++) {
 		char name[96], rate[24];
 
@@ -274,10 +297,9 @@ static void text_caches(struct run *r, FILE *f)
 		rate_text(rows[i].hits, rows[i].lookups, rate, sizeof(rate));
 		if (!rows[i].measured)
 			snprintf(rate, sizeof(rate), "n/a");
-		fprintf(f, "  %-32s %14" PRIu64 " %14" PRIu64 " %10s\n", name, rows[i].lookups,
+		fprintf(f, "  %-37s %14" PRIu64 " %14" PRIu64 " %10s\n", name, rows[i].lookups,
 			rows[i].hits, rate);
 	}
-	fprintf(f, "  %-32s %14s %14s %10s\n", "paging-structure caches", "-", "-", "n/a");
 }
 
 static void text_invalidations(struct run *r, FILE *f)
@@ -324,6 +346,13 @@ static void text_invalidations(struct run *r, FILE *f)
 	if (atomic_load(&r->inv_failed))
 		fprintf(f, "  not completed (queue errors, device-TLB time-outs): %" PRIu64 "\n",
 			atomic_load(&r->inv_failed));
+	for (unsigned m = 0; m < r->n_machines; m++) {
+		struct report_queue q;
+
+		if (!report_queue(r, m, &q))
+			fprintf(f, "  queue of unit %u: %u descriptors of %u bytes (%u page%s)\n",
+				m, q.descriptors, q.desc_bytes, q.pages, q.pages == 1 ? "" : "s");
+	}
 	(void)skipped;
 }
 

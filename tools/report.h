@@ -53,6 +53,15 @@ size_t report_dma_rows(struct run *r, struct report_dma_row *rows, size_t max);
 size_t report_fault_rows(struct run *r, struct report_fault_row *rows, size_t max);
 size_t report_cache_rows(struct run *r, struct report_cache_row *rows, size_t max);
 
+/* Unit m's invalidation queue as the driver programmed it (IQA): 0, or -EIO when the
+ * register cannot be read or queued invalidation is off. */
+struct report_queue {
+	unsigned pages;	      /* 2^IQA.QS */
+	unsigned desc_bytes;  /* 16 or 32 (IQA.DW) */
+	unsigned descriptors; /* pages * 4096 / desc_bytes */
+};
+int report_queue(struct run *r, unsigned m, struct report_queue *q);
+
 /* The report's words for a status: "pass", "fail", "error". */
 const char *report_verdict(int status);
 

@@ -114,6 +114,21 @@ static void json_invalidations(struct run *r, struct json_writer *w)
 	}
 	json_end_object(w);
 	json_kv_uint(w, "not_completed", atomic_load(&r->inv_failed));
+	json_key(w, "queues");
+	json_begin_array(w);
+	for (unsigned m = 0; m < r->n_machines; m++) {
+		struct report_queue q;
+
+		if (report_queue(r, m, &q))
+			continue;
+		json_begin_object(w);
+		json_kv_uint(w, "unit", m);
+		json_kv_uint(w, "descriptors", q.descriptors);
+		json_kv_uint(w, "descriptor_bytes", q.desc_bytes);
+		json_kv_uint(w, "pages", q.pages);
+		json_end_object(w);
+	}
+	json_end_array(w);
 	json_end_object(w);
 }
 

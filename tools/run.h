@@ -135,11 +135,13 @@ struct run_finding {
 	char detail[160];
 };
 
-/* Cache counters for a slot (a difference of snapshots). */
+/* Cache counters for a slot (a difference of snapshots). SCENARIO_CACHE_PWC sums the
+ * first- and second-stage paging-structure caches, which pwc_* also give apart. */
 struct run_cache_counts {
 	uint64_t hits[SCENARIO_CACHE_DEVTLB + 1];
 	uint64_t misses[SCENARIO_CACHE_DEVTLB + 1];
 	bool measured[SCENARIO_CACHE_DEVTLB + 1];
+	uint64_t pwc_hits[2], pwc_misses[2]; /* [0] first stage, [1] second stage */
 };
 
 /* ---- the platform ------------------------------------------------------------------------- */
@@ -147,8 +149,9 @@ struct run_cache_counts {
 struct run;
 struct run_device;
 
-/* Descriptor offsets of the queue the shim turned into no-ops (one bit per slot). */
-#define RUN_QUEUE_SLOTS 4096
+/* Descriptor offsets of the queue the shim turned into no-ops (one bit per slot): the
+ * largest queue (IQA.QS = 7) of the smallest descriptors. */
+#define RUN_QUEUE_SLOTS (INTEL_IOMMU_QUEUE_PAGES_MAX * 4096 / 16)
 
 /* One VT-d unit with everything on it: one per page-table stage that devices ask for. */
 struct run_machine {
@@ -164,6 +167,7 @@ struct run_machine {
 	 * read by the trace hook that runs inside that write. Guarded by the driver's queue
 	 * lock (one submission at a time per unit). */
 	uint8_t noop[RUN_QUEUE_SLOTS / 8];
+	bool noop_any;	    /* some bit of noop is set */
 	unsigned desc_size; /* 16 or 32 bytes */
 	_Atomic uint64_t skipped[RUN_INV_TYPES];
 	_Atomic uint64_t translations; /* for the trace's sampling */

@@ -201,7 +201,8 @@ static void on_inv(struct run_machine *rm, const struct vtd_trace_event *ev)
 	unsigned slot = cur_slot(r), type = ev->inv.type, gran = gran_of(ev->inv.gran);
 	int first = -1;
 
-	if (ev->inv.desc && rm->desc_size && ev->inv.offset / rm->desc_size < RUN_QUEUE_SLOTS) {
+	if (rm->noop_any && ev->inv.desc && rm->desc_size &&
+	    ev->inv.offset / rm->desc_size < RUN_QUEUE_SLOTS) {
 		unsigned s = ev->inv.offset / rm->desc_size;
 
 		if (rm->noop[s / 8] & (1u << (s % 8)))

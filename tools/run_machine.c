@@ -211,8 +211,10 @@ static void filter_queue(struct run_machine *rm, uint64_t tail)
 		mem_write64(rm->mem, base + off, VTD_INV_WAIT);
 		for (uint64_t q = 8; q < ds; q += 8)
 			mem_write64(rm->mem, base + off + q, 0);
-		if (off / ds < RUN_QUEUE_SLOTS)
+		if (off / ds < RUN_QUEUE_SLOTS) {
 			rm->noop[off / ds / 8] |= (uint8_t)(1u << (off / ds % 8));
+			rm->noop_any = true;
+		}
 		atomic_fetch_add_explicit(&rm->skipped[VTD_INV_TYPE(q0) % RUN_INV_TYPES], 1,
 					  memory_order_relaxed);
 		if (slot < r->n_slots)
@@ -237,8 +239,10 @@ static int shim_write(void *ctx, uint64_t offset, unsigned size, uint64_t val)
 	if (tail)
 		filter_queue(rm, val);
 	ret = vtd_mmio_write(rm->vtd, offset, size, val);
-	if (tail)
+	if (tail && rm->noop_any) {
 		memset(rm->noop, 0, sizeof(rm->noop));
+		rm->noop_any = false;
+	}
 	return ret;
 }
 
@@ -265,6 +269,7 @@ static int machine_setup(struct run *r, struct run_machine *rm, const struct vtd
 	    .default_stage = rm->stage == SCENARIO_PT_SECOND ? INTEL_IOMMU_STAGE_SECOND
 							     : INTEL_IOMMU_STAGE_FIRST,
 	    .fs_5level = vc->fs_5level,
+	    .queue_pages = s->iommu.inv_queue_pages,
 	    .quiet = true,
 	};
 	int ret;

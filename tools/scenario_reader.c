@@ -503,7 +503,8 @@ static void iommu_defaults(struct scenario_iommu *io, enum scenario_mode mode)
 	io->pasid_bits = mode == SCENARIO_MODE_SCALABLE ? 20 : 0;
 	io->large_pages = SCENARIO_LARGE_2M | SCENARIO_LARGE_1G;
 	io->fault_records = 8;
-	io->inv_queue_pages = 1;
+	/* As the VT-d driver: 256 descriptors, of 256 bits (2 pages) or 128 bits (1). */
+	io->inv_queue_pages = mode == SCENARIO_MODE_SCALABLE ? 2 : 1;
 	io->context_cache = (struct scenario_cache){64, 4};
 	io->pasid_cache = (struct scenario_cache){256, 8};
 	io->iotlb = (struct scenario_cache){1024, 8};

@@ -88,10 +88,11 @@ enum intel_iommu_stage {
 	INTEL_IOMMU_STAGE_SECOND,   /* second stage; first stage when the unit lacks it */
 };
 
-#define INTEL_IOMMU_BATCH_MAX	  64	 /* descriptors per invalidation wait, at most */
-#define INTEL_IOMMU_BATCH_DEFAULT 16	 /* as Linux's QI_MAX_BATCHED_DESC_COUNT */
-#define INTEL_IOMMU_POLL_DEFAULT  100000 /* status polls before a wait gives up */
-#define INTEL_IOMMU_QUEUE_ENTRIES 256	 /* invalidation-queue slots */
+#define INTEL_IOMMU_BATCH_MAX	    64	   /* descriptors per invalidation wait, at most */
+#define INTEL_IOMMU_BATCH_DEFAULT   16	   /* as Linux's QI_MAX_BATCHED_DESC_COUNT */
+#define INTEL_IOMMU_POLL_DEFAULT    100000 /* status polls before a wait gives up */
+#define INTEL_IOMMU_QUEUE_ENTRIES   256	   /* invalidation-queue slots by default */
+#define INTEL_IOMMU_QUEUE_PAGES_MAX 128	   /* 2^IQA.QS with QS at its largest, 7 */
 
 struct intel_iommu_config {
 	struct intel_iommu_mmio mmio; /* required */
@@ -103,6 +104,10 @@ struct intel_iommu_config {
 	bool fs_5level;	     /* first-stage tables with 5 levels (needs CAP.FL5LP), else 4 */
 	enum intel_iommu_inv_kind skip; /* fault injection from the start (see below) */
 	bool quiet;			/* do not print warnings on stderr */
+	/* Invalidation-queue size in 4 KiB pages (IQA.QS = log2 of it): a power of two,
+	 * 1..INTEL_IOMMU_QUEUE_PAGES_MAX; a page holds 128 descriptors of 256 bits (scalable
+	 * mode) or 256 of 128 bits. 0 = INTEL_IOMMU_QUEUE_ENTRIES slots. */
+	unsigned queue_pages;
 };
 
 /*
@@ -111,7 +116,8 @@ struct intel_iommu_config {
  * (SRTP), enables queued invalidation when the unit has it, flushes every cache globally,
  * enables translation and registers the unit (max_pasids from ECAP.PSS in scalable mode,
  * 0 in legacy mode). No device is attached yet: iommu_probe_device() does that.
- * -EINVAL NULL or invalid arguments (no mmio ops, no allocator, batch out of range);
+ * -EINVAL NULL or invalid arguments (no mmio ops, no allocator, batch out of range,
+ * queue_pages not a power of two up to INTEL_IOMMU_QUEUE_PAGES_MAX);
  * -ENODEV the registers make no sense (VER 0, scalable mode without QI, no usable SAGAW,
  * translation cannot be turned off); -ETIMEDOUT a GSTS bit did not follow its command
  * within the poll limit; -ENOMEM; -EIO a register access failed; the core's errors.

@@ -97,6 +97,67 @@ static void test_enable_legacy(void)
 	CHECK_EQ(machine_destroy(m), 0);
 }
 
+static unsigned queue_pages_wanted;
+
+static void tweak_queue(struct machine_config *c)
+{
+	c->driver.queue_pages = queue_pages_wanted;
+}
+
+static void tweak_queue_legacy(struct machine_config *c)
+{
+	tweak_legacy(c);
+	c->driver.queue_pages = queue_pages_wanted;
+}
+
+/*
+ * 1.7: the queue is 2^IQA.QS pages as configured. Enough strict unmaps go through it to
+ * wrap it several times (each is a batch and a wait), and each wait completes: the driver
+ * wraps its tail at the configured size, as the unit wraps IQH.
+ */
+static void check_queue_pages(bool legacy, unsigned pages)
+{
+	struct machine *m;
+	struct machine_dev *d;
+	struct iommu_domain *dom;
+	struct intel_iommu_stats st;
+	unsigned qs = 0, slots;
+	uint64_t iqa;
+
+	queue_pages_wanted = pages;
+	m = mk_machine(legacy ? tweak_queue_legacy : tweak_queue);
+	CHECK(m);
+	d = mk_dev(m, PCI_RID(0, 2, 0), legacy ? 0 : 20, true);
+	CHECK(d);
+	while ((1u << qs) < pages)
+		qs++;
+	iqa = mmio_rd(m, VTD_REG_IQA, 8);
+	CHECK_EQ(VTD_GET(iqa, VTD_IQA_QS), qs);
+	CHECK_EQ(iqa & VTD_IQA_IQA_MASK & ((4096ull << qs) - 1), 0); /* aligned to its size */
+	slots = (unsigned)((4096ull << qs) / (legacy ? 16 : 32));
+	dom = iommu_get_default_domain(d->dev);
+	/* Each unmap queues a few descriptors and a wait: 3 * slots of them wrap the queue. */
+	for (unsigned i = 0; i < slots; i++) {
+		CHECK_EQ(iommu_map(dom, 0x200000, DATA_BASE, SZ_4K, IOMMU_READ), 0);
+		CHECK_EQ(iommu_unmap(dom, 0x200000, SZ_4K), (ssize_t)SZ_4K);
+	}
+	CHECK_EQ(intel_iommu_get_stats(m->iommu, &st), 0);
+	CHECK(st.waits > slots / 2);
+	CHECK_EQ(st.wait_timeouts, 0);
+	CHECK_EQ(st.queue_errors, 0);
+	CHECK(mmio_rd(m, VTD_REG_IQH, 8) < (4096ull << qs));
+	CHECK_EQ(machine_destroy(m), 0);
+}
+
+static void test_queue_pages(void)
+{
+	check_queue_pages(false, 1); /* 128 slots of 256 bits */
+	check_queue_pages(false, 8);
+	check_queue_pages(false, 128); /* QS = 7, the largest */
+	check_queue_pages(true, 1);    /* 256 slots of 128 bits */
+	check_queue_pages(true, 4);
+}
+
 /* Legacy without QI: register-based invalidation (1.6); the commands complete. */
 static void test_enable_legacy_register_invalidation(void)
 {
@@ -333,6 +394,11 @@ static void test_create_bad_arguments(void)
 	cfg.skip = INTEL_IOMMU_INV_NR;
 	CHECK_EQ(intel_iommu_create(core, &cfg, &u), -EINVAL);
 	cfg.skip = INTEL_IOMMU_INV_NONE;
+	cfg.queue_pages = 3; /* not a power of two */
+	CHECK_EQ(intel_iommu_create(core, &cfg, &u), -EINVAL);
+	cfg.queue_pages = INTEL_IOMMU_QUEUE_PAGES_MAX * 2;
+	CHECK_EQ(intel_iommu_create(core, &cfg, &u), -EINVAL);
+	cfg.queue_pages = 0;
 	cfg.mmio.write = NULL;
 	CHECK_EQ(intel_iommu_create(core, &cfg, &u), -EINVAL);
 	cfg.mmio.write = fake_write;
@@ -430,6 +496,7 @@ int main(void)
 {
 	RUN(test_enable_scalable);
 	RUN(test_enable_legacy);
+	RUN(test_queue_pages);
 	RUN(test_enable_legacy_register_invalidation);
 	RUN(test_caching_mode);
 	RUN(test_write_buffer);

@@ -7,6 +7,7 @@
 # JSON REPORT), with helpers:
 #   dma(device, pasid)  the dma row of that device; pasid None (no PASID), 'kernel', or a number
 #   inv(type, gran=None, device=None)  invalidations of that type (and granularity, device)
+#   cache(name, device=None)  the caches row of that name (and device TLB of that device)
 # A CHECK that is false (or raises) fails the test, printed with the values it saw.
 # JSON_FILE "-" skips the JSON checks (the exit status alone is checked).
 import json
@@ -47,10 +48,16 @@ def main():
         t = table.get(type, {})
         return sum(t.values()) if gran is None else t.get(gran, 0)
 
+    def cache(name, device=None):
+        for row in r["caches"]:
+            if row["cache"] == name and row["device"] == device:
+                return row
+        raise KeyError(f"no cache row {name} for device {device}")
+
     failed = 0
     for c in checks:
         try:
-            ok = eval(c, {"r": r, "dma": dma, "inv": inv, "sum": sum, "len": len})
+            ok = eval(c, {"r": r, "dma": dma, "inv": inv, "cache": cache, "sum": sum, "len": len})
         except Exception as e:  # a missing key is a failed check
             ok = False
             print(f"check {c!r} raised {e!r}")

@@ -172,7 +172,7 @@ static void test_empty_is_all_defaults(void)
 	CHECK_EQ(s->iommu.pasid_bits, 20);
 	CHECK_EQ(s->iommu.large_pages, SCENARIO_LARGE_2M | SCENARIO_LARGE_1G);
 	CHECK_EQ(s->iommu.fault_records, 8);
-	CHECK_EQ(s->iommu.inv_queue_pages, 1);
+	CHECK_EQ(s->iommu.inv_queue_pages, 2); /* 256 descriptors of 256 bits */
 	CHECK_EQ(s->iommu.context_cache.entries, 64);
 	CHECK_EQ(s->iommu.context_cache.ways, 4);
 	CHECK_EQ(s->iommu.pasid_cache.entries, 256);
@@ -341,6 +341,7 @@ static void test_legacy_defaults(void)
 	CHECK(s);
 	CHECK(!s->iommu.first_stage && s->iommu.second_stage);
 	CHECK_EQ(s->iommu.pasid_bits, 0);
+	CHECK_EQ(s->iommu.inv_queue_pages, 1); /* 256 descriptors of 128 bits */
 	CHECK_EQ(s->devices[0].dma.page_table, SCENARIO_PT_SECOND);
 	CHECK_EQ(s->devices[0].dma.kernel_pasid, SCENARIO_KPASID_TRY); /* a fallback, no error */
 	scenario_free(s);

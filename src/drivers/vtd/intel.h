@@ -40,8 +40,10 @@ struct intel_desc {
 struct intel_qi {
 	pthread_mutex_t lock; /* one submission (descriptors, wait, error handling) at a time */
 	bool enabled;	      /* queued (true) or register-based (false) invalidation */
-	uint64_t base;	      /* the queue: INTEL_IOMMU_QUEUE_ENTRIES slots */
+	uint64_t base;	      /* the queue: `entries` slots */
+	unsigned pages;	      /* as configured (0: INTEL_IOMMU_QUEUE_ENTRIES slots) */
 	unsigned order;	      /* its allocation order (IQA.QS) */
+	unsigned entries;     /* slots: (4 KiB << order) >> shift */
 	unsigned shift;	      /* log2 of a slot's bytes: 4 (128-bit) or 5 (256-bit) */
 	unsigned tail;	      /* next slot software writes */
 	uint64_t status;      /* status page: the wait's dword at +0, a scratch dword at +4 */

@@ -154,6 +154,9 @@ static int check_config(const struct intel_iommu_config *cfg)
 	if (cfg->batch > INTEL_IOMMU_BATCH_MAX || (unsigned)cfg->default_stage > 2 ||
 	    (unsigned)cfg->skip >= INTEL_IOMMU_INV_NR)
 		return -EINVAL;
+	if (cfg->queue_pages > INTEL_IOMMU_QUEUE_PAGES_MAX ||
+	    (cfg->queue_pages & (cfg->queue_pages - 1)))
+		return -EINVAL;
 	return 0;
 }
 
@@ -171,6 +174,7 @@ static struct intel_iommu *unit_alloc(const struct intel_iommu_config *cfg)
 	unit->batch = cfg->batch ? cfg->batch : INTEL_IOMMU_BATCH_DEFAULT;
 	unit->poll_limit = cfg->poll_limit ? cfg->poll_limit : INTEL_IOMMU_POLL_DEFAULT;
 	unit->skip = cfg->skip;
+	unit->qi.pages = cfg->queue_pages;
 	unit->quiet = cfg->quiet;
 	unit->zero_order = -1;
 	pthread_mutex_init(&unit->ctx_lock, NULL);

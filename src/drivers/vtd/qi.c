@@ -305,9 +305,14 @@ int intel_qi_init(struct intel_iommu *unit)
 	qi->enabled = unit->ecap & VTD_ECAP_QI;
 	if (!qi->enabled)
 		return 0;
-	/* 1.7: 256 slots of 32 bytes (2 pages) in scalable mode, of 16 bytes (1 page) else. */
+	/* 1.7: 2^QS pages of 32-byte slots in scalable mode, of 16-byte slots else; by
+	 * default 256 slots (2 pages, or 1). */
 	qi->shift = unit->scalable ? 5 : 4;
 	qi->order = unit->scalable ? 1 : 0;
+	if (qi->pages)
+		for (qi->order = 0; (1u << qi->order) < qi->pages; qi->order++)
+			;
+	qi->entries = (unsigned)((4096ull << qi->order) >> qi->shift);
 	ret = intel_alloc_pages(unit, qi->order, &qi->base);
 	if (ret)
 		return ret;
@@ -359,7 +364,7 @@ static unsigned qi_head(struct intel_iommu *unit, int *err)
 	uint64_t v = 0;
 
 	*err = intel_reg_read(unit, VTD_REG_IQH, 8, &v);
-	return (unsigned)((v & VTD_IQH_QH_MASK) >> unit->qi.shift) % INTEL_IOMMU_QUEUE_ENTRIES;
+	return (unsigned)((v & VTD_IQH_QH_MASK) >> unit->qi.shift) % unit->qi.entries;
 }
 
 /*
@@ -398,11 +403,11 @@ static int qi_space(struct intel_iommu *unit, unsigned need)
 
 	for (unsigned i = 0; i < unit->poll_limit; i++) {
 		unsigned head = qi_head(unit, &err);
-		unsigned used = (qi->tail - head) % INTEL_IOMMU_QUEUE_ENTRIES;
+		unsigned used = (qi->tail - head) % unit->qi.entries;
 
 		if (err)
 			return err;
-		if (INTEL_IOMMU_QUEUE_ENTRIES - 1 - used >= need)
+		if (qi->entries - 1 - used >= need)
 			return 0;
 		if (i == 0)
 			qi_set_tail(unit);
@@ -435,11 +440,11 @@ static int qi_post(struct intel_iommu *unit, struct qi_sub *sub)
 		qi->seq = 1; /* the status dword starts at 0 */
 	sub->seq = qi->seq;
 	sub->first = qi->tail;
-	sub->wait = (qi->tail + sub->n) % INTEL_IOMMU_QUEUE_ENTRIES;
+	sub->wait = (qi->tail + sub->n) % unit->qi.entries;
 	w = desc_wait(qi->status, qi->seq);
 	for (unsigned i = 0; i <= sub->n && !ret; i++) {
 		ret = qi_write_slot(unit, qi->tail, i < sub->n ? &sub->d[i] : &w);
-		qi->tail = (qi->tail + 1) % INTEL_IOMMU_QUEUE_ENTRIES;
+		qi->tail = (qi->tail + 1) % unit->qi.entries;
 	}
 	if (!ret)
 		ret = qi_set_tail(unit);
@@ -465,7 +470,7 @@ static void qi_handle_iqe(struct intel_iommu *unit, struct qi_sub *sub)
 	int err;
 
 	head = qi_head(unit, &err);
-	idx = (head - sub->first) % INTEL_IOMMU_QUEUE_ENTRIES;
+	idx = (head - sub->first) % unit->qi.entries;
 	intel_reg_read(unit, VTD_REG_IQERCD, 8, &ercd);
 	if (head == sub->wait) {
 		nop = desc_wait(unit->qi.status, sub->seq);
