@@ -181,6 +181,11 @@ static inline void pci_ats_decode_range(uint64_t addr, bool s, uint64_t *base, u
  * (PCIe ATS: the Invalidate Completion follows the requests that used the translation).
  * A translation completion that raced with an invalidation is not cached nor used: the
  * request is repeated (see PCI_EP_RETRY_LIMIT).
+ * Each DMA thread remembers the ATC entries it used last (a request memo, like a device's
+ * micro-TLB): a request they cover skips the lookup, but its entries are checked before its
+ * translated request goes out and again under the read lock around the access, so the
+ * guarantees above hold unchanged, and no translated request carries an address whose
+ * invalidation completed before the DMA call began. Memos are not used in check mode.
  * Every function may be called from any thread; the DMA functions and invalidate() run
  * concurrently. pci_endpoint_destroy() must not race with anything.
  */

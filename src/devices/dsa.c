@@ -40,7 +40,7 @@ static int wq_start(struct dsa_wq *wq)
 	int ret;
 
 	pthread_mutex_lock(&wq->lock);
-	wq->stop = false;
+	__atomic_store_n(&wq->stop, false, __ATOMIC_RELAXED);
 	wq->exited = false;
 	pthread_mutex_unlock(&wq->lock);
 	ret = pthread_create(&wq->thread, NULL, dsa_engine_main, wq);
@@ -175,12 +175,13 @@ int dsa_submit(struct dsa *dsa, unsigned wq_id, const struct dsa_desc *desc)
 	pthread_mutex_lock(&wq->lock);
 	if (!wq->enabled) {
 		ret = -ENODEV;
-	} else if (wq->tail - wq->head >= wq->size) {
-		ret = -EAGAIN;
+	} else if (wq->tail - __atomic_load_n(&wq->head, __ATOMIC_ACQUIRE) >= wq->size) {
+		ret = -EAGAIN; /* the engine has not copied that slot out yet */
 	} else {
 		wq->ring[wq->tail % wq->size] = *desc;
-		/* The engine polls tail without the lock before it sleeps. */
-		__atomic_store_n(&wq->tail, wq->tail + 1, __ATOMIC_RELAXED);
+		/* The engine takes the slot without the lock once it sees the new tail; a
+		 * sleeping engine is woken (see struct dsa_wq). */
+		__atomic_store_n(&wq->tail, wq->tail + 1, __ATOMIC_RELEASE);
 		if (wq->sleeping)
 			pthread_cond_signal(&wq->work);
 	}
@@ -202,7 +203,7 @@ int dsa_wq_disable(struct dsa *dsa, unsigned wq_id)
 	pthread_mutex_lock(&wq->lock);
 	wq->enabled = false;
 	running = wq->running;
-	wq->stop = true;
+	__atomic_store_n(&wq->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_signal(&wq->work);
 	pthread_mutex_unlock(&wq->lock);
 	if (!running)
@@ -244,11 +245,12 @@ int dsa_wq_drain(struct dsa *dsa, unsigned wq_id, uint64_t timeout_ns)
 	ts.tv_nsec = (long)(deadline % 1000000000ull);
 	pthread_mutex_lock(&wq->lock);
 	target = wq->tail;
-	wq->drainers++;
-	while (wq->running && wq->completed < target && !ret)
+	/* Sequentially consistent with the engine's `completed` (see finished()). */
+	__atomic_add_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST);
+	while (wq->running && __atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) < target && !ret)
 		ret = -pthread_cond_timedwait(&wq->idle, &wq->lock, &ts);
-	wq->drainers--;
-	if (wq->completed >= target || !wq->running)
+	__atomic_sub_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) >= target || !wq->running)
 		ret = 0;
 	pthread_mutex_unlock(&wq->lock);
 	return ret ? -ETIMEDOUT : 0;
@@ -291,9 +293,9 @@ int dsa_wait(struct mem *mem, uint64_t cr_pa, uint64_t timeout_ns, struct dsa_co
 			return ret;
 		if (head & 0xff)
 			break;
-		/* Spin first (a record is often a few microseconds away), then yield, then
-		 * sleep, so a long wait does not take a core from the engine. */
-		if (i < 1024) {
+		/* Spin briefly (a record is often a few microseconds away), then yield, then
+		 * sleep, so a wait does not take a core from the engine when they share one. */
+		if (i < 64) {
 			pause_once();
 			continue;
 		}

@@ -10,12 +10,17 @@
 #include "devices/dsa_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
-/* How long an idle engine polls its ring before it sleeps (iterations of a pause, a few
- * microseconds: a wake-up costs about as much, and the machine may be shared). */
-#define IDLE_SPINS 32
+/* How long an idle engine polls its ring before it sleeps. A wake-up through the kernel
+ * costs a few microseconds on both sides and, while the engine sleeps, a descriptor waits
+ * for it; a submitter that keeps a queue fed refills it within microseconds. Polling for a
+ * bounded time, as a hardware engine's fetch unit (or a kernel poller) does, keeps a busy
+ * queue free of wake-ups and an idle one off the CPU. */
+#define IDLE_POLL_NS	30000u
+#define IDLE_POLL_BATCH 64 /* pauses between two clock reads */
 
 static bool op_known(unsigned op)
 {
@@ -198,35 +203,6 @@ static void process(struct dsa_wq *wq, const struct dsa_desc *d)
 	complete(&x, d, &r, record_ok);
 }
 
-/* Take the next descriptor, sleeping while the ring is empty. False when told to stop and
- * the ring is empty. Called and returns with wq->lock held. */
-static bool next_desc(struct dsa_wq *wq, struct dsa_desc *d)
-{
-	while (wq->head == wq->tail) {
-		if (wq->stop)
-			return false;
-		/* Poll a little before sleeping: a busy submitter refills the ring in less
-		 * time than a wake-up takes. */
-		pthread_mutex_unlock(&wq->lock);
-		for (int i = 0; i < IDLE_SPINS; i++) {
-			if (__atomic_load_n(&wq->tail, __ATOMIC_RELAXED) != wq->head)
-				break;
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-		}
-		pthread_mutex_lock(&wq->lock);
-		if (wq->head != wq->tail || wq->stop)
-			continue;
-		wq->sleeping = true;
-		pthread_cond_wait(&wq->work, &wq->lock);
-		wq->sleeping = false;
-	}
-	*d = wq->ring[wq->head % wq->size];
-	wq->head++;
-	return true;
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -235,16 +211,90 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static bool ring_empty(struct dsa_wq *wq, uint64_t head)
+{
+	return __atomic_load_n(&wq->tail, __ATOMIC_ACQUIRE) == head;
+}
+
+/*
+ * Poll the empty ring for up to IDLE_POLL_NS; true as soon as it has a descriptor. Between
+ * batches the CPU is offered to other threads: on a core of its own that costs a system
+ * call per batch, on a shared one it lets the submitter run instead of waiting for this
+ * thread's time slice to end.
+ */
+static bool poll_ring(struct dsa_wq *wq, uint64_t head)
+{
+	uint64_t start = 0;
+
+	for (;;) {
+		for (unsigned i = 0; i < IDLE_POLL_BATCH; i++) {
+			if (!ring_empty(wq, head))
+				return true;
+			if (__atomic_load_n(&wq->stop, __ATOMIC_RELAXED))
+				return false;
+			cpu_relax();
+		}
+		if (!start)
+			start = mono_ns();
+		else if (mono_ns() - start >= IDLE_POLL_NS)
+			return false;
+		sched_yield();
+	}
+}
+
+/*
+ * Wait for a descriptor at `head`: poll, then sleep under the lock (see struct dsa_wq for
+ * why no wake-up is lost). False when told to stop and the ring is empty.
+ */
+static bool wait_desc(struct dsa_wq *wq, uint64_t head)
+{
+	while (ring_empty(wq, head)) {
+		if (poll_ring(wq, head))
+			return true;
+		pthread_mutex_lock(&wq->lock);
+		while (ring_empty(wq, head) && !wq->stop) {
+			wq->sleeping = true;
+			pthread_cond_wait(&wq->work, &wq->lock);
+			wq->sleeping = false;
+		}
+		pthread_mutex_unlock(&wq->lock);
+		if (ring_empty(wq, head))
+			return false; /* stop */
+	}
+	return true;
+}
+
+/* A descriptor is finished: wake drainers if there are any. `completed` and `drainers` are
+ * sequentially consistent, so either the drainer sees the new count or this sees it. */
+static void finished(struct dsa_wq *wq, uint64_t n)
+{
+	__atomic_store_n(&wq->completed, n, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&wq->drainers, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&wq->lock);
+		pthread_cond_broadcast(&wq->idle);
+		pthread_mutex_unlock(&wq->lock);
+	}
+}
+
 void *dsa_engine_main(void *arg)
 {
 	struct dsa_wq *wq = arg;
 	bool timing = wq->dsa->cfg.timing;
+	uint64_t head = wq->head; /* this thread is the only writer */
 	struct timespec ts;
 	struct dsa_desc d;
 
-	pthread_mutex_lock(&wq->lock);
-	while (next_desc(wq, &d)) {
-		pthread_mutex_unlock(&wq->lock);
+	while (wait_desc(wq, head)) {
+		d = wq->ring[head % wq->size];
+		/* The slot is copied out: submitters may reuse it. */
+		__atomic_store_n(&wq->head, ++head, __ATOMIC_RELEASE);
 		if (timing) {
 			uint64_t t0 = mono_ns();
 
@@ -253,13 +303,11 @@ void *dsa_engine_main(void *arg)
 		} else {
 			process(wq, &d);
 		}
-		pthread_mutex_lock(&wq->lock);
-		wq->completed++;
-		if (wq->drainers)
-			pthread_cond_broadcast(&wq->idle);
+		finished(wq, wq->completed + 1);
 	}
 	/* The thread's CPU clock ends with it: keep its time (dsa_engine_cpu_ns). */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	pthread_mutex_lock(&wq->lock);
 	wq->cpu_done += (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	wq->exited = true;
 	pthread_mutex_unlock(&wq->lock);

@@ -14,25 +14,38 @@
 
 #define DSA_PAGE 4096u
 
-/* One WQ and its engine. The ring holds copies of accepted descriptors. */
+/*
+ * One WQ and its engine. The ring holds copies of accepted descriptors.
+ *
+ * The ring is single-consumer: the engine takes descriptors without the lock (an acquire
+ * load of `tail`, then a release store of `head` once the slot is copied out), so a
+ * submitter and a busy engine never wait for each other. Submitters serialise among
+ * themselves on `lock` and publish a slot with a release store of `tail`. The engine takes
+ * `lock` only to go to sleep: it sets `sleeping` and looks at `tail` once more under the
+ * lock, and a submitter, which moves `tail` under the lock, signals `work` when it sees
+ * `sleeping`, so no wake-up is lost and a busy engine is never signalled.
+ */
 struct dsa_wq {
 	struct dsa *dsa;
 	unsigned id;
-	pthread_mutex_t lock; /* the ring, the counts and the flags below */
+	pthread_mutex_t lock; /* submitters; the engine's sleep; the flags below */
 	pthread_cond_t work;  /* the engine waits here for descriptors (or stop) */
 	pthread_cond_t idle;  /* drainers wait here for `completed` to move */
 	struct dsa_desc *ring;
 	uint32_t size;
-	uint64_t head;	    /* next descriptor the engine takes */
-	uint64_t tail;	    /* next free slot; tail - head <= size (relaxed reads by the engine) */
-	uint64_t completed; /* descriptors finished */
-	bool enabled;	    /* submissions accepted */
-	bool running;	    /* the thread exists */
-	bool stop;	    /* the thread leaves once the ring is empty */
-	bool sleeping;	    /* the engine is in pthread_cond_wait(work) */
-	unsigned drainers;  /* threads in dsa_wq_drain() */
-	bool exited;	    /* the thread has added its CPU time to cpu_done and is leaving */
-	uint64_t cpu_done;  /* CPU ns of the engine threads that have left */
+	bool enabled;	   /* submissions accepted (lock) */
+	bool running;	   /* the thread exists (lock) */
+	bool stop;	   /* the thread leaves once the ring is empty (atomic; set under lock) */
+	bool sleeping;	   /* the engine is in pthread_cond_wait(work) (lock) */
+	unsigned drainers; /* threads in dsa_wq_drain() (atomic; changed under lock) */
+	bool exited;	   /* the thread has added its CPU time to cpu_done and is leaving */
+	uint64_t cpu_done; /* CPU ns of the engine threads that have left */
+	/* Written by submitters (under lock): the next free slot; tail - head <= size. */
+	_Alignas(64) uint64_t tail;
+	/* Written by the engine only: the next descriptor it takes, and how many it has
+	 * finished (drainers wait for it). */
+	_Alignas(64) uint64_t head;
+	uint64_t completed;
 	/* Counters of this WQ, each with one writer at a time (relaxed load + store, read with
 	 * relaxed loads): `stats` by the engine thread, `sub` (submitted, retries) by
 	 * submitters under `lock`, on a cache line of their own so the two do not bounce it. */

@@ -74,6 +74,15 @@ static void touch(struct atc *c, struct atc_entry *e)
 	__atomic_store_n(&e->lru, now, __ATOMIC_RELAXED);
 }
 
+void atc_touch_run(struct atc *c, struct atc_entry *const *e, unsigned n)
+{
+	uint64_t now = __atomic_load_n(&c->clock, __ATOMIC_RELAXED) + 1;
+
+	__atomic_store_n(&c->clock, now, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < n; i++)
+		__atomic_store_n(&e[i]->lru, now, __ATOMIC_RELAXED);
+}
+
 struct atc_entry *atc_lookup(struct atc *c, const struct atc_key *key, uint64_t addr, bool use)
 {
 	for (uint64_t m = c->shifts; m; m &= m - 1) {
@@ -121,7 +130,7 @@ static void drop(struct atc *c, struct atc_entry *e)
 		c->shifts &= ~(1ull << e->shift);
 	c->used--;
 	e->shift = 0;
-	e->version++;
+	atc_bump_version(e);
 }
 
 static bool sel_match(const struct atc_entry *e, const struct atc_sel *sel)
@@ -245,7 +254,7 @@ struct atc_entry *atc_insert(struct atc *c, const struct atc_key *key, bool glob
 	victim->tag = key->tag | (global && (key->tag & ATC_T_PASID) ? ATC_T_GLOBAL : 0);
 	victim->perm = perm;
 	victim->shift = (uint8_t)shift;
-	victim->version++;
+	atc_bump_version(victim);
 	touch(c, victim);
 	c->nshift[shift]++;
 	c->shifts |= 1ull << shift;

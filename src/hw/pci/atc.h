@@ -32,10 +32,12 @@ struct atc_key {
 };
 
 struct atc_entry {
-	uint64_t addr;	  /* untranslated base, aligned to 1 << shift */
-	uint64_t pa;	  /* translated base */
-	uint64_t version; /* changes on every fill and removal of this slot */
-	uint64_t lru;	  /* stamp of the last use (relaxed atomic) */
+	uint64_t addr; /* untranslated base, aligned to 1 << shift */
+	uint64_t pa;   /* translated base */
+	/* Changes on every fill and removal of this slot. Written under the write side with
+	 * atomic stores, so that a request memo may look at it without the lock (dma.c). */
+	uint64_t version;
+	uint64_t lru; /* stamp of the last use (relaxed atomic) */
 	uint32_t pasid;
 	uint8_t shift; /* log2 of the size, 12..63; 0 = free slot */
 	uint8_t tag;   /* ATC_T_* */
@@ -66,9 +68,19 @@ struct atc_sel {
 	struct atc_key key; /* ATC_SEL_PASID: key.pasid; ATC_SEL_KEY: the key */
 };
 
+/* Write side: the slot's contents change (a fill or a removal). */
+static inline void atc_bump_version(struct atc_entry *e)
+{
+	__atomic_store_n(&e->version, e->version + 1, __ATOMIC_RELEASE);
+}
+
 /* atc_init() - allocate sets * ways free entries. 0 or -ENOMEM. `sets` is a power of two. */
 int atc_init(struct atc *c, uint32_t sets, uint32_t ways);
 void atc_fini(struct atc *c);
+
+/* atc_touch_run() - refresh the LRU stamps of `n` entries in use at once (one stamp for
+ * all). Read side. */
+void atc_touch_run(struct atc *c, struct atc_entry *const *e, unsigned n);
 
 /*
  * atc_lookup() - the entry that translates `addr` for `key`: the smallest one that contains

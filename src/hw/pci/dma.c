@@ -11,7 +11,15 @@
  *  - a translation completion is cached only if no entry left the ATC since the lookup that
  *    missed (inv_gen), otherwise the request is repeated: the completion may predate an
  *    invalidation that has already completed (PCIe ATS requires the function to discard
- *    such a completion).
+ *    such a completion);
+ *  - a request may instead take its entries from the thread's request memo (memo.c), the
+ *    run it resolved last time, without the lock: the slots' versions are checked before
+ *    the translated request goes out (so it never carries an address whose invalidation
+ *    completed before the DMA began: an invalidation bumps the version under the write
+ *    lock, before it completes) and again under the read lock around the access, as for
+ *    a fresh lookup; so the access either uses entries that are still in the ATC, with the
+ *    invalidation waiting for it, or does not happen and the request takes the general
+ *    path. Memos are skipped in check mode, where every request is checked at lookup.
  */
 #include "hw/pci/endpoint.h"
 
@@ -86,16 +94,16 @@ static int fail(struct dma_op *op, int err, uint8_t at, uint64_t pa, const struc
  * bytes, is stored last with release semantics (loaded first with acquire), so a CPU that
  * polls it with an acquire load also sees everything written before it.
  */
-static bool mem_access_ordered(struct dma_op *op, uint64_t pa, uint8_t *p, size_t n)
+static bool mem_access_ordered(struct mem *m, bool write, uint64_t pa, uint8_t *p, size_t n)
 {
 	uint8_t *q;
 
 	if (n == 4 && !(pa & 3)) {
 		uint32_t v;
 
-		if (!(q = mem_ptr(op->ep->cfg.mem, pa, 4)))
+		if (!(q = mem_ptr(m, pa, 4)))
 			return false;
-		if (op->write) {
+		if (write) {
 			memcpy(&v, p, 4);
 			__atomic_store_n((uint32_t *)(void *)q, v, __ATOMIC_RELEASE);
 		} else {
@@ -106,9 +114,9 @@ static bool mem_access_ordered(struct dma_op *op, uint64_t pa, uint8_t *p, size_
 	}
 	if (n < 8 || n > 64 || (pa & 7) || (pa >> 6) != ((pa + n - 1) >> 6))
 		return false;
-	if (!(q = mem_ptr(op->ep->cfg.mem, pa, n)))
+	if (!(q = mem_ptr(m, pa, n)))
 		return false;
-	if (op->write) {
+	if (write) {
 		uint64_t v;
 
 		memcpy(q + 8, p + 8, n - 8);
@@ -123,13 +131,11 @@ static bool mem_access_ordered(struct dma_op *op, uint64_t pa, uint8_t *p, size_
 	return true;
 }
 
-static int mem_access(struct dma_op *op, uint64_t pa, uint8_t *p, size_t n)
+static int mem_access(struct mem *m, bool write, uint64_t pa, uint8_t *p, size_t n)
 {
-	struct mem *m = op->ep->cfg.mem;
-
-	if (n <= 64 && mem_access_ordered(op, pa, p, n))
+	if (n <= 64 && mem_access_ordered(m, write, pa, p, n))
 		return 0;
-	return op->write ? mem_write(m, pa, p, n) : mem_read(m, pa, p, n);
+	return write ? mem_write(m, pa, p, n) : mem_read(m, pa, p, n);
 }
 
 static int translate(struct pci_endpoint *ep, const struct pci_req *req, struct pci_resp *resp)
@@ -158,7 +164,7 @@ static int dma_untranslated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t
 		return fail(op, ret, PCI_AT_UNTRANSLATED, 0, NULL);
 	if (resp.status != PCI_SC)
 		return fail(op, -EFAULT, PCI_AT_UNTRANSLATED, 0, &resp);
-	if (mem_access(op, resp.addr, p, n))
+	if (mem_access(ep->cfg.mem, op->write, resp.addr, p, n))
 		return fail(op, -EIO, PCI_AT_UNTRANSLATED, resp.addr, &resp);
 	return 0;
 }
@@ -338,7 +344,7 @@ static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n
 		op->e = NULL;
 		return RACE;
 	}
-	ret = mem_access(op, pa, p, n);
+	ret = mem_access(ep->cfg.mem, op->write, pa, p, n);
 	if (!ret && op->has_next)
 		route_locked(op, op->next_addr);
 	pthread_rwlock_unlock(&ep->lock);
@@ -359,6 +365,27 @@ static void check_hit(struct dma_op *op, const struct checker *chk, uint64_t add
 	};
 
 	ep_check_hit(op->ep, &chk->ref, chk->fn, chk->ctx, &hit);
+}
+
+/* Remember the entry the last request used, for this thread's next call. */
+static void memo_put_held(struct dma_op *op)
+{
+	struct ep_memo_run r;
+
+	if (!op->e || (op->view.perm & PCI_PERM_U) || !perm_usable(op, op->view.perm))
+		return;
+	r = (struct ep_memo_run){
+	    .key = op->key,
+	    .need = op->need,
+	    .addr = op->view.addr,
+	    .len = op->view.size,
+	    .pa = op->view.pa,
+	    .nheld = 1,
+	};
+	r.held[0] = op->e;
+	r.ver[0] = op->version;
+	r.upto[0] = op->view.size;
+	ep_memo_put(op->ep, &r);
 }
 
 /* One request of at most 4 KiB that does not cross a 4 KiB boundary. */
@@ -482,7 +509,160 @@ static int dma_run(struct dma_op *op, uint64_t addr, size_t len, struct pci_dma_
 		}
 		done += n;
 	}
+	memo_put_held(op);
 	flush_counters(op);
+	if (st)
+		*st = (struct pci_dma_status){.done = len};
+	return 0;
+}
+
+/* ==== The request memo's fast paths =========================================================
+ *
+ * A DMA that one memo run covers whole - a request of at most 4 KiB, or a copy whose both
+ * sides are covered - skips the general path's setup and lookups: the arguments it can
+ * take are checked, the run's versions are checked, the translated request goes out, and
+ * the access happens under the read lock if the run is still in place (see the top of this
+ * file). Anything else - bad arguments, a feature disabled, check mode, no memo - returns
+ * NOT_FAST having sent, accessed and counted nothing, and the general path takes the DMA
+ * (and reports its errors). Counters and the status are left as the general path leaves
+ * them for the same requests.
+ */
+#define NOT_FAST 2
+
+struct fast_req {
+	struct pci_endpoint *ep;
+	struct atc_key key;
+	uint8_t need;
+};
+
+/* Is this a DMA the memo may serve? ATS and every feature it needs enabled, no check mode,
+ * arguments the general path would accept. */
+static bool fast_setup(struct fast_req *f, struct pci_endpoint *ep, unsigned flags, uint32_t pasid,
+		       bool write)
+{
+	uint32_t ctl_req = EP_CTL_ATS_EN, ctl;
+
+	if (!ep || (flags & ~(unsigned)(PCI_DMA_PASID | PCI_DMA_PRIV)))
+		return false;
+	f->ep = ep;
+	f->key = (struct atc_key){0};
+	f->need = write ? PCI_PERM_W : PCI_PERM_R;
+	if (flags & PCI_DMA_PASID) {
+		if (pasid >> ep->cfg.pasid_width)
+			return false;
+		f->key = (struct atc_key){.pasid = pasid, .tag = ATC_T_PASID};
+		ctl_req |= EP_CTL_PASID_EN;
+	}
+	if (flags & PCI_DMA_PRIV) {
+		if (!(flags & PCI_DMA_PASID))
+			return false;
+		f->key.tag |= ATC_T_PRIV;
+		ctl_req |= EP_CTL_PRIV_EN;
+	}
+	ctl = ep_ctl(ep);
+	return (ctl & ctl_req) == ctl_req && !__atomic_load_n(&ep->checking, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&ep->state, __ATOMIC_RELAXED) != PCI_EP_REMOVED;
+}
+
+/* The memo run that covers [addr, addr + len) for `f` and is still current, with the first
+ * entry and the number of entries that translate that range; NULL if none. */
+static const struct ep_memo_run *fast_run(const struct fast_req *f, uint64_t addr, uint64_t len,
+					  unsigned *first, unsigned *n)
+{
+	const struct ep_memo_run *m = ep_memo_find(f->ep, &f->key, f->need, addr);
+	uint64_t off;
+	unsigned i = 0, j;
+
+	if (!m || addr - m->addr + (len - 1) >= m->len || !ep_memo_current(m))
+		return NULL;
+	off = addr - m->addr;
+	while (m->upto[i] <= off)
+		i++;
+	for (j = i; m->upto[j] < off + len; j++)
+		;
+	*first = i;
+	*n = j - i + 1;
+	return m;
+}
+
+/* Read side: the entries [first, first + n) of a run are still in place. */
+static bool run_valid_locked(const struct ep_memo_run *m, unsigned first, unsigned n)
+{
+	for (unsigned i = first; i < first + n; i++)
+		if (m->held[i]->version != m->ver[i])
+			return false;
+	return true;
+}
+
+/* Describe a failed request in *st as dma_run()/copy_finish() do (fail()'s fields), and
+ * count a refused translation as fail() does. */
+static int fast_fail(struct pci_endpoint *ep, struct pci_dma_status *st, int err, uint64_t addr,
+		     uint64_t pa, const struct pci_resp *r, bool write_side)
+{
+	if (err == -EFAULT || err == -EACCES)
+		EP_STAT_INC(ep, faults);
+	if (st) {
+		*st = (struct pci_dma_status){
+		    .addr = addr, .pa = pa, .at = PCI_AT_TRANSLATED, .write = write_side};
+		if (r) {
+			st->status = r->status;
+			st->fault = r->fault;
+			st->perm = r->perm;
+		}
+	}
+	return err;
+}
+
+/* AT=2 for `pa`: 0, or the error (described in *st for the request at `addr`). */
+static int fast_translated(struct pci_endpoint *ep, uint64_t addr, uint64_t pa, bool write,
+			   bool write_side, struct pci_resp *resp, struct pci_dma_status *st)
+{
+	struct pci_req req = {
+	    .addr = pa,
+	    .rid = ep->cfg.rid,
+	    .at = PCI_AT_TRANSLATED,
+	    .flags = write ? PCI_REQ_WRITE : PCI_REQ_READ,
+	};
+	int ret = translate(ep, &req, resp);
+
+	if (ret < 0)
+		return fast_fail(ep, st, ret, addr, pa, NULL, write_side);
+	if (resp->status != PCI_SC)
+		return fast_fail(ep, st, -EFAULT, addr, pa, resp, write_side);
+	return 0;
+}
+
+/* A DMA of one request (at most 4 KiB, inside one page) from the memo. */
+static int dma_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
+		    void *buf, size_t len, struct pci_dma_status *st, bool write)
+{
+	const struct ep_memo_run *m;
+	struct pci_resp resp;
+	struct fast_req f;
+	unsigned first, n;
+	uint64_t pa;
+	int ret;
+
+	if (!buf || !len || (addr & ~PAGE_MASK_4K) + len > PAGE_SIZE_4K ||
+	    !fast_setup(&f, ep, flags, pasid, write) || !(m = fast_run(&f, addr, len, &first, &n)))
+		return NOT_FAST;
+	pa = m->pa + (addr - m->addr);
+	EP_STAT_INC(ep, hits);
+	EP_STAT_INC(ep, translated_requests);
+	ret = fast_translated(ep, addr, pa, write, false, &resp, st);
+	if (ret)
+		return ret;
+	pthread_rwlock_rdlock(&ep->lock);
+	if (ep->check_fn || !run_valid_locked(m, first, n)) {
+		pthread_rwlock_unlock(&ep->lock);
+		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
+		return NOT_FAST;
+	}
+	ret = mem_access(ep->cfg.mem, write, pa, buf, len);
+	atc_touch_run(&ep->atc, m->held + first, n);
+	pthread_rwlock_unlock(&ep->lock);
+	if (ret)
+		return fast_fail(ep, st, -EIO, addr, pa, &resp, false);
 	if (st)
 		*st = (struct pci_dma_status){.done = len};
 	return 0;
@@ -492,8 +672,10 @@ static int dma(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t
 	       const void *buf, size_t len, struct pci_dma_status *st, bool write)
 {
 	struct dma_op op;
-	int ret;
+	int ret = dma_fast(ep, flags, pasid, addr, (void *)(uintptr_t)buf, len, st, write);
 
+	if (ret != NOT_FAST)
+		return ret;
 	if (st)
 		*st = (struct pci_dma_status){.addr = addr};
 	ret = dma_setup(&op, ep, flags, pasid, addr, buf, len, write);
@@ -525,7 +707,7 @@ int pci_endpoint_dma_write(struct pci_endpoint *ep, unsigned flags, uint32_t pas
  * request per run and one memmove. In check mode runs stay one page long, so that every
  * 4 KiB request is checked.
  */
-#define COPY_RUN_ENTRIES 16
+#define COPY_RUN_ENTRIES EP_MEMO_HELD
 #define COPY_PIECE_MAX	 (256 * 1024ull) /* bounds the time an invalidation waits */
 
 struct copy_side {
@@ -536,6 +718,7 @@ struct copy_side {
 	unsigned nheld;
 	struct atc_entry *held[COPY_RUN_ENTRIES];
 	uint64_t ver[COPY_RUN_ENTRIES];
+	uint64_t upto[COPY_RUN_ENTRIES]; /* bytes from the start to the end of held[i]'s part */
 };
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -589,10 +772,11 @@ static void side_extend_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 		    e->pa + (next - e->addr) != s->pa + s->len)
 			return;
 		s->held[s->nheld] = e;
-		s->ver[s->nheld++] = e->version;
+		s->ver[s->nheld] = e->version;
 		end = e->addr + (1ull << e->shift);
 		op->hits++;
 		s->len = min_u64(end - addr, max);
+		s->upto[s->nheld++] = s->len;
 	}
 }
 
@@ -639,6 +823,7 @@ static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 		s->nheld = 1;
 		s->pa = op->view.pa + (addr - op->view.addr);
 		s->len = min_u64(op->view.addr + op->view.size - addr, max);
+		s->upto[0] = s->len;
 		if (s->len < max) {
 			pthread_rwlock_rdlock(&op->ep->lock);
 			side_extend_locked(s, addr, max);
@@ -670,9 +855,38 @@ static bool side_hit_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 	s->nheld = 1;
 	s->pa = op->view.pa + (addr - op->view.addr);
 	s->len = min_u64(op->view.addr + op->view.size - addr, max);
+	s->upto[0] = s->len;
 	if (s->len < max)
 		side_extend_locked(s, addr, max);
 	return true;
+}
+
+/* Remember a side's ATC run for this thread's next copy. */
+static void side_memo_put(struct copy_side *s, uint64_t addr)
+{
+	struct dma_op *op = &s->op;
+	struct ep_memo_run r;
+
+	if (!s->translated || !s->nheld)
+		return;
+	r.key = op->key;
+	r.need = op->need;
+	r.nheld = s->nheld;
+	if (s->nheld == 1 && s->held[0] == op->e) {
+		/* One entry: all of it (op->view is its view from the lookup). */
+		r.addr = op->view.addr;
+		r.len = op->view.size;
+		r.pa = op->view.pa;
+		r.upto[0] = r.len;
+	} else {
+		r.addr = addr;
+		r.len = s->len;
+		r.pa = s->pa;
+		memcpy(r.upto, s->upto, s->nheld * sizeof(r.upto[0]));
+	}
+	memcpy(r.held, s->held, s->nheld * sizeof(r.held[0]));
+	memcpy(r.ver, s->ver, s->nheld * sizeof(r.ver[0]));
+	ep_memo_put(op->ep, &r);
 }
 
 /* The common case - both sides hit, ATS on, no checker - under one read lock. */
@@ -754,6 +968,7 @@ static int copy_memory(struct mem *m, uint64_t dst, uint64_t src, uint64_t n)
 static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
 			  uint64_t left, bool *wfail)
 {
+	struct pci_endpoint *ep = rd->op.ep;
 	uint64_t max = min_u64(left, COPY_PIECE_MAX), n;
 	int ret;
 
@@ -767,6 +982,8 @@ static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t s
 		if (ret)
 			return ret;
 	}
+	side_memo_put(rd, src);
+	side_memo_put(wr, dst);
 	n = min_u64(rd->len, wr->len);
 	*wfail = false;
 	if (rd->translated && (ret = side_translated(rd)))
@@ -775,14 +992,14 @@ static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t s
 	if (wr->translated && (ret = side_translated(wr)))
 		return ret;
 
-	pthread_rwlock_rdlock(&rd->op.ep->lock);
+	pthread_rwlock_rdlock(&ep->lock);
 	if (!side_still_valid(rd) || !side_still_valid(wr)) {
-		pthread_rwlock_unlock(&rd->op.ep->lock);
+		pthread_rwlock_unlock(&ep->lock);
 		rd->op.e = wr->op.e = NULL;
 		return 0;
 	}
-	ret = copy_memory(rd->op.ep->cfg.mem, wr->pa, rd->pa, n);
-	pthread_rwlock_unlock(&rd->op.ep->lock);
+	ret = copy_memory(ep->cfg.mem, wr->pa, rd->pa, n);
+	pthread_rwlock_unlock(&ep->lock);
 	if (ret) {
 		*wfail = ret == -2;
 		return fail(*wfail ? &wr->op : &rd->op, -EIO,
@@ -811,6 +1028,57 @@ static void copy_finish(struct copy_side *rd, struct copy_side *wr, struct copy_
 	st->write = bad == wr;
 }
 
+/*
+ * A copy whose both sides the memo covers whole, in one piece (at most COPY_PIECE_MAX):
+ * both translated requests, then the copy under the read lock (see the fast paths above).
+ */
+static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
+		     uint64_t src, size_t len, struct pci_dma_status *st)
+{
+	const struct ep_memo_run *a, *b;
+	unsigned fa, na, fb, nb;
+	struct fast_req fr, fw;
+	struct pci_resp resp;
+	uint64_t spa, dpa;
+	int ret;
+
+	if (!len || len > COPY_PIECE_MAX || src + (len - 1) < src || dst + (len - 1) < dst ||
+	    (src < dst + len && dst < src + len) || !fast_setup(&fr, ep, flags, pasid, false))
+		return NOT_FAST;
+	fw = fr;
+	fw.need = PCI_PERM_W;
+	if (!(a = fast_run(&fr, src, len, &fa, &na)) || !(b = fast_run(&fw, dst, len, &fb, &nb)))
+		return NOT_FAST;
+	spa = a->pa + (src - a->addr);
+	dpa = b->pa + (dst - b->addr);
+	EP_STAT_ADD(ep, hits, na + nb);
+	EP_STAT_INC(ep, translated_requests);
+	ret = fast_translated(ep, src, spa, false, false, &resp, st);
+	if (ret)
+		return ret;
+	EP_STAT_INC(ep, translated_requests);
+	ret = fast_translated(ep, dst, dpa, true, true, &resp, st);
+	if (ret)
+		return ret;
+	pthread_rwlock_rdlock(&ep->lock);
+	if (ep->check_fn || !run_valid_locked(a, fa, na) || !run_valid_locked(b, fb, nb)) {
+		pthread_rwlock_unlock(&ep->lock);
+		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
+		return NOT_FAST;
+	}
+	ret = copy_memory(ep->cfg.mem, dpa, spa, len);
+	atc_touch_run(&ep->atc, a->held + fa, na);
+	atc_touch_run(&ep->atc, b->held + fb, nb);
+	pthread_rwlock_unlock(&ep->lock);
+	if (ret == -1)
+		return fast_fail(ep, st, -EIO, src, spa, NULL, false);
+	if (ret)
+		return fast_fail(ep, st, -EIO, dst, dpa, NULL, true);
+	if (st)
+		*st = (struct pci_dma_status){.done = len};
+	return 0;
+}
+
 int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
 			  uint64_t src, size_t len, struct pci_dma_status *st)
 {
@@ -818,8 +1086,10 @@ int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasi
 	struct copy_side rd, wr;
 	uint64_t done = 0;
 	unsigned races = 0;
-	int ret;
+	int ret = copy_fast(ep, flags, pasid, dst, src, len, st);
 
+	if (ret != NOT_FAST)
+		return ret;
 	if (st)
 		*st = (struct pci_dma_status){.addr = src};
 	ret = dma_setup(&rd.op, ep, flags, pasid, src, &dummy, len, false);

@@ -16,6 +16,8 @@
 #define ATC_SETS_MAX	 (1u << 16)
 #define ATC_WAYS_MAX	 64
 
+static uint64_t next_id; /* endpoint ids: 0 is never one */
+
 static bool config_ok(const struct pci_endpoint_config *c)
 {
 	if (!c->agent.translate || !c->mem)
@@ -68,6 +70,7 @@ int pci_endpoint_create(const struct pci_endpoint_config *cfg, struct pci_endpoi
 		return -ENOMEM;
 	ep->cfg = *cfg;
 	ep->ctl = config_ctl(cfg);
+	ep->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	/* Without ATS a one-entry cache keeps every path free of NULL checks; it stays empty
 	 * because fills need ATS Enable. */
 	ret = atc_init(&ep->atc, cfg->ats ? cfg->atc_sets : 1, cfg->ats ? cfg->atc_ways : 1);

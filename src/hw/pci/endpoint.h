@@ -28,6 +28,7 @@
 
 struct pci_endpoint {
 	pthread_rwlock_t lock;
+	uint64_t id; /* unique in the process, never reused: names the endpoint in memos */
 	struct pci_endpoint_config cfg; /* the capabilities; constant after creation */
 	uint32_t ctl;			/* EP_CTL_* */
 	int state;			/* enum pci_endpoint_state, relaxed atomic */
@@ -39,6 +40,7 @@ struct pci_endpoint {
 	struct pci_translation_agent ref;
 	pci_atc_check_fn check_fn;
 	void *check_ctx;
+	bool checking; /* check_fn != NULL, also read without the lock (relaxed atomic) */
 	struct pci_endpoint_stats stats; /* relaxed atomic counters; atc_entries unused */
 };
 
@@ -79,6 +81,33 @@ struct ep_hit {
  * Called without the lock, with a copy of the checker taken under it. */
 void ep_check_hit(struct pci_endpoint *ep, const struct pci_translation_agent *ref,
 		  pci_atc_check_fn fn, void *ctx, const struct ep_hit *hit);
+
+/*
+ * Request memos (memo.c): a run of ATC entries a thread resolved, each slot with its
+ * version then. Entry i translates [addr + upto[i - 1], addr + upto[i]) (upto[-1] = 0) to
+ * pa + the same offsets; upto[nheld - 1] == len.
+ */
+#define EP_MEMO_HELD 16
+
+struct ep_memo_run {
+	uint64_t ep_id; /* 0: free */
+	struct atc_key key;
+	uint8_t need; /* PCI_PERM_* the run's entries grant (checked when it was made) */
+	uint64_t addr, len, pa;
+	unsigned nheld;
+	struct atc_entry *held[EP_MEMO_HELD];
+	uint64_t ver[EP_MEMO_HELD];
+	uint64_t upto[EP_MEMO_HELD];
+};
+
+/* This thread's memo of `ep` for `key` and `need` that contains `addr`, or NULL. No lock. */
+const struct ep_memo_run *ep_memo_find(const struct pci_endpoint *ep, const struct atc_key *key,
+				       uint8_t need, uint64_t addr);
+/* Every slot of the run still holds the entry it was made from (relaxed loads: whatever
+ * removal happened before the caller's request began is seen). No lock. */
+bool ep_memo_current(const struct ep_memo_run *r);
+/* Remember a run for this thread (replacing one it overlaps, or the oldest). */
+void ep_memo_put(const struct pci_endpoint *ep, const struct ep_memo_run *run);
 
 /* Fill a struct pci_atc_view from an entry (read side). */
 void ep_atc_view(const struct atc_entry *e, struct pci_atc_view *v);
