@@ -302,9 +302,14 @@ int vtd_disconnect_ats(struct vtd *vtd, uint16_t rid);
  *
  * Cost: an IOTLB hit is normally served from a small per-thread table of recent
  * translations that stands for the three cache hits (see src/hw/vtd/memo.h): it writes no
- * cache line another thread reads. Page-selective invalidations probe only the cache sets
- * that can hold the pages they name; domain and PASID scopes look only at sets whose
- * summary says they hold entries of that domain or PASID.
+ * cache line another thread reads. Likewise per thread, what the context and PASID caches
+ * decided for each kind of request (and whether a translated request passes) and the
+ * first-stage PDEs the paging-structure cache gave are remembered, so that an IOTLB miss
+ * reads one leaf entry after the IOTLB and PDE lookups. These tables stand for the cache
+ * entries they were made from, are trusted only while those stay, and count as their hits.
+ * Page-selective invalidations probe only the cache sets that can hold the pages they
+ * name; domain and PASID scopes look only at sets whose summary says they hold entries of
+ * that domain or PASID.
  */
 enum vtd_cache_id {
 	VTD_CACHE_CONTEXT,

@@ -344,9 +344,9 @@ static void test_fill_after_invalidation_is_dropped(void)
 	uint64_t gen = vtd_cache_gen(g->vtd);
 	struct vtd_iotlb_scope all = {0};
 	vtd_iotlb_inv(g->vtd, &all);
-	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, gen);
+	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, gen, VTD_CACHE_UNSEEN);
 	CHECK(!vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot, &ver));
-	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, vtd_cache_gen(g->vtd));
+	vtd_iotlb_fill(g->vtd, DID, PASID, 0x1000, &ent, vtd_cache_gen(g->vtd), VTD_CACHE_UNSEEN);
 	CHECK(vtd_iotlb_lookup(g->vtd, DID, PASID, 0x1000, &got, &slot, &ver));
 	CHECK_EQ(got.out, DATA);
 	g_fini(g);

@@ -13,6 +13,7 @@ int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_
 {
 	memset(c, 0, sizeof(*c));
 	c->sgen = &vtd->sgen;
+	c->gen = &vtd->inv_gen;
 	if (!geom->sets)
 		return 0;
 	c->sets = geom->sets;
@@ -29,6 +30,8 @@ int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_
 		vtd_cache_fini(c);
 		return -ENOMEM;
 	}
+	for (unsigned i = 0; i < c->sets; i++)
+		c->set[i].free = c->ways == 64 ? ~0ull : (1ull << c->ways) - 1;
 	return 0;
 }
 
@@ -47,10 +50,7 @@ void vtd_cache_fini(struct vtd_cache *c)
 	c->sets = 0;
 }
 
-/* Take the set: make its sequence odd. Readers of the set retry until the writer is done;
- * the entry stores that follow are releases, so a reader that sees one of them sees the
- * odd sequence too. Sequentially consistent: see cache.h on skipped sets. */
-static uint32_t set_lock(struct vtd_cset *s)
+uint32_t vtd_set_lock_slow(struct vtd_cset *s)
 {
 	for (;;) {
 		uint32_t q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
@@ -62,11 +62,6 @@ static uint32_t set_lock(struct vtd_cset *s)
 	}
 }
 
-static void set_unlock(struct vtd_cset *s, uint32_t q)
-{
-	__atomic_store_n(&s->seq, q + 1, __ATOMIC_RELEASE);
-}
-
 /* Wait until no writer is in the set (its sequence even) and return the sequence. */
 static uint32_t set_settle(const struct vtd_cset *s)
 {
@@ -75,21 +70,6 @@ static uint32_t set_settle(const struct vtd_cset *s)
 	while ((q = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST)) & 1)
 		sched_yield();
 	return q;
-}
-
-static void set_sum_or(struct vtd_cache *c, struct vtd_cset *s, uint64_t tag0, const uint64_t *d)
-{
-	uint64_t sum[VTD_CACHE_SUMS] = {0};
-
-	if (!c->summarize)
-		return;
-	c->summarize(tag0, d, sum);
-	for (int i = 0; i < VTD_CACHE_SUMS; i++) {
-		uint64_t cur = __atomic_load_n(&s->sum[i], __ATOMIC_RELAXED);
-
-		if ((cur | sum[i]) != cur)
-			__atomic_store_n(&s->sum[i], cur | sum[i], __ATOMIC_RELAXED);
-	}
 }
 
 /* Recompute a set's summary from the entries it holds (its lock held). */
@@ -114,8 +94,7 @@ static void set_sum_rebuild(struct vtd_cache *c, unsigned set)
 		__atomic_store_n(&s->sum[i], all[i], __ATOMIC_RELAXED);
 }
 
-/* Large-page counts (the IOTLB's size codes 1 and 2; 4 KiB entries are always probed). */
-static void size_count(struct vtd_cache *c, uint64_t tag0, int delta)
+void vtd_size_count(struct vtd_cache *c, uint64_t tag0, int delta)
 {
 	unsigned code = (unsigned)(tag0 & 3);
 
@@ -123,83 +102,9 @@ static void size_count(struct vtd_cache *c, uint64_t tag0, int delta)
 		__atomic_fetch_add(&c->size[code], (uint32_t)delta, __ATOMIC_SEQ_CST);
 }
 
-/* The slot's content changes: its version moves (release: see the memo's check). A
- * version that wraps could match a memo made 2^32 changes ago: all memos go. */
-static void bump_ver(struct vtd_cache *c, size_t slot)
+void vtd_cache_ver_wrapped(struct vtd_cache *c)
 {
-	uint32_t *v = &c->ver[slot], n = __atomic_load_n(v, __ATOMIC_RELAXED) + 1;
-
-	__atomic_store_n(v, n, __ATOMIC_RELEASE);
-	if (VTD_UNLIKELY(n == 0))
-		__atomic_fetch_add(c->sgen, 1, __ATOMIC_RELEASE);
-}
-
-/* The way to fill: the same tag (e.g. a translation refilled as dirty), else a free way,
- * else the least recently used one. */
-static unsigned pick_victim(const struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1)
-{
-	const uint64_t *tags = c->tags + (size_t)set * c->ways;
-	const uint64_t *data = c->data + (size_t)set * c->ways * c->words;
-	const uint64_t *stamps = c->stamp + (size_t)set * c->ways;
-	uint64_t oldest = ~0ull;
-	unsigned victim = 0;
-
-	for (unsigned w = 0; w < c->ways; w++) {
-		const uint64_t *e = data + (size_t)w * c->words;
-		uint64_t t0 = vtd_cache_word(&tags[w]);
-
-		if (t0 == tag0 && vtd_cache_word(&e[VTD_CACHE_TAG1]) == tag1)
-			return w;
-		uint64_t st = t0 ? vtd_cache_word(&stamps[w]) : 0;
-		if (st < oldest) {
-			victim = w;
-			oldest = st;
-		}
-	}
-	return victim;
-}
-
-struct vtd_fill vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
-			       uint64_t tag1, const uint64_t *payload, uint64_t gen)
-{
-	struct vtd_cset *s = &c->set[set];
-	uint64_t *tags = c->tags + (size_t)set * c->ways;
-	uint64_t *data = c->data + (size_t)set * c->ways * c->words;
-	struct vtd_fill f = {.slot = -1};
-	uint32_t q = set_lock(s);
-
-	/* Counted before the generation is checked: an invalidation that reads the count
-	 * before this addition sees no entry of this size - and this fill then sees its
-	 * generation and is dropped (cache.h). */
-	size_count(c, tag0, 1);
-	/* An invalidation ran since this walk began: its result may be stale already. */
-	if (__atomic_load_n(&vtd->inv_gen, __ATOMIC_SEQ_CST) != gen) {
-		size_count(c, tag0, -1);
-		set_unlock(s, q);
-		return f;
-	}
-	unsigned w = pick_victim(c, set, tag0, tag1);
-	size_t slot = (size_t)set * c->ways + w;
-	uint64_t *e = data + (size_t)w * c->words, old = vtd_cache_word(&tags[w]);
-	uint64_t now = vtd_clock(vtd) + 1;
-
-	f.evicted = old && !(old == tag0 && vtd_cache_word(&e[VTD_CACHE_TAG1]) == tag1);
-	__atomic_store_n(&vtd->clock, now, __ATOMIC_RELAXED);
-	size_count(c, old, -1);
-	__atomic_store_n(&tags[w], tag0, __ATOMIC_RELEASE);
-	__atomic_store_n(&e[VTD_CACHE_TAG1], tag1, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->stamp[slot], 2 * now, __ATOMIC_RELAXED);
-	for (unsigned i = VTD_CACHE_HDR; i < c->words; i++)
-		__atomic_store_n(&e[i], payload[i - VTD_CACHE_HDR], __ATOMIC_RELEASE);
-	bump_ver(c, slot);
-	f.ver = __atomic_load_n(&c->ver[slot], __ATOMIC_RELAXED);
-	set_sum_or(c, s, tag0, e);
-	set_unlock(s, q);
-	f.slot = (int)slot;
-	vtd_cache_count(c, fill);
-	if (f.evicted)
-		vtd_cache_count(c, evict);
-	return f;
+	__atomic_fetch_add(c->sgen, 1, __ATOMIC_RELEASE);
 }
 
 /* Drop the matching entries of a set whose lock is held. */
@@ -215,8 +120,9 @@ static unsigned drop_locked(struct vtd_cache *c, unsigned set, vtd_cache_match_f
 		if (!t0 || !match(arg, t0, e))
 			continue;
 		__atomic_store_n(&c->tags[slot], 0, __ATOMIC_RELEASE);
-		bump_ver(c, slot);
-		size_count(c, t0, -1);
+		c->set[set].free |= 1ull << w; /* taken first by the next fill */
+		vtd_cache_bump_ver(c, slot);
+		vtd_size_count(c, t0, -1);
 		dropped++;
 	}
 	set_sum_rebuild(c, set);
@@ -227,10 +133,10 @@ unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, vtd_cache_match_f
 			    const void *arg)
 {
 	struct vtd_cset *s = &c->set[set];
-	uint32_t q = set_lock(s);
+	uint32_t q = vtd_set_lock(s);
 	unsigned dropped = drop_locked(c, set, match, arg);
 
-	set_unlock(s, q);
+	vtd_set_unlock(s, q);
 	if (dropped)
 		vtd_cache_count_n(c, inval, dropped);
 	return dropped;
@@ -249,9 +155,9 @@ unsigned vtd_cache_drop_if(struct vtd_cache *c, int sum, uint64_t bits, vtd_cach
 		set_settle(s);
 		if (sum >= 0 && !(__atomic_load_n(&s->sum[sum], __ATOMIC_RELAXED) & bits))
 			continue;
-		uint32_t q = set_lock(s);
+		uint32_t q = vtd_set_lock(s);
 		dropped += drop_locked(c, set, match, arg);
-		set_unlock(s, q);
+		vtd_set_unlock(s, q);
 	}
 	if (dropped)
 		vtd_cache_count_n(c, inval, dropped);

@@ -12,12 +12,17 @@
  *     compare-and-swap (that is their lock), change entries with release stores, and make it
  *     even again.
  * A walk that started before an invalidation must not put its (possibly stale) result in
- * a cache after the invalidation has looked at it: every invalidation bumps the unit's
- * generation first, a translation samples it before it reads any table, and a fill checks
- * it under the set's lock and is dropped when it moved. An invalidation that skips a set
- * (its summary says it holds nothing in scope) first waits for the set's writer to leave,
- * so a fill is either visible to it or sees the new generation (sequentially consistent
- * operations on both sides: vtd_cache_inv_begin, vtd_cache_settle, the fill's lock).
+ * a cache after the invalidation has looked at it: every invalidation makes the unit's
+ * generation odd before it drops anything and even again when it is done, a translation
+ * samples it before it reads any table or cache entry, and a fill checks it under the
+ * set's lock and is dropped when it moved - or when the sample was odd: a translation that
+ * began during an invalidation may have read an entry of a cache not emptied yet (a
+ * paging-structure entry, once the IOTLB was) and filled from it after the drop it needed.
+ * Context and PASID-cache fills check a generation of their own that only their
+ * invalidations move (vtd_cache_ctx_gen). An invalidation that skips a set (its summary says it
+ * holds nothing in scope) first waits for the set's writer to leave, so a fill is either visible to
+ * it or sees the new generation (sequentially consistent operations on both sides:
+ * vtd_cache_inv_begin, vtd_cache_settle, the fill's lock).
  *
  * Versions. Every slot has a version that moves whenever its content changes (filled,
  * invalidated). A request memo (memo.h) that combines a slot's entry remembers the
@@ -32,8 +37,13 @@
  * LRU. One clock for all of the unit's caches advances on each fill: the fill that makes
  * it c stamps its entry 2c, a use while it is c stamps 2c + 1 (above every entry filled or
  * used before), and a use writes its stamp at most once per tick (a stream of hits writes
- * nothing). The victim is an invalid entry or the one with the oldest stamp. The clock is
- * advanced without a locked instruction: two fills at once may share a tick.
+ * nothing). The victim is an invalid entry (each set keeps a mask of its free ways, under
+ * its lock) or the one with the oldest stamp. The clock is advanced without a locked
+ * instruction: two fills at once may share a tick.
+ *
+ * A fill replaces the entry with the same tag if the set has one. A lookup that missed
+ * hands the fill the sequence at which it saw the set; if no writer has been in the set
+ * since, the tag is known to be absent and the fill does not search for it.
  *
  * Layout, per set: the ways' first tag words side by side (what a lookup scans; 0 for an
  * invalid entry - every tag has VTD_CACHE_VALID), and each way's data words in data[]:
@@ -58,21 +68,6 @@
 int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_geom *geom,
 		   unsigned payload, vtd_cache_sum_fn sum);
 void vtd_cache_fini(struct vtd_cache *c);
-
-/* What a fill did. */
-struct vtd_fill {
-	int slot;     /* the slot used, or -1 when the fill was dropped */
-	uint32_t ver; /* its version now */
-	bool evicted; /* a valid entry with another tag was replaced */
-};
-
-/*
- * Put (tag0, tag1) -> payload into set `set`, replacing an entry with the same tag, else an
- * invalid one, else the least recently used. Dropped if the unit's invalidation generation
- * is no longer `gen` (see above).
- */
-struct vtd_fill vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
-			       uint64_t tag1, const uint64_t *payload, uint64_t gen);
 
 /* Decides whether an entry goes: its tag0 and data words (tag1 first, payload from
  * VTD_CACHE_HDR). Called with the set's lock held. */
@@ -149,16 +144,71 @@ static inline void vtd_cache_miss(struct vtd_cache *c)
 	vtd_cache_count(c, miss);
 }
 
-/* The sample a translation takes before it reads any table (see above). */
-static inline uint64_t vtd_cache_gen(const struct vtd *vtd)
+/*
+ * The sample a translation takes before it reads any table or cache entry (see above). An
+ * odd generation is an invalidation in progress: the sample then matches no generation,
+ * so that every fill of the translation is dropped.
+ */
+static inline uint64_t vtd_gen_sample(const uint64_t *gen)
 {
-	return __atomic_load_n(&vtd->inv_gen, __ATOMIC_SEQ_CST);
+	uint64_t g = __atomic_load_n(gen, __ATOMIC_SEQ_CST);
+
+	return g + ((g & 1) << 63);
 }
 
-/* An invalidation starts: fills of walks that began before it will be dropped. */
+/* For IOTLB and paging-structure fills: every invalidation moves it. */
+static inline uint64_t vtd_cache_gen(const struct vtd *vtd)
+{
+	return vtd_gen_sample(&vtd->inv_gen);
+}
+
+/* For context and PASID-cache fills: only their own invalidations move it - an entry read
+ * from memory depends on no other cache (a PASID entry on the context entry used), and
+ * IOTLB invalidations, frequent under strict unmaps, need not throw them away. */
+static inline uint64_t vtd_cache_ctx_gen(const struct vtd *vtd)
+{
+	return vtd_gen_sample(&vtd->ctx_gen);
+}
+
+/*
+ * An invalidation starts: the generation becomes odd, and fills of translations that
+ * sampled it before, or while it is odd, will be dropped. Invalidations run one at a time
+ * (under the register lock, cache_inv.h); one that empties several caches opens one
+ * window around them all, the inner ones nest in it (inv_depth).
+ */
 static inline void vtd_cache_inv_begin(struct vtd *vtd)
 {
-	__atomic_fetch_add(&vtd->inv_gen, 1, __ATOMIC_SEQ_CST);
+	if (vtd->inv_depth++ == 0)
+		__atomic_fetch_add(&vtd->inv_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The invalidation has dropped its entries (and moved the structure generation if it
+ * dropped context or PASID-cache entries): the generation is even again. A translation
+ * that sampled it in between may have read a cache entry that was about to go - a
+ * paging-structure entry after the IOTLB was emptied, a context or PASID entry - and
+ * filled the IOTLB from it after the IOTLB was emptied; its odd sample keeps that fill out.
+ */
+static inline void vtd_cache_inv_end(struct vtd *vtd)
+{
+	if (--vtd->inv_depth == 0)
+		__atomic_fetch_add(&vtd->inv_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The same window for an invalidation of context or PASID-cache entries: it moves both
+ * generations. */
+static inline void vtd_cache_ctx_inv_begin(struct vtd *vtd)
+{
+	if (vtd->ctx_depth++ == 0)
+		__atomic_fetch_add(&vtd->ctx_gen, 1, __ATOMIC_SEQ_CST);
+	vtd_cache_inv_begin(vtd);
+}
+
+static inline void vtd_cache_ctx_inv_end(struct vtd *vtd)
+{
+	vtd_cache_inv_end(vtd);
+	if (--vtd->ctx_depth == 0)
+		__atomic_fetch_add(&vtd->ctx_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Context or PASID-cache entries went (invalidated, evicted, flushed): the request memos
@@ -184,47 +234,72 @@ static inline void vtd_cache_touch(struct vtd_cache *c, unsigned slot, uint64_t 
 		__atomic_store_n(stamp, now, __ATOMIC_RELAXED);
 }
 
+/* The way of a set holding (tag0, tag1), or `ways`: one pass over the tags, unrolled for
+ * a constant way count. */
+static inline __attribute__((always_inline)) unsigned
+vtd_cache_find(const uint64_t *tags, const uint64_t *data, uint64_t tag0, uint64_t tag1,
+	       const unsigned stride, const unsigned ways)
+{
+#pragma GCC unroll 16
+	for (unsigned w = 0; w < ways; w++)
+		if (vtd_cache_read(&tags[w]) == tag0 &&
+		    VTD_LIKELY(vtd_cache_read(&data[(size_t)w * stride + VTD_CACHE_TAG1]) == tag1))
+			return w;
+	return ways;
+}
+
 /*
  * Look (tag0, tag1) up in set `set`; on a hit copy the `n` payload words to `out` and
  * return true with the entry's slot (set * ways + way) and version. No lock. The caller
  * counts (vtd_cache_hit / vtd_cache_miss): whether a found entry serves the request is its
- * decision.
+ * decision. On a miss, *seen (if not NULL) is the set's sequence when it was seen without
+ * the tag (for vtd_cache_fill).
  */
 static inline __attribute__((always_inline)) bool
-vtd_cache_lookup(const struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
-		 uint64_t tag1, uint64_t *out, const unsigned n, unsigned *slot, uint32_t *ver)
+vtd_cache_lookup_seen(const struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
+		      uint64_t tag1, uint64_t *out, const unsigned n, unsigned *slot, uint32_t *ver,
+		      long long *seen)
 {
+	/* The geometry in locals: the acquire loads below would make the compiler read it
+	 * again each time. c->words == n + VTD_CACHE_HDR for every caller. */
+	const unsigned ways = c->ways, first = set * ways, stride = n + VTD_CACHE_HDR;
 	const struct vtd_cset *s = &c->set[set];
-	const uint64_t *tags = c->tags + (size_t)set * c->ways;
-	/* c->words == n + VTD_CACHE_HDR for every caller: the stride is a constant here. */
-	const uint64_t *data = c->data + (size_t)set * c->ways * (n + VTD_CACHE_HDR);
+	const uint64_t *tags = c->tags + first;
+	const uint64_t *data = c->data + (size_t)first * stride;
 
 	for (;;) {
 		uint32_t q = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-		const uint64_t *hit = NULL;
+		unsigned w = ways == 8	 ? vtd_cache_find(tags, data, tag0, tag1, stride, 8)
+			     : ways == 4 ? vtd_cache_find(tags, data, tag0, tag1, stride, 4)
+					 : vtd_cache_find(tags, data, tag0, tag1, stride, ways);
 
-		for (unsigned w = 0; w < c->ways; w++) {
-			if (vtd_cache_read(&tags[w]) != tag0)
-				continue;
-			const uint64_t *e = data + (size_t)w * (n + VTD_CACHE_HDR);
-			if (vtd_cache_read(&e[VTD_CACHE_TAG1]) == tag1) {
-				for (unsigned i = 0; i < n; i++)
-					out[i] = vtd_cache_read(&e[VTD_CACHE_HDR + i]);
-				*slot = set * c->ways + w;
-				*ver = __atomic_load_n(&c->ver[*slot], __ATOMIC_ACQUIRE);
-				hit = e;
-				break;
-			}
+		if (w < ways) {
+			const uint64_t *e = data + (size_t)w * stride;
+
+			for (unsigned i = 0; i < n; i++)
+				out[i] = vtd_cache_read(&e[VTD_CACHE_HDR + i]);
+			*ver = __atomic_load_n(&c->ver[first + w], __ATOMIC_ACQUIRE);
 		}
 		if (VTD_UNLIKELY((q & 1) || __atomic_load_n(&s->seq, __ATOMIC_RELAXED) != q)) {
 			sched_yield(); /* a writer was in the set: look again */
 			continue;
 		}
-		if (!hit)
+		if (w == ways) {
+			if (seen)
+				*seen = q;
 			return false;
-		vtd_cache_touch(c, *slot, vtd_clock(vtd));
+		}
+		*slot = first + w;
+		vtd_cache_touch(c, first + w, vtd_clock(vtd));
 		return true;
 	}
+}
+
+static inline __attribute__((always_inline)) bool
+vtd_cache_lookup(const struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0,
+		 uint64_t tag1, uint64_t *out, const unsigned n, unsigned *slot, uint32_t *ver)
+{
+	return vtd_cache_lookup_seen(vtd, c, set, tag0, tag1, out, n, slot, ver, NULL);
 }
 
 /* A set index from a key (a multiplicative hash: keys differ in their low page bits). */
@@ -237,6 +312,210 @@ static inline unsigned vtd_cache_set(const struct vtd_cache *c, uint64_t key)
 static inline uint64_t vtd_cache_sumbit(uint64_t key)
 {
 	return 1ull << ((key * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
+/* ---- inline: the fill ----------------------------------------------------------------- */
+
+/* Take the set: make its sequence odd (returns the odd value). Readers of the set retry
+ * until the writer is done; the entry stores that follow are releases, so a reader that
+ * sees one of them sees the odd sequence too. Sequentially consistent: see above on
+ * skipped sets. */
+uint32_t vtd_set_lock_slow(struct vtd_cset *s);
+
+static inline uint32_t vtd_set_lock(struct vtd_cset *s)
+{
+	uint32_t q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+	if (VTD_LIKELY(!(q & 1)) && __atomic_compare_exchange_n(&s->seq, &q, q + 1, false,
+								__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return q + 1;
+	return vtd_set_lock_slow(s);
+}
+
+static inline void vtd_set_unlock(struct vtd_cset *s, uint32_t q)
+{
+	__atomic_store_n(&s->seq, q + 1, __ATOMIC_RELEASE);
+}
+
+/* The IOTLB's count of entries per page size (count_sizes): +1 or -1 for tag0's size. */
+void vtd_size_count(struct vtd_cache *c, uint64_t tag0, int delta);
+
+/* A slot's version wrapped: every memo goes (the structure generation moves). */
+void vtd_cache_ver_wrapped(struct vtd_cache *c);
+
+/* The slot's content changes: its version moves (release: see the memo's check). A
+ * version that wraps could match a memo made 2^32 changes ago: all memos go. */
+static inline uint32_t vtd_cache_bump_ver(struct vtd_cache *c, size_t slot)
+{
+	uint32_t *v = &c->ver[slot], n = __atomic_load_n(v, __ATOMIC_RELAXED) + 1;
+
+	__atomic_store_n(v, n, __ATOMIC_RELEASE);
+	if (VTD_UNLIKELY(n == 0))
+		vtd_cache_ver_wrapped(c);
+	return n;
+}
+
+/* The way of a set holding (tag0, tag1), scanned under the set's lock, or `ways`. */
+static inline __attribute__((always_inline)) unsigned
+vtd_cache_find_locked(const struct vtd_cache *c, size_t first, uint64_t tag0, uint64_t tag1,
+		      const unsigned words)
+{
+	const uint64_t *tags = c->tags + first, *data = c->data + first * words;
+
+	switch (c->ways) {
+	case 4:
+		return vtd_cache_find(tags, data, tag0, tag1, words, 4);
+	case 8:
+		return vtd_cache_find(tags, data, tag0, tag1, words, 8);
+	default:
+		return vtd_cache_find(tags, data, tag0, tag1, words, c->ways);
+	}
+}
+
+/* The least recently used way of a full set: the oldest stamp (ways unrolled). */
+static inline __attribute__((always_inline)) unsigned vtd_lru_way_n(const uint64_t *stamps,
+								    const unsigned ways)
+{
+	uint64_t oldest = vtd_cache_word(&stamps[0]);
+	unsigned victim = 0;
+
+#pragma GCC unroll 16
+	for (unsigned w = 1; w < ways; w++) {
+		uint64_t st = vtd_cache_word(&stamps[w]);
+
+		victim = st < oldest ? w : victim;
+		oldest = st < oldest ? st : oldest;
+	}
+	return victim;
+}
+
+static inline __attribute__((always_inline)) unsigned vtd_lru_way(const struct vtd_cache *c,
+								  size_t first)
+{
+	const uint64_t *stamps = c->stamp + first;
+
+	switch (c->ways) {
+	case 4:
+		return vtd_lru_way_n(stamps, 4);
+	case 8:
+		return vtd_lru_way_n(stamps, 8);
+	case 16:
+		return vtd_lru_way_n(stamps, 16);
+	default:
+		return vtd_lru_way_n(stamps, c->ways);
+	}
+}
+
+/* Bump counters `fill` and (if `evicted`) `evict` of `c` in this thread's shard, or in
+ * `mc` (the thread's memo counts for the cache). */
+static inline void vtd_cache_count_fill(struct vtd_cache *c, bool evicted, struct vtd_memo_ctr *mc)
+{
+	if (mc) {
+		__atomic_store_n(&mc->fill, mc->fill + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&mc->evict, mc->evict + evicted, __ATOMIC_RELAXED);
+		return;
+	}
+	unsigned s = vtd_thread_slot();
+	struct vtd_cache_ctr *ctr = &c->ctr[s - 1];
+
+	if (VTD_LIKELY(s <= VTD_THREAD_SLOTS)) {
+		__atomic_store_n(&ctr->fill, __atomic_load_n(&ctr->fill, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ctr->evict,
+				 __atomic_load_n(&ctr->evict, __ATOMIC_RELAXED) + evicted,
+				 __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&ctr->fill, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&ctr->evict, evicted, __ATOMIC_RELAXED);
+	}
+}
+
+/* What a fill did. */
+struct vtd_fill {
+	int slot;      /* the slot used, or -1 when the fill was dropped */
+	uint32_t ver;  /* its version now */
+	bool evicted;  /* a valid entry with another tag was replaced */
+	bool replaced; /* a valid entry was replaced (with this tag or another) */
+};
+
+/* No lookup saw the set without the tag: the fill looks for it (see vtd_cache_fill). */
+#define VTD_CACHE_UNSEEN (-1ll)
+
+/*
+ * Put (tag0, tag1) -> the `n` payload words into set `set`: into the way that holds the
+ * same tag, else a free one, else the least recently used. Dropped if the cache's
+ * invalidation generation is no longer `gen` (see above). `sum`: the entry's summary
+ * bits, as the cache's summarize function gives them (NULL for a cache without). `seen`:
+ * the sequence at which a lookup found the set without the tag (vtd_cache_lookup), or
+ * VTD_CACHE_UNSEEN - when no writer has been in the set since, the tag is known to be
+ * absent and the ways are not searched for it. The fill is counted in the cache's shard
+ * for this thread, or in `mc` (the thread's memo counts for the cache). Inline, for a
+ * constant `n`, in each cache's fill.
+ */
+static inline __attribute__((always_inline)) struct vtd_fill
+vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
+	       const uint64_t *payload, const unsigned n, const uint64_t sum[VTD_CACHE_SUMS],
+	       uint64_t gen, long long seen, struct vtd_memo_ctr *mc)
+{
+	const unsigned words = n + VTD_CACHE_HDR;
+	struct vtd_cset *s = &c->set[set];
+	size_t first = (size_t)set * c->ways;
+	struct vtd_fill f = {.slot = -1};
+	uint32_t q = vtd_set_lock(s);
+
+	/* Counted before the generation is checked: an invalidation that reads the count
+	 * before this addition sees no entry of this size - and this fill then sees its
+	 * generation and is dropped (cache.h). */
+	if (VTD_UNLIKELY(c->count_sizes && (tag0 & 3)))
+		vtd_size_count(c, tag0, 1);
+	/* An invalidation ran since this walk began: its result may be stale already. */
+	if (VTD_UNLIKELY(__atomic_load_n(c->gen, __ATOMIC_SEQ_CST) != gen)) {
+		if (c->count_sizes && (tag0 & 3))
+			vtd_size_count(c, tag0, -1);
+		vtd_set_unlock(s, q);
+		return f;
+	}
+	unsigned w = c->ways;
+
+	if (seen != (long long)(q - 1))
+		w = vtd_cache_find_locked(c, first, tag0, tag1, words);
+	if (VTD_LIKELY(w == c->ways)) {
+		f.replaced = f.evicted = !s->free;
+		w = s->free ? (unsigned)__builtin_ctzll(s->free) : vtd_lru_way(c, first);
+		s->free &= ~(1ull << w);
+	} else {
+		f.replaced = true;
+	}
+
+	size_t slot = first + w;
+	uint64_t *e = c->data + slot * words, now = vtd_clock(vtd) + 1;
+
+	__atomic_store_n(&vtd->clock, now, __ATOMIC_RELAXED);
+	if (VTD_UNLIKELY(c->count_sizes) && f.replaced && (vtd_cache_word(&c->tags[slot]) & 3))
+		vtd_size_count(c, vtd_cache_word(&c->tags[slot]), -1);
+	__atomic_store_n(&c->tags[slot], tag0, __ATOMIC_RELEASE);
+	__atomic_store_n(&e[VTD_CACHE_TAG1], tag1, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->stamp[slot], 2 * now, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < n; i++)
+		__atomic_store_n(&e[VTD_CACHE_HDR + i], payload[i], __ATOMIC_RELEASE);
+	f.ver = vtd_cache_bump_ver(c, slot);
+	if (sum) {
+		/* Usually the set's summary has the bits already: nothing to write. */
+		uint64_t c0 = __atomic_load_n(&s->sum[0], __ATOMIC_RELAXED);
+		uint64_t c1 = __atomic_load_n(&s->sum[1], __ATOMIC_RELAXED);
+		uint64_t c2 = __atomic_load_n(&s->sum[2], __ATOMIC_RELAXED);
+
+		_Static_assert(VTD_CACHE_SUMS == 3, "three summary words");
+		if (VTD_UNLIKELY((sum[0] & ~c0) | (sum[1] & ~c1) | (sum[2] & ~c2))) {
+			__atomic_store_n(&s->sum[0], c0 | sum[0], __ATOMIC_RELAXED);
+			__atomic_store_n(&s->sum[1], c1 | sum[1], __ATOMIC_RELAXED);
+			__atomic_store_n(&s->sum[2], c2 | sum[2], __ATOMIC_RELAXED);
+		}
+	}
+	vtd_set_unlock(s, q);
+	f.slot = (int)slot;
+	vtd_cache_count_fill(c, f.evicted, mc);
+	return f;
 }
 
 #endif

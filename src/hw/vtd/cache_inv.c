@@ -9,6 +9,20 @@
 
 #include "caches.h"
 
+/*
+ * An invalidation that empties several caches is one window of the generation protocol
+ * (cache.h): begun before the first is emptied, ended after the last. A translation that
+ * began before the end may have read an entry of a cache not emptied yet - a
+ * paging-structure entry after the IOTLB was emptied - and puts nothing it made from it in
+ * the IOTLB; one that begins after the end finds every entry gone.
+ */
+#define INV_WINDOW(vtd, body)                                                                      \
+	do {                                                                                       \
+		vtd_cache_inv_begin(vtd);                                                          \
+		body;                                                                              \
+		vtd_cache_inv_end(vtd);                                                            \
+	} while (0)
+
 /* ---- context cache (5.2) -------------------------------------------------------------- */
 
 void vtd_cc_inv_global(struct vtd *vtd)
@@ -34,9 +48,11 @@ void vtd_iotlb_inv_global(struct vtd *vtd)
 	struct vtd_iotlb_scope s = {0};
 	struct vtd_psc_scope ps = {0};
 
-	vtd_iotlb_inv(vtd, &s);
-	vtd_fspc_inv(vtd, &ps);
-	vtd_sspc_inv(vtd, &ps);
+	INV_WINDOW(vtd, {
+		vtd_iotlb_inv(vtd, &s);
+		vtd_fspc_inv(vtd, &ps);
+		vtd_sspc_inv(vtd, &ps);
+	});
 }
 
 void vtd_iotlb_inv_domain(struct vtd *vtd, uint16_t did)
@@ -44,9 +60,11 @@ void vtd_iotlb_inv_domain(struct vtd *vtd, uint16_t did)
 	struct vtd_iotlb_scope s = {.by_did = true, .did = did};
 	struct vtd_psc_scope ps = {.by_did = true, .did = did};
 
-	vtd_iotlb_inv(vtd, &s);
-	vtd_fspc_inv(vtd, &ps);
-	vtd_sspc_inv(vtd, &ps);
+	INV_WINDOW(vtd, {
+		vtd_iotlb_inv(vtd, &s);
+		vtd_fspc_inv(vtd, &ps);
+		vtd_sspc_inv(vtd, &ps);
+	});
 }
 
 void vtd_iotlb_inv_page(struct vtd *vtd, uint16_t did, const struct vtd_inv_range *r, bool ih)
@@ -65,10 +83,12 @@ void vtd_iotlb_inv_page(struct vtd *vtd, uint16_t did, const struct vtd_inv_rang
 	 * of second-stage leaves can move them, so they go even with IH. */
 	struct vtd_psc_scope fs = {.by_did = true, .did = did, .nested_only = ih};
 
-	vtd_iotlb_inv(vtd, &s);
-	vtd_fspc_inv(vtd, &fs);
-	if (!ih)
-		vtd_sspc_inv(vtd, &ss);
+	INV_WINDOW(vtd, {
+		vtd_iotlb_inv(vtd, &s);
+		vtd_fspc_inv(vtd, &fs);
+		if (!ih)
+			vtd_sspc_inv(vtd, &ss);
+	});
 }
 
 /* ---- PASID-based IOTLB (5.7) ---------------------------------------------------------- */
@@ -79,8 +99,10 @@ void vtd_piotlb_inv_pasid(struct vtd *vtd, uint16_t did, uint32_t pasid)
 	    .by_did = true, .did = did, .by_pasid = true, .pasid = pasid, .keep_global = true};
 	struct vtd_psc_scope ps = {.by_did = true, .did = did, .by_pasid = true, .pasid = pasid};
 
-	vtd_iotlb_inv(vtd, &s);
-	vtd_fspc_inv(vtd, &ps);
+	INV_WINDOW(vtd, {
+		vtd_iotlb_inv(vtd, &s);
+		vtd_fspc_inv(vtd, &ps);
+	});
 }
 
 void vtd_piotlb_inv_page(struct vtd *vtd, uint16_t did, uint32_t pasid,
@@ -102,9 +124,11 @@ void vtd_piotlb_inv_page(struct vtd *vtd, uint16_t did, uint32_t pasid,
 				   .base = r->base,
 				   .last = r->last};
 
-	vtd_iotlb_inv(vtd, &s);
-	if (!ih)
-		vtd_fspc_inv(vtd, &ps);
+	INV_WINDOW(vtd, {
+		vtd_iotlb_inv(vtd, &s);
+		if (!ih)
+			vtd_fspc_inv(vtd, &ps);
+	});
 }
 
 /* ---- PASID cache (5.8) ---------------------------------------------------------------- */

@@ -9,21 +9,6 @@
 
 #include <stdlib.h>
 
-/* Summary words (cache.h): by DID, by DID and PASID, and first-stage IOTLB entries by DID. */
-#define SUM_DID	  0
-#define SUM_DP	  1
-#define SUM_FSDID 2
-
-static uint64_t did_bit(uint16_t did)
-{
-	return vtd_cache_sumbit(did + 1);
-}
-
-static uint64_t dp_bit(uint16_t did, uint32_t pasid)
-{
-	return vtd_cache_sumbit((uint64_t)did << 32 | (pasid + 1));
-}
-
 static bool pgtt_fs(unsigned pgtt)
 {
 	return pgtt == VTD_PGTT_FS || pgtt == VTD_PGTT_NESTED;
@@ -37,7 +22,7 @@ static void pc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS
 	uint16_t did = (uint16_t)(p2 >> 32);
 
 	/* A negative entry carries no DID: every DID-scoped request must look at it. */
-	sum[SUM_DID] = (p2 & VTD_PC_NEG) ? ~0ull : did_bit(did);
+	sum[VTD_SUM_DID] = (p2 & VTD_PC_NEG) ? ~0ull : vtd_did_bit(did);
 	(void)tag0;
 }
 
@@ -46,10 +31,10 @@ static void iotlb_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_S
 	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
 	uint16_t did = (uint16_t)(tag1 >> 32);
 
-	sum[SUM_DID] = did_bit(did);
-	sum[SUM_DP] = dp_bit(did, (uint32_t)tag1);
+	sum[VTD_SUM_DID] = vtd_did_bit(did);
+	sum[VTD_SUM_DP] = vtd_dp_bit(did, (uint32_t)tag1);
 	if (pgtt_fs((unsigned)(vtd_cache_word(&d[VTD_CACHE_HDR]) & 7)))
-		sum[SUM_FSDID] = did_bit(did);
+		sum[VTD_SUM_FSDID] = vtd_did_bit(did);
 	(void)tag0;
 }
 
@@ -58,14 +43,14 @@ static void fspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SU
 	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
 	uint16_t did = (uint16_t)(tag1 >> 32);
 
-	sum[SUM_DID] = did_bit(did);
-	sum[SUM_DP] = dp_bit(did, (uint32_t)tag1);
+	sum[VTD_SUM_DID] = vtd_did_bit(did);
+	sum[VTD_SUM_DP] = vtd_dp_bit(did, (uint32_t)tag1);
 	(void)tag0;
 }
 
 static void sspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
 {
-	sum[SUM_DID] = did_bit((uint16_t)vtd_cache_word(&d[VTD_CACHE_TAG1]));
+	sum[VTD_SUM_DID] = vtd_did_bit((uint16_t)vtd_cache_word(&d[VTD_CACHE_TAG1]));
 	(void)tag0;
 }
 
@@ -86,6 +71,9 @@ int vtd_caches_init(struct vtd *vtd)
 		return -ENOMEM;
 	}
 	vtd->iotlb.count_sizes = true;
+	/* Context and PASID-cache fills check their own invalidations' generation (cache.h). */
+	vtd->ctxc.gen = &vtd->ctx_gen;
+	vtd->pc.gen = &vtd->ctx_gen;
 	vtd->caching = vtd->ctxc.sets || vtd->pc.sets || vtd->iotlb.sets || vtd->fspc.sets;
 	vtd->negative = c->caching_mode;
 	/* Request memos (memo.h) stand for a context-cache, PASID-cache and IOTLB hit: they
@@ -119,19 +107,22 @@ static bool match_all(const void *arg, uint64_t tag0, const uint64_t *d)
 
 void vtd_caches_flush(struct vtd *vtd)
 {
-	vtd_cache_inv_begin(vtd);
+	vtd_cache_ctx_inv_begin(vtd);
 	vtd_cache_drop_if(&vtd->ctxc, -1, 0, match_all, NULL);
 	vtd_cache_drop_if(&vtd->pc, -1, 0, match_all, NULL);
 	vtd_cache_drop_if(&vtd->iotlb, -1, 0, match_all, NULL);
 	vtd_cache_drop_if(&vtd->fspc, -1, 0, match_all, NULL);
 	vtd_cache_drop_if(&vtd->sspc, -1, 0, match_all, NULL);
 	vtd_memo_stale(vtd);
+	vtd_cache_ctx_inv_end(vtd);
 }
 
-/* A fill that evicted a context or PASID-cache entry: memos may combine it. */
+/* A fill that replaced a context or PASID-cache entry - another one, or the same one read
+ * again from memory by a thread whose lookup raced with another's fill: memos may stand
+ * for it (memo.h). */
 static int structure_filled(struct vtd *vtd, struct vtd_fill f)
 {
-	if (f.evicted)
+	if (f.replaced)
 		vtd_memo_stale(vtd);
 	return f.slot;
 }
@@ -148,8 +139,9 @@ int vtd_ctxc_fill(struct vtd *vtd, uint16_t sid, bool scalable, const struct vtd
 	p[0] = ctx->ptr;
 	p[1] = ctx->rid_pasid | (uint64_t)ctx->did << 20 | (uint64_t)ctx->tt << 36 |
 	       (uint64_t)ctx->aw << 40 | (uint64_t)ctx->pdts << 44 | (uint64_t)ctx->flags << 48;
-	return structure_filled(
-	    vtd, vtd_cache_fill(vtd, &vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag, 0, p, gen));
+	return structure_filled(vtd,
+				vtd_cache_fill(vtd, &vtd->ctxc, vtd_cache_set(&vtd->ctxc, tag), tag,
+					       0, p, 2, NULL, gen, VTD_CACHE_UNSEEN, NULL));
 }
 
 struct ctxc_scope {
@@ -180,10 +172,11 @@ unsigned vtd_ctxc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_sid, u
 	    .by_did = by_did, .by_sid = by_sid, .did = did, .sid = sid, .fm = fm};
 	unsigned n;
 
-	vtd_cache_inv_begin(vtd);
+	vtd_cache_ctx_inv_begin(vtd);
 	n = vtd->ctxc.sets ? vtd_cache_drop_if(&vtd->ctxc, -1, 0, ctxc_match, &s) : 0;
 	if (n)
 		vtd_memo_stale(vtd);
+	vtd_cache_ctx_inv_end(vtd);
 	return n;
 }
 
@@ -200,8 +193,11 @@ int vtd_pc_fill(struct vtd *vtd, uint16_t sid, uint32_t pasid, const struct vtd_
 	p[1] = pe->flptptr | pe->ss_width;
 	p[2] = pe->flags | (uint64_t)pe->did << 32 |
 	       (pe->neg ? VTD_PC_NEG | (uint64_t)pe->neg << 48 : 0);
-	return structure_filled(
-	    vtd, vtd_cache_fill(vtd, &vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0, p, gen));
+	uint64_t sum[VTD_CACHE_SUMS] = {[VTD_SUM_DID] = pe->neg ? ~0ull : vtd_did_bit(pe->did)};
+
+	return structure_filled(vtd,
+				vtd_cache_fill(vtd, &vtd->pc, vtd_cache_set(&vtd->pc, tag), tag, 0,
+					       p, 3, sum, gen, VTD_CACHE_UNSEEN, NULL));
 }
 
 struct pc_scope {
@@ -227,30 +223,39 @@ unsigned vtd_pc_inv(struct vtd *vtd, bool by_did, uint16_t did, bool by_pasid, u
 	struct pc_scope s = {.by_did = by_did, .by_pasid = by_pasid, .did = did, .pasid = pasid};
 	unsigned n;
 
-	vtd_cache_inv_begin(vtd);
 	if (!vtd->pc.sets)
 		return 0;
-	n = vtd_cache_drop_if(&vtd->pc, by_did ? SUM_DID : -1, did_bit(did), pc_match, &s);
+	vtd_cache_ctx_inv_begin(vtd);
+	n = vtd_cache_drop_if(&vtd->pc, by_did ? VTD_SUM_DID : -1, vtd_did_bit(did), pc_match, &s);
 	if (n)
 		vtd_memo_stale(vtd);
+	vtd_cache_ctx_inv_end(vtd);
 	return n;
 }
 
 /* ---- IOTLB ---------------------------------------------------------------------------- */
 
+struct vtd_fill vtd_iotlb_fill_words(struct vtd *vtd, unsigned set, uint64_t tag0, uint64_t tag1,
+				     const uint64_t p[2], const uint64_t sum[VTD_CACHE_SUMS],
+				     uint64_t gen, long long seen, struct vtd_memo_ctr *mc)
+{
+	return vtd_cache_fill(vtd, &vtd->iotlb, set, tag0, tag1, p, 2, sum, gen, seen, mc);
+}
+
 struct vtd_fill vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
-			       const struct vtd_iotlb_ent *ent, uint64_t gen)
+			       const struct vtd_iotlb_ent *ent, uint64_t gen, long long seen4k)
 {
 	unsigned code = (ent->shift - 12) / 9;
 	uint64_t tag0 = vtd_iotlb_tag0(addr, code), tag1 = vtd_iotlb_tag1(did, pasid), p[2];
+	uint64_t sum[VTD_CACHE_SUMS];
 	struct vtd_fill f = {.slot = -1};
 
 	if (!vtd->iotlb.sets || (ent->neg && !vtd->negative))
 		return f;
-	p[0] = (ent->out & ~((1ull << ent->shift) - 1)) | ent->pgtt | (ent->clean ? 8 : 0) |
-	       (uint64_t)ent->neg << 4;
-	p[1] = ent->fs | ent->ss << 8;
-	return vtd_cache_fill(vtd, &vtd->iotlb, vtd_iotlb_set(vtd, did, tag0), tag0, tag1, p, gen);
+	vtd_iotlb_words(ent, p);
+	vtd_iotlb_sums(did, pasid, ent->pgtt, sum);
+	return vtd_iotlb_fill_words(vtd, vtd_iotlb_set(vtd, did, tag0), tag0, tag1, p, sum, gen,
+				    code ? VTD_CACHE_UNSEEN : seen4k, NULL);
 }
 
 static bool iotlb_match(const void *arg, uint64_t tag0, const uint64_t *d)
@@ -324,23 +329,22 @@ static unsigned iotlb_scan(struct vtd *vtd, const struct vtd_iotlb_scope *s)
 	uint64_t bit = 0;
 
 	if (s->by_did && s->by_pasid) {
-		sum = SUM_DP;
-		bit = dp_bit(s->did, s->pasid);
+		sum = VTD_SUM_DP;
+		bit = vtd_dp_bit(s->did, s->pasid);
 	} else if (s->by_did && s->fs_only) {
-		sum = SUM_FSDID;
-		bit = did_bit(s->did);
+		sum = VTD_SUM_FSDID;
+		bit = vtd_did_bit(s->did);
 	} else if (s->by_did) {
-		sum = SUM_DID;
-		bit = did_bit(s->did);
+		sum = VTD_SUM_DID;
+		bit = vtd_did_bit(s->did);
 	}
 	return vtd_cache_drop_if(&vtd->iotlb, sum, bit, iotlb_match, s);
 }
 
-unsigned vtd_iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope)
+static unsigned iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope)
 {
 	unsigned n = 0;
 
-	vtd_cache_inv_begin(vtd);
 	if (!vtd->iotlb.sets)
 		return 0;
 	if (!scope->by_range || !scope->by_did)
@@ -364,14 +368,17 @@ unsigned vtd_iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope)
 	return n;
 }
 
-/* ---- paging-structure caches ---------------------------------------------------------- */
-
-/* By address, level, DID and PASID - not by whether the entry is nested, so that a range
- * probe finds both kinds. */
-static unsigned fspc_set(const struct vtd *vtd, uint64_t tag0, uint64_t tag1)
+unsigned vtd_iotlb_inv(struct vtd *vtd, const struct vtd_iotlb_scope *scope)
 {
-	return vtd_cache_set(&vtd->fspc, (tag0 & ~VTD_PSC_NESTED) ^ (tag1 * 0xff51afd7ed558ccdull));
+	unsigned n;
+
+	vtd_cache_inv_begin(vtd);
+	n = iotlb_inv(vtd, scope);
+	vtd_cache_inv_end(vtd);
+	return n;
 }
+
+/* ---- paging-structure caches ---------------------------------------------------------- */
 
 static unsigned sspc_set(const struct vtd *vtd, uint64_t tag0, uint16_t did)
 {
@@ -381,34 +388,19 @@ static unsigned sspc_set(const struct vtd *vtd, uint64_t tag0, uint16_t did)
 bool vtd_fspc_lookup(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested, uint64_t va,
 		     unsigned levels, struct vtd_walk_start *st)
 {
-	uint64_t tag1 = vtd_iotlb_tag1(did, pasid), p[2];
-	uint32_t ver;
-	unsigned slot;
-
-	/* Deepest first: a PDE saves the most reads. */
-	for (unsigned lvl = 2; lvl <= levels; lvl++) {
-		uint64_t tag0 = vtd_psc_tag0(va, lvl) | (nested ? VTD_PSC_NESTED : 0);
-
-		if (!vtd_cache_lookup(vtd, &vtd->fspc, fspc_set(vtd, tag0, tag1), tag0, tag1, p, 2,
-				      &slot, &ver))
-			continue;
+	if (vtd_fspc_find(vtd, did, pasid, nested, va, levels, st)) {
 		vtd_cache_hit(&vtd->fspc);
-		st->table = p[0] & VTD_FL_ADDR_MASK;
-		st->gtable = p[1];
-		st->and_all = ~(uint64_t)(VTD_FL_RW | VTD_FL_US) | p[0];
-		st->or_all = p[0] & VTD_FL_XD;
-		st->lvl = (uint8_t)(lvl - 1);
-		st->from = (uint8_t)lvl;
 		return true;
 	}
-	vtd_cache_miss(&vtd->fspc);
+	if (vtd->fspc.sets)
+		vtd_cache_miss(&vtd->fspc);
 	return false;
 }
 
 bool vtd_sspc_lookup(struct vtd *vtd, uint16_t did, uint64_t iova, unsigned levels, bool need_a,
 		     struct vtd_walk_start *st)
 {
-	uint64_t p[1];
+	uint64_t p[1] = {0};
 	uint32_t ver;
 	unsigned slot;
 
@@ -436,6 +428,9 @@ void vtd_fspc_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested,
 		   const struct vtd_walk *w, uint64_t gen)
 {
 	uint64_t tag1 = vtd_iotlb_tag1(did, pasid), and_all = w->and0, or_all = w->or0;
+	/* As fspc_sum() gives them. */
+	uint64_t sum[VTD_CACHE_SUMS] = {
+	    [VTD_SUM_DID] = vtd_did_bit(did), [VTD_SUM_DP] = vtd_dp_bit(did, pasid)};
 
 	if (!vtd->fspc.sets)
 		return;
@@ -455,7 +450,8 @@ void vtd_fspc_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested,
 		p[0] = (nested ? w->epa[i + 1] : e) & VTD_FL_ADDR_MASK;
 		p[0] |= (and_all & (VTD_FL_RW | VTD_FL_US)) | (or_all & VTD_FL_XD);
 		p[1] = e & VTD_FL_ADDR_MASK;
-		vtd_cache_fill(vtd, &vtd->fspc, fspc_set(vtd, tag0, tag1), tag0, tag1, p, gen);
+		vtd_cache_fill(vtd, &vtd->fspc, vtd_fspc_set(vtd, tag0, tag1), tag0, tag1, p, 2,
+			       sum, gen, VTD_CACHE_UNSEEN, NULL);
 	}
 }
 
@@ -463,6 +459,7 @@ void vtd_sspc_fill(struct vtd *vtd, uint16_t did, uint64_t iova, const struct vt
 		   bool a_set, uint64_t gen)
 {
 	uint64_t and_all = w->and0 | (a_set ? VTD_SL_A : 0);
+	uint64_t sum[VTD_CACHE_SUMS] = {[VTD_SUM_DID] = vtd_did_bit(did)}; /* as sspc_sum() */
 
 	if (!vtd->sspc.sets)
 		return;
@@ -472,7 +469,8 @@ void vtd_sspc_fill(struct vtd *vtd, uint16_t did, uint64_t iova, const struct vt
 
 		and_all &= e | (a_set ? VTD_SL_A : 0);
 		p[0] = (e & VTD_SL_ADDR_MASK) | (and_all & VTD_SSPC_ACC);
-		vtd_cache_fill(vtd, &vtd->sspc, sspc_set(vtd, tag0, did), tag0, did, p, gen);
+		vtd_cache_fill(vtd, &vtd->sspc, sspc_set(vtd, tag0, did), tag0, did, p, 1, sum, gen,
+			       VTD_CACHE_UNSEEN, NULL);
 	}
 }
 
@@ -523,7 +521,7 @@ static unsigned psc_inv(struct vtd *vtd, struct vtd_cache *c, const struct vtd_p
 
 				for (uint64_t p = s->base >> shift;; p++) {
 					uint64_t tag0 = vtd_psc_tag0(p << shift, lvl);
-					unsigned set = fs ? fspc_set(vtd, tag0, tag1)
+					unsigned set = fs ? vtd_fspc_set(vtd, tag0, tag1)
 							  : sspc_set(vtd, tag0, s->did);
 
 					n += vtd_cache_drop_set(c, set, match, s);
@@ -535,20 +533,28 @@ static unsigned psc_inv(struct vtd *vtd, struct vtd_cache *c, const struct vtd_p
 		}
 	}
 	if (s->by_did && fs && s->by_pasid)
-		return vtd_cache_drop_if(c, SUM_DP, dp_bit(s->did, s->pasid), match, s);
+		return vtd_cache_drop_if(c, VTD_SUM_DP, vtd_dp_bit(s->did, s->pasid), match, s);
 	if (s->by_did)
-		return vtd_cache_drop_if(c, SUM_DID, did_bit(s->did), match, s);
+		return vtd_cache_drop_if(c, VTD_SUM_DID, vtd_did_bit(s->did), match, s);
 	return vtd_cache_drop_if(c, -1, 0, match, s);
 }
 
 unsigned vtd_fspc_inv(struct vtd *vtd, const struct vtd_psc_scope *scope)
 {
+	unsigned n;
+
 	vtd_cache_inv_begin(vtd);
-	return psc_inv(vtd, &vtd->fspc, scope, true);
+	n = psc_inv(vtd, &vtd->fspc, scope, true);
+	vtd_cache_inv_end(vtd);
+	return n;
 }
 
 unsigned vtd_sspc_inv(struct vtd *vtd, const struct vtd_psc_scope *scope)
 {
+	unsigned n;
+
 	vtd_cache_inv_begin(vtd);
-	return psc_inv(vtd, &vtd->sspc, scope, false);
+	n = psc_inv(vtd, &vtd->sspc, scope, false);
+	vtd_cache_inv_end(vtd);
+	return n;
 }

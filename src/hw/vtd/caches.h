@@ -33,6 +33,21 @@
 
 #define VTD_IOTLB_NO_PASID (1u << 20) /* PASID tag of legacy-mode translations */
 
+/* Summary words (cache.h): by DID, by DID and PASID, and first-stage IOTLB entries by DID. */
+#define VTD_SUM_DID   0
+#define VTD_SUM_DP    1
+#define VTD_SUM_FSDID 2
+
+static inline uint64_t vtd_did_bit(uint16_t did)
+{
+	return vtd_cache_sumbit(did + 1);
+}
+
+static inline uint64_t vtd_dp_bit(uint16_t did, uint32_t pasid)
+{
+	return vtd_cache_sumbit((uint64_t)did << 32 | (pasid + 1));
+}
+
 /* ---- context cache -------------------------------------------------------------------- */
 
 static inline uint64_t vtd_ctxc_tag(uint16_t sid, bool scalable)
@@ -43,7 +58,7 @@ static inline uint64_t vtd_ctxc_tag(uint16_t sid, bool scalable)
 static inline __attribute__((always_inline)) bool
 vtd_ctxc_lookup(struct vtd *vtd, uint16_t sid, bool scalable, struct vtd_ctx *ctx, unsigned *slot)
 {
-	uint64_t p[2], tag = vtd_ctxc_tag(sid, scalable);
+	uint64_t p[2] = {0}, tag = vtd_ctxc_tag(sid, scalable);
 	uint32_t ver;
 
 	if (!vtd->ctxc.sets)
@@ -80,7 +95,7 @@ static inline uint64_t vtd_pc_tag(uint16_t sid, uint32_t pasid)
 static inline __attribute__((always_inline)) bool
 vtd_pc_lookup(struct vtd *vtd, uint16_t sid, uint32_t pasid, struct vtd_pe *pe, unsigned *slot)
 {
-	uint64_t p[3], tag = vtd_pc_tag(sid, pasid);
+	uint64_t p[3] = {0}, tag = vtd_pc_tag(sid, pasid);
 	uint32_t ver;
 
 	if (!vtd->pc.sets)
@@ -123,21 +138,19 @@ static inline uint64_t vtd_iotlb_tag0(uint64_t addr, unsigned size_code)
 /* The set of a page: by DID and page, not PASID, so that a page-selective invalidation
  * by domain (any PASID, digest 5.3) finds it by probing. (The DID is mixed in by a
  * multiplication: the set hash keeps only some middle bits of its product.) */
-static inline unsigned vtd_iotlb_set(const struct vtd *vtd, uint16_t did, uint64_t tag0)
+static inline uint64_t vtd_iotlb_mix(uint16_t did)
 {
-	return vtd_cache_set(&vtd->iotlb, tag0 ^ ((uint64_t)did * 0xff51afd7ed558ccdull));
+	return (uint64_t)did * 0xff51afd7ed558ccdull;
 }
 
-/* The page at size `code` containing `addr`, in the IOTLB: true with *ent, slot, version. */
-static inline __attribute__((always_inline)) bool
-vtd_iotlb_probe(struct vtd *vtd, uint64_t tag1, uint16_t did, uint64_t addr, unsigned code,
-		struct vtd_iotlb_ent *ent, unsigned *slot, uint32_t *ver)
+static inline unsigned vtd_iotlb_set(const struct vtd *vtd, uint16_t did, uint64_t tag0)
 {
-	uint64_t p[2], tag0 = vtd_iotlb_tag0(addr, code);
+	return vtd_cache_set(&vtd->iotlb, tag0 ^ vtd_iotlb_mix(did));
+}
 
-	if (!vtd_cache_lookup(vtd, &vtd->iotlb, vtd_iotlb_set(vtd, did, tag0), tag0, tag1, p, 2,
-			      slot, ver))
-		return false;
+/* An IOTLB entry's payload words, of size `code`, decoded. */
+static inline void vtd_iotlb_decode(const uint64_t p[2], unsigned code, struct vtd_iotlb_ent *ent)
+{
 	ent->out = p[0] & ~0xfffull;
 	ent->pgtt = (unsigned)(p[0] & 7);
 	ent->clean = p[0] & 8;
@@ -145,31 +158,78 @@ vtd_iotlb_probe(struct vtd *vtd, uint64_t tag1, uint16_t did, uint64_t addr, uns
 	ent->shift = 12 + 9 * code;
 	ent->fs = (unsigned)(p[1] & 0xff);
 	ent->ss = (unsigned)((p[1] >> 8) & 0xff);
+}
+
+/* The page at size `code` containing `addr`, in the IOTLB: true with *ent, slot, version. */
+static inline __attribute__((always_inline)) bool
+vtd_iotlb_probe(struct vtd *vtd, uint64_t tag1, uint16_t did, uint64_t addr, unsigned code,
+		struct vtd_iotlb_ent *ent, unsigned *slot, uint32_t *ver, long long *seen)
+{
+	uint64_t p[2] = {0}, tag0 = vtd_iotlb_tag0(addr, code);
+
+	if (!vtd_cache_lookup_seen(vtd, &vtd->iotlb, vtd_iotlb_set(vtd, did, tag0), tag0, tag1, p,
+				   2, slot, ver, seen))
+		return false;
+	vtd_iotlb_decode(p, code, ent);
 	return true;
 }
 
 /* Look up the page containing `addr` at each page size the IOTLB holds entries of, 4 KiB
  * first. The caller counts the hit (if the entry serves the request) or the miss. */
+static inline __attribute__((always_inline)) bool
+vtd_iotlb_lookup_seen(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
+		      struct vtd_iotlb_ent *ent, unsigned *slot, uint32_t *ver, long long *seen4k)
+{
+	uint64_t tag1 = vtd_iotlb_tag1(did, pasid);
+
+	*seen4k = VTD_CACHE_UNSEEN;
+	if (!vtd->iotlb.sets)
+		return false;
+	if (vtd_iotlb_probe(vtd, tag1, did, addr, 0, ent, slot, ver, seen4k))
+		return true;
+	if (__atomic_load_n(&vtd->iotlb.size[1], __ATOMIC_SEQ_CST) &&
+	    vtd_iotlb_probe(vtd, tag1, did, addr, 1, ent, slot, ver, NULL))
+		return true;
+	return __atomic_load_n(&vtd->iotlb.size[2], __ATOMIC_SEQ_CST) &&
+	       vtd_iotlb_probe(vtd, tag1, did, addr, 2, ent, slot, ver, NULL);
+}
+
 static inline __attribute__((always_inline)) bool vtd_iotlb_lookup(struct vtd *vtd, uint16_t did,
 								   uint32_t pasid, uint64_t addr,
 								   struct vtd_iotlb_ent *ent,
 								   unsigned *slot, uint32_t *ver)
 {
-	uint64_t tag1 = vtd_iotlb_tag1(did, pasid);
+	long long seen;
 
-	if (!vtd->iotlb.sets)
-		return false;
-	if (vtd_iotlb_probe(vtd, tag1, did, addr, 0, ent, slot, ver))
-		return true;
-	if (__atomic_load_n(&vtd->iotlb.size[1], __ATOMIC_SEQ_CST) &&
-	    vtd_iotlb_probe(vtd, tag1, did, addr, 1, ent, slot, ver))
-		return true;
-	return __atomic_load_n(&vtd->iotlb.size[2], __ATOMIC_SEQ_CST) &&
-	       vtd_iotlb_probe(vtd, tag1, did, addr, 2, ent, slot, ver);
+	return vtd_iotlb_lookup_seen(vtd, did, pasid, addr, ent, slot, ver, &seen);
 }
 
+/* The IOTLB's payload words and summary bits of a translation (vtd_iotlb_fill). */
+static inline void vtd_iotlb_words(const struct vtd_iotlb_ent *ent, uint64_t p[2])
+{
+	p[0] = (ent->out & ~((1ull << ent->shift) - 1)) | ent->pgtt | (ent->clean ? 8 : 0) |
+	       (uint64_t)ent->neg << 4;
+	p[1] = ent->fs | ent->ss << 8;
+}
+
+/* The IOTLB's summary bits of an entry (as caches.c's iotlb_sum() gives them). */
+static inline void vtd_iotlb_sums(uint16_t did, uint32_t pasid, unsigned pgtt,
+				  uint64_t sum[VTD_CACHE_SUMS])
+{
+	sum[VTD_SUM_DID] = vtd_did_bit(did);
+	sum[VTD_SUM_DP] = vtd_dp_bit(did, pasid);
+	sum[VTD_SUM_FSDID] = pgtt == VTD_PGTT_FS || pgtt == VTD_PGTT_NESTED ? sum[VTD_SUM_DID] : 0;
+}
+
+/* Put payload `p` under (tag0, tag1) into IOTLB set `set` (vtd_cache_fill). */
+struct vtd_fill vtd_iotlb_fill_words(struct vtd *vtd, unsigned set, uint64_t tag0, uint64_t tag1,
+				     const uint64_t p[2], const uint64_t sum[VTD_CACHE_SUMS],
+				     uint64_t gen, long long seen, struct vtd_memo_ctr *mc);
+
+/* Put `ent` in the IOTLB (vtd_cache_fill; `seen4k`: what the lookup of the 4 KiB page saw,
+ * vtd_iotlb_lookup_seen, or VTD_CACHE_UNSEEN). */
 struct vtd_fill vtd_iotlb_fill(struct vtd *vtd, uint16_t did, uint32_t pasid, uint64_t addr,
-			       const struct vtd_iotlb_ent *ent, uint64_t gen);
+			       const struct vtd_iotlb_ent *ent, uint64_t gen, long long seen4k);
 
 /* ---- paging-structure caches ---------------------------------------------------------- */
 
@@ -190,11 +250,53 @@ static inline uint64_t vtd_psc_tag0(uint64_t addr, unsigned lvl)
 #define VTD_FSPC_ACC (VTD_FL_RW | VTD_FL_US | VTD_FL_XD)
 #define VTD_SSPC_ACC (VTD_SL_R | VTD_SL_W | VTD_SL_X | VTD_SL_A)
 
+/* The set of a first-stage entry: by address, level, DID and PASID - not by whether the
+ * entry is nested, so that a range probe finds both kinds. */
+static inline uint64_t vtd_fspc_mix(uint64_t tag1)
+{
+	return tag1 * 0xff51afd7ed558ccdull;
+}
+
+static inline unsigned vtd_fspc_set(const struct vtd *vtd, uint64_t tag0, uint64_t tag1)
+{
+	return vtd_cache_set(&vtd->fspc, (tag0 & ~VTD_PSC_NESTED) ^ vtd_fspc_mix(tag1));
+}
+
 /*
  * The deepest cached first-stage entry above `va` (levels 2..`levels`; `nested`: combined
- * entries), as a start for the walk: *st. False when none is cached. Counts the hit or the
- * miss.
+ * entries), as a start for the walk: *st. False when none is cached (or the cache is off).
+ * Counts nothing.
  */
+static inline __attribute__((always_inline)) bool vtd_fspc_find(struct vtd *vtd, uint16_t did,
+								uint32_t pasid, bool nested,
+								uint64_t va, unsigned levels,
+								struct vtd_walk_start *st)
+{
+	uint64_t tag1 = vtd_iotlb_tag1(did, pasid), p[2] = {0};
+	uint32_t ver;
+	unsigned slot;
+
+	if (!vtd->fspc.sets)
+		return false;
+	/* Deepest first: a PDE saves the most reads. */
+	for (unsigned lvl = 2; lvl <= levels; lvl++) {
+		uint64_t tag0 = vtd_psc_tag0(va, lvl) | (nested ? VTD_PSC_NESTED : 0);
+
+		if (!vtd_cache_lookup(vtd, &vtd->fspc, vtd_fspc_set(vtd, tag0, tag1), tag0, tag1, p,
+				      2, &slot, &ver))
+			continue;
+		st->table = p[0] & VTD_FL_ADDR_MASK;
+		st->gtable = p[1];
+		st->and_all = ~(uint64_t)(VTD_FL_RW | VTD_FL_US) | p[0];
+		st->or_all = p[0] & VTD_FL_XD;
+		st->lvl = (uint8_t)(lvl - 1);
+		st->from = (uint8_t)lvl;
+		return true;
+	}
+	return false;
+}
+
+/* vtd_fspc_find(), counting the hit or the miss (when the cache is on). */
 bool vtd_fspc_lookup(struct vtd *vtd, uint16_t did, uint32_t pasid, bool nested, uint64_t va,
 		     unsigned levels, struct vtd_walk_start *st);
 /* Likewise in the second-stage cache, for a walk of `levels` levels. A second-stage entry

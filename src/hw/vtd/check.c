@@ -211,7 +211,6 @@ int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out)
 		return -EINVAL;
 	const struct vtd_cache *c[VTD_CACHE_COUNT] = {&vtd->ctxc, &vtd->pc, &vtd->iotlb, &vtd->fspc,
 						      &vtd->sspc};
-	uint64_t memo[2];
 
 	for (int i = 0; i < VTD_CACHE_COUNT; i++) {
 		struct vtd_cache_ctr ctr;
@@ -226,12 +225,9 @@ int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out)
 		};
 		out->stale[i] = __atomic_load_n(&vtd->stale[i], __ATOMIC_RELAXED);
 	}
-	/* Request-memo hits stand for hits in the caches behind them (legacy mode has no
-	 * PASID-cache lookup). */
-	vtd_memo_hits(vtd, memo);
-	out->cache[VTD_CACHE_CONTEXT].hits += memo[0] + memo[1];
-	out->cache[VTD_CACHE_PASID].hits += memo[1];
-	out->cache[VTD_CACHE_IOTLB].hits += memo[0] + memo[1];
+	/* Memo hits stand for hits in the caches behind them, and the path behind the memos
+	 * counts in them (memo.h). */
+	vtd_memo_counters(vtd, out->cache);
 	out->checked = __atomic_load_n(&vtd->checked, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -10,6 +10,8 @@
  */
 #include "memo.h"
 
+#include "caches.h"
+
 #include <stdlib.h>
 
 _Thread_local unsigned vtd_tslot __attribute__((tls_model("initial-exec")));
@@ -78,10 +80,17 @@ struct vtd_memo *vtd_memo_create(struct vtd *vtd)
 		return NULL; /* no memo: the full path serves */
 	memset(m, 0, size);
 	m->lru = calloc(vtd->memo_n, sizeof(*m->lru));
-	if (!m->lru) {
+	m->rq = aligned_alloc(64, VTD_MEMO_RQ_N * sizeof(*m->rq));
+	m->psc = aligned_alloc(64, VTD_MEMO_PSC_N * sizeof(*m->psc));
+	if (!m->lru || !m->rq || !m->psc) {
+		free(m->lru);
+		free(m->rq);
+		free(m->psc);
 		free(m);
 		return NULL;
 	}
+	memset(m->rq, 0, VTD_MEMO_RQ_N * sizeof(*m->rq));
+	memset(m->psc, 0, VTD_MEMO_PSC_N * sizeof(*m->psc));
 	__atomic_store_n(&vtd->memo[s], m, __ATOMIC_RELEASE);
 	return m;
 }
@@ -90,59 +99,89 @@ void vtd_memo_fill(struct vtd *vtd, const struct pci_req *req, const struct pci_
 		   bool legacy, const struct vtd_iotlb_ent *ent, int tlb_slot, uint32_t ver,
 		   const struct vtd_run *run)
 {
-	uint64_t w = vtd_memo_word(req), page = req->addr >> 12, size = 1ull << ent->shift;
+	uint64_t size = 1ull << ent->shift;
 	struct vtd_memo *m;
-	struct vtd_memo_ent *e;
 
 	/* Translated requests pass through without the IOTLB: never here. */
 	if (req->at > PCI_AT_TRANSLATION || run->ctx_slot < 0 || (!legacy && run->pc_slot < 0) ||
 	    tlb_slot < 0 || __atomic_load_n(&vtd->check, __ATOMIC_RELAXED) ||
-	    !(m = vtd_memo_create(vtd)))
+	    !(m = run->memo ? run->memo : vtd_memo_create(vtd)))
 		return;
-	if (legacy != m->legacy) {
-		/* The unit changed mode: the running count was the other mode's. */
-		__atomic_store_n(&m->done[m->legacy], m->done[m->legacy] + m->hits,
-				 __ATOMIC_RELAXED);
-		__atomic_store_n(&m->hits, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&m->legacy, legacy, __ATOMIC_RELAXED);
-	}
-	e = vtd_memo_slot(vtd, m, w, page);
-	e->req = w;
-	e->page = page;
-	e->out = ((ent->out & ~(size - 1)) | (req->addr & (size - 1))) & ~0xfffull;
-	e->page_size = resp->page_size;
-	e->sgen = run->sgen;
-	e->verp = &vtd->iotlb.ver[tlb_slot];
-	e->ver = ver;
-	e->clock = (uint32_t)vtd_clock(vtd);
-	e->perm = resp->perm;
-	m->lru[e - m->ent] = (struct vtd_memo_lru){
-	    .ctx_slot = (uint32_t)run->ctx_slot,
-	    .pc_slot = legacy ? VTD_MEMO_NO_SLOT : (uint32_t)run->pc_slot,
-	};
+	vtd_memo_put(vtd, m, vtd_memo_slot(vtd, m, vtd_memo_word(req), req->addr >> 12), req,
+		     ((ent->out & ~(size - 1)) | (req->addr & (size - 1))) & ~0xfffull,
+		     resp->page_size, resp->perm, (unsigned)tlb_slot, ver, (uint32_t)run->ctx_slot,
+		     (uint32_t)run->pc_slot, run->sgen, legacy);
+}
+
+void vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
+		      const struct vtd_pe *pe, bool fpd, bool pass, const struct vtd_run *run)
+{
+	bool legacy = pe->flags & VTD_PE_LEGACY;
+	uint64_t w = vtd_memo_word(req);
+	struct vtd_memo *m;
+	struct vtd_memo_rq *rq;
+
+	if (run->ctx_slot < 0 || (!pass && !legacy && run->pc_slot < 0) ||
+	    __atomic_load_n(&vtd->check, __ATOMIC_RELAXED) ||
+	    !(m = run->memo ? run->memo : vtd_memo_create(vtd)))
+		return;
+	_Static_assert(sizeof(struct vtd_memo_rq) == 128, "a requester entry is two cache lines");
+	_Static_assert(sizeof(struct vtd_memo_psc) == 64, "a PSC entry is one cache line");
+	rq = vtd_memo_rq_slot(m, w);
+	rq->req = w;
+	rq->sgen = run->sgen;
+	rq->pe = *pe;
+	rq->ctx_slot = (uint32_t)run->ctx_slot;
+	rq->pc_slot = pass || legacy ? VTD_MEMO_NO_SLOT : (uint32_t)run->pc_slot;
+	rq->pasid = a->pasid;
+	rq->acc = a->acc;
+	rq->pass = pass;
+	rq->fpd = fpd;
+	rq->tag1 = vtd_iotlb_tag1(pe->did, a->pasid);
+	rq->imix = vtd_iotlb_mix(pe->did);
+	rq->fmix = vtd_fspc_mix(rq->tag1);
+	vtd_iotlb_sums(pe->did, a->pasid, pe->pgtt, rq->sum);
 }
 
 void vtd_memo_fini(struct vtd *vtd)
 {
 	for (unsigned i = 0; i < VTD_THREAD_SLOTS + 2; i++) {
-		if (vtd->memo[i])
+		if (vtd->memo[i]) {
 			free(vtd->memo[i]->lru);
+			free(vtd->memo[i]->rq);
+			free(vtd->memo[i]->psc);
+		}
 		free(vtd->memo[i]);
 		vtd->memo[i] = NULL;
 	}
 }
 
-void vtd_memo_hits(const struct vtd *vtd, uint64_t hits[2])
+void vtd_memo_counters(const struct vtd *vtd, struct vtd_cache_counters out[VTD_CACHE_COUNT])
 {
-	hits[0] = hits[1] = 0;
+	_Static_assert(VTD_CACHE_COUNT == 5, "a memo counts for every cache");
 	for (unsigned i = 0; i < VTD_THREAD_SLOTS + 2; i++) {
 		const struct vtd_memo *m = __atomic_load_n(&vtd->memo[i], __ATOMIC_ACQUIRE);
 
 		if (!m)
 			continue;
-		hits[0] += __atomic_load_n(&m->done[1], __ATOMIC_RELAXED);
-		hits[1] += __atomic_load_n(&m->done[0], __ATOMIC_RELAXED);
-		hits[__atomic_load_n(&m->legacy, __ATOMIC_RELAXED) ? 0 : 1] +=
-		    __atomic_load_n(&m->hits, __ATOMIC_RELAXED);
+		/* A translation-memo hit stands for a context-cache and an IOTLB hit, and in
+		 * scalable mode a PASID-cache hit. */
+		uint64_t legacy = __atomic_load_n(&m->done[1], __ATOMIC_RELAXED);
+		uint64_t scalable = __atomic_load_n(&m->done[0], __ATOMIC_RELAXED);
+		uint64_t now = __atomic_load_n(&m->hits, __ATOMIC_RELAXED);
+
+		if (__atomic_load_n(&m->legacy, __ATOMIC_RELAXED))
+			legacy += now;
+		else
+			scalable += now;
+		out[VTD_CACHE_CONTEXT].hits += legacy + scalable;
+		out[VTD_CACHE_PASID].hits += scalable;
+		out[VTD_CACHE_IOTLB].hits += legacy + scalable;
+		for (int c = 0; c < VTD_CACHE_COUNT; c++) {
+			out[c].hits += __atomic_load_n(&m->ctr[c].hit, __ATOMIC_RELAXED);
+			out[c].misses += __atomic_load_n(&m->ctr[c].miss, __ATOMIC_RELAXED);
+			out[c].fills += __atomic_load_n(&m->ctr[c].fill, __ATOMIC_RELAXED);
+			out[c].evictions += __atomic_load_n(&m->ctr[c].evict, __ATOMIC_RELAXED);
+		}
 	}
 }

@@ -29,6 +29,27 @@
  * Memos are used only when the unit has a context cache and an IOTLB (and, for
  * scalable-mode entries, a PASID cache), and no trace callback (tracing reports every
  * translation from the full path).
+ *
+ * The requester memo. Beside the translations, each memo keeps a small direct-mapped table
+ * keyed by the whole request word (no address): what the context and PASID caches decided
+ * for that kind of request - the PASID entry to translate with (scalable mode; legacy mode:
+ * what the context entry gives), the access as checked against the context and PASID
+ * entries (SCT.5-SCT.9, SPT.5, SPT.6, RID_PASID and RID_PRIV applied), FPD, or for a
+ * translated request (AT = 2) that it passes (ATS enabled in the context entry, digest
+ * 2.5). Those decisions depend on nothing but the request word and the two cached entries,
+ * so an IOTLB miss, and every translated request, skips both lookups while the entries
+ * stand - checked by the structure generation alone, as above (their going, or a
+ * replacement in their slots, moves it). A requester-memo hit counts as the context-cache
+ * hit (and PASID-cache hit) it stands for and refreshes their LRU stamps; it is made only
+ * where both caches took part, never in check mode.
+ *
+ * The paging-structure memo. Behind a requester-memo hit, an IOTLB miss on a first-stage
+ * entry looks for its PDE - the leaf table - in a small direct-mapped table of the level-2
+ * entries the first-stage paging-structure cache gave this thread, keyed by their tags
+ * (DID, PASID and the address bits above 2 MiB) and trusted, as the translation memo is,
+ * only while the cache slot keeps the same version (and the structure generation holds,
+ * for version wrap-around). A hit counts as the paging-structure cache hit it stands for
+ * and refreshes the slot's LRU stamp.
  */
 #ifndef SOFTIOMMU_HW_VTD_MEMO_H
 #define SOFTIOMMU_HW_VTD_MEMO_H
@@ -68,6 +89,20 @@ static inline struct vtd_memo_ent *vtd_memo_slot(const struct vtd *vtd, struct v
 	return &m->ent[(page ^ ((w * 0x9e3779b97f4a7c15ull) >> 40)) & vtd->memo_mask];
 }
 
+/* The requester memo's entry for request word `w` (see above). */
+static inline struct vtd_memo_rq *vtd_memo_rq_slot(struct vtd_memo *m, uint64_t w)
+{
+	return &m->rq[((w * 0x9e3779b97f4a7c15ull) >> 40) & (VTD_MEMO_RQ_N - 1)];
+}
+
+/* The paging-structure memo's entry for a level-2 first-stage PSC entry (see above), from
+ * its tag0 and its tag1's part of the PSC set hash (vtd_fspc_mix). */
+static inline struct vtd_memo_psc *vtd_memo_psc_slot(struct vtd_memo *m, uint64_t tag0,
+						     uint64_t fmix)
+{
+	return &m->psc[(tag0 ^ fmix) & (VTD_MEMO_PSC_N - 1)];
+}
+
 /* This thread's memo of `vtd`, or NULL (none yet, memos off, or no thread slot). */
 static inline struct vtd_memo *vtd_memo_get(const struct vtd *vtd)
 {
@@ -78,19 +113,67 @@ static inline struct vtd_memo *vtd_memo_get(const struct vtd *vtd)
 struct vtd_memo *vtd_memo_create(struct vtd *vtd);
 
 /*
+ * Write memo `m`'s entry `e` for `req` (vtd_memo_slot()): the 4 KiB output page `out`, the
+ * translation's page size and permissions, IOTLB slot `tlb_slot` at version `ver`, the context and
+ * PASID-cache slots (legacy: no PASID-cache slot) and the structure generation sampled before the
+ * caches were read. The caller has checked that the memo may hold it (vtd_memo_fill).
+ */
+static inline __attribute__((always_inline)) void
+vtd_memo_put(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *e, const struct pci_req *req,
+	     uint64_t out, uint64_t page_size, uint8_t perm, unsigned tlb_slot, uint32_t ver,
+	     uint32_t ctx_slot, uint32_t pc_slot, uint64_t sgen, bool legacy)
+{
+	uint64_t w = vtd_memo_word(req), page = req->addr >> 12;
+
+	if (VTD_UNLIKELY(legacy != m->legacy)) {
+		/* The unit changed mode: the running count was the other mode's. */
+		__atomic_store_n(&m->done[m->legacy], m->done[m->legacy] + m->hits,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&m->hits, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->legacy, legacy, __ATOMIC_RELAXED);
+	}
+	e->req = w;
+	e->page = page;
+	e->out = out;
+	e->page_size = page_size;
+	e->sgen = sgen;
+	e->verp = &vtd->iotlb.ver[tlb_slot];
+	e->ver = ver;
+	e->clock = (uint32_t)vtd_clock(vtd);
+	e->perm = perm;
+	m->lru[e - m->ent] = (struct vtd_memo_lru){.ctx_slot = ctx_slot,
+						   .pc_slot = legacy ? VTD_MEMO_NO_SLOT : pc_slot};
+}
+
+/*
  * Remember that the full path served `req` with `resp` from IOTLB slot `tlb_slot` at version
- * `ver` (holding `ent`), with the context and PASID-cache slots of `run`. `legacy`: in
- * legacy mode. Nothing happens unless the unit uses memos, check mode is off and every
- * cache took part.
+ * `ver` (holding `ent`), with the context and PASID-cache slots of `run` (and its memo, if
+ * it has one). `legacy`: in legacy mode. Nothing happens unless the unit uses memos, check
+ * mode is off and every cache took part.
  */
 void vtd_memo_fill(struct vtd *vtd, const struct pci_req *req, const struct pci_resp *resp,
 		   bool legacy, const struct vtd_iotlb_ent *ent, int tlb_slot, uint32_t ver,
 		   const struct vtd_run *run);
 
+/*
+ * Remember in the requester memo what the caches decided for `req` (see above): translate
+ * with `pe` (legacy: made from the context entry) and access `a` (its PASID and flags), or
+ * for a translated request, `pass`. The context and PASID-cache slots, the memo and the
+ * structure generation are `run`'s; nothing happens unless both caches took part (legacy
+ * and `pass`: the context cache) and check mode is off.
+ */
+void vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
+		      const struct vtd_pe *pe, bool fpd, bool pass, const struct vtd_run *run);
+
 /* Free every memo of the unit (vtd_destroy: no thread is using it). */
 void vtd_memo_fini(struct vtd *vtd);
 
-/* Hits the memos served, for the cache counters: [0] legacy, [1] scalable mode. */
-void vtd_memo_hits(const struct vtd *vtd, uint64_t hits[2]);
+/* Add what the memos counted - the cache hits they stand for, and the counts of the path
+ * behind them - to `out`, by enum vtd_cache_id. */
+void vtd_memo_counters(const struct vtd *vtd, struct vtd_cache_counters out[VTD_CACHE_COUNT]);
+
+/* Count one event of cache `id` in this thread's memo (the owner's plain increment). */
+#define vtd_memo_count(m, id, field, n)                                                            \
+	__atomic_store_n(&(m)->ctr[id].field, (m)->ctr[id].field + (n), __ATOMIC_RELAXED)
 
 #endif

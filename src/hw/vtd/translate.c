@@ -461,13 +461,13 @@ translate_walk(struct vtd *vtd, const struct pci_req *req, const struct vtd_acce
 		ent.fs = ent.ss = 0;
 		ent.pgtt = pe->pgtt;
 		ent.clean = false;
-		vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
+		vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen, VTD_CACHE_UNSEEN);
 	}
 	if (VTD_UNLIKELY(r)) {
 		fail(vtd, req, r, fpd, resp, dry);
 	} else if (caches && ent.shift && !ent.neg) {
-		struct vtd_fill f =
-		    vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen);
+		struct vtd_fill f = vtd_iotlb_fill(vtd, pe->did, tag_pasid, a->addr, &ent, run->gen,
+						   VTD_CACHE_UNSEEN);
 
 		psc_fill(vtd, a, pe, &w, run);
 		if (f.slot >= 0 && vtd->memo_ok)
@@ -540,14 +540,12 @@ get_context(struct vtd *vtd, uint64_t root, bool scalable, const struct vtd_acce
 		run->ctx_slot = (int)slot;
 		run->hits |= VTD_RUN_HIT_CTX;
 		run->ctx = *ctx;
-		run->ctx_flags = ctx->flags;
 		*fpd = ctx->flags & VTD_CTX_FPD;
 		return 0;
 	}
 	r = vtd_context_lookup(vtd, root, scalable, a->sid, ctx, fpd);
 	if (caches && !r) {
-		run->ctx_flags = ctx->flags;
-		run->ctx_slot = vtd_ctxc_fill(vtd, a->sid, scalable, ctx, run->gen);
+		run->ctx_slot = vtd_ctxc_fill(vtd, a->sid, scalable, ctx, run->cgen);
 	}
 	return r;
 }
@@ -578,13 +576,13 @@ get_pasid_entry(struct vtd *vtd, const struct vtd_ctx *ctx, const struct vtd_acc
 		*fpd |= pe->flags & VTD_PE_FPD; /* the directory's FPD is folded in */
 		pe->neg = 0;
 		if (caches)
-			run->pc_slot = vtd_pc_fill(vtd, a->sid, a->pasid, pe, run->gen);
+			run->pc_slot = vtd_pc_fill(vtd, a->sid, a->pasid, pe, run->cgen);
 	} else if (caches && VTD_UNLIKELY(vtd->negative) &&
 		   (r == VTD_FR_SPD_2 || r == VTD_FR_SPT_2)) {
 		/* CAP.CM: a not-present directory or table entry is remembered (5.11). */
 		struct vtd_pe neg = {.neg = r, .flags = pfpd ? VTD_PE_FPD : 0};
 
-		vtd_pc_fill(vtd, a->sid, a->pasid, &neg, run->gen);
+		vtd_pc_fill(vtd, a->sid, a->pasid, &neg, run->cgen);
 	}
 	return r;
 }
@@ -610,10 +608,6 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 		fail(vtd, req, r, fpd, resp, dry);
 		return;
 	}
-	if (a->at == PCI_AT_TRANSLATED) {
-		pass(resp, a->addr);
-		return;
-	}
 	pe.pgtt = ctx.tt == VTD_TT_PASS_THROUGH ? VTD_PGTT_PT : VTD_PGTT_SS;
 	pe.slptptr = ctx.ptr;
 	pe.flptptr = 0;
@@ -623,6 +617,12 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 	pe.fs_levels = 4;
 	pe.flags = VTD_PE_LEGACY | (fpd ? VTD_PE_FPD : 0);
 	pe.neg = 0;
+	if (caches && vtd->memo_ok)
+		vtd_memo_rq_fill(vtd, req, a, &pe, fpd, a->at == PCI_AT_TRANSLATED, run);
+	if (a->at == PCI_AT_TRANSLATED) {
+		pass(resp, a->addr);
+		return;
+	}
 	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
@@ -665,6 +665,12 @@ translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_req *req, st
 	if (VTD_LIKELY(!r))
 		r = check_sm_request(vtd, &ctx, a);
 	if (VTD_UNLIKELY(!r && a->at == PCI_AT_TRANSLATED)) {
+		/* Translated requests: the context entry allows them (DTE), the address
+		 * passes (digest 2.5). */
+		if (caches && vtd->memo_ok) {
+			pe = (struct vtd_pe){.flags = fpd ? VTD_PE_FPD : 0};
+			vtd_memo_rq_fill(vtd, req, a, &pe, fpd, true, run);
+		}
 		pass(resp, a->addr);
 		return;
 	}
@@ -681,6 +687,8 @@ translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_req *req, st
 		fail(vtd, req, r, fpd, resp, dry);
 		return;
 	}
+	if (caches && vtd->memo_ok)
+		vtd_memo_rq_fill(vtd, req, a, &pe, fpd, false, run);
 	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
@@ -791,15 +799,12 @@ static inline void complete_word(struct pci_resp *resp, unsigned perm)
  * memo and three words others write rarely (the structure generation, the IOTLB slot's
  * version, the LRU clock); writes only this thread's memo.
  */
-static inline __attribute__((always_inline)) bool
-memo_serve(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+static inline __attribute__((always_inline)) bool memo_serve(struct vtd *vtd, struct vtd_memo *m,
+							     struct vtd_memo_ent *e, uint64_t w,
+							     const struct pci_req *req,
+							     struct pci_resp *resp)
 {
-	struct vtd_memo *m = vtd_memo_get(vtd);
-
-	if (!m)
-		return false;
-	uint64_t w = vtd_memo_word(req), page = req->addr >> 12;
-	struct vtd_memo_ent *e = vtd_memo_slot(vtd, m, w, page);
+	uint64_t page = req->addr >> 12;
 
 	if (e->req != w || e->page != page ||
 	    e->sgen != __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE) ||
@@ -819,6 +824,227 @@ memo_serve(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 
 /* ---- entry points ---------------------------------------------------------------------- */
 
+/*
+ * Where a first-stage walk of `addr` starts, for fs_fast(): the PDE from this thread's
+ * paging-structure memo or the paging-structure cache (*word: its payload word 0; true),
+ * remembering a cache hit in the memo. False when neither has it.
+ */
+static inline __attribute__((always_inline)) bool fs_fast_pde(struct vtd *vtd, struct vtd_memo *m,
+							      const struct vtd_memo_rq *rq,
+							      uint64_t sgen, uint64_t addr,
+							      uint64_t *word)
+{
+	uint64_t tag0 = vtd_psc_tag0(addr, 2), tag1 = rq->tag1, p[2] = {0};
+	struct vtd_memo_psc *e = vtd_memo_psc_slot(m, tag0, rq->fmix);
+	unsigned slot = 0;
+	uint32_t ver = 0;
+
+	if (VTD_LIKELY(e->tag0 == tag0 && e->tag1 == tag1 && e->sgen == sgen &&
+		       __atomic_load_n(e->verp, __ATOMIC_ACQUIRE) == e->ver)) {
+		vtd_cache_touch(&vtd->fspc, e->slot, vtd_clock(vtd));
+		*word = e->word;
+		return true;
+	}
+	/* (tag0 has no VTD_PSC_NESTED: vtd_fspc_set() of it is this.) */
+	if (!vtd->fspc.sets ||
+	    !vtd_cache_lookup(vtd, &vtd->fspc, vtd_cache_set(&vtd->fspc, tag0 ^ rq->fmix), tag0,
+			      tag1, p, 2, &slot, &ver))
+		return false;
+	e->tag0 = tag0;
+	e->tag1 = tag1;
+	e->word = p[0];
+	e->sgen = sgen;
+	e->verp = &vtd->fspc.ver[slot];
+	e->ver = ver;
+	e->slot = slot;
+	*word = p[0];
+	return true;
+}
+
+/*
+ * The common case behind a requester-memo hit, on a plain first-stage PASID entry: an IOTLB
+ * hit the translation memo did not have, or a miss whose walk (from the deepest
+ * paging-structure entry cached: usually the PDE, so that only the leaf is read) finds a
+ * present page that grants the request and needs no A/D update. The same lookups, walk,
+ * checks and fills as translate_pe() and translate_walk(), without what they need for
+ * anything else; counted in the thread's memo. Returns false - having counted and filled
+ * nothing - when the request needs more (a fault, A/D to set, an entry that cannot serve
+ * it); the full path then does it all.
+ */
+static inline __attribute__((always_inline)) bool
+fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const struct vtd_memo_rq *rq,
+	uint64_t gen, uint64_t sgen, const struct pci_req *req, struct pci_resp *resp)
+{
+	const struct vtd_pe *pe = &rq->pe;
+	uint64_t addr = req->addr;
+	unsigned acc = rq->acc;
+	bool ats = acc & VTD_ACC_ATS;
+	uint64_t tag0 = vtd_iotlb_tag0(addr, 0), tag1 = rq->tag1;
+	unsigned set = vtd_cache_set(&vtd->iotlb, tag0 ^ rq->imix), slot = 0;
+	long long seen = VTD_CACHE_UNSEEN;
+	uint32_t ver = 0;
+	uint64_t p[2] = {0};
+	struct vtd_iotlb_ent ent;
+
+	if (VTD_UNLIKELY(ats && in_intr_range(addr)))
+		return false;
+	/* The IOTLB: the 4 KiB page, then the large sizes it holds entries of. */
+	if (vtd_cache_lookup_seen(vtd, &vtd->iotlb, set, tag0, tag1, p, 2, &slot, &ver, &seen) ||
+	    (__atomic_load_n(&vtd->iotlb.size[1], __ATOMIC_SEQ_CST) &&
+	     vtd_iotlb_probe(vtd, tag1, pe->did, addr, 1, &ent, &slot, &ver, NULL)) ||
+	    (__atomic_load_n(&vtd->iotlb.size[2], __ATOMIC_SEQ_CST) &&
+	     vtd_iotlb_probe(vtd, tag1, pe->did, addr, 2, &ent, &slot, &ver, NULL))) {
+		const struct vtd_access a = {
+		    .addr = addr, .pasid = rq->pasid, .sid = req->rid, .at = req->at, .acc = acc};
+
+		if (seen == VTD_CACHE_UNSEEN) /* the 4 KiB probe hit: decode it */
+			vtd_iotlb_decode(p, 0, &ent);
+		if (VTD_UNLIKELY(ent.neg) || !serve_hit(&a, pe, &ent, resp))
+			return false;
+		vtd_memo_count(m, VTD_CACHE_IOTLB, hit, 1);
+		vtd_memo_put(vtd, m, me, req, resp->addr & ~0xfffull, resp->page_size, resp->perm,
+			     slot, ver, rq->ctx_slot, rq->pc_slot, sgen, false);
+		return true;
+	}
+	if (VTD_UNLIKELY(!vtd_fs_canonical(pe, addr)))
+		return false;
+
+	const bool nxe = pe->flags & VTD_PE_NXE;
+	uint64_t leaf, and_all, out, word;
+	unsigned shift = 12, fsperm, nlev = 1;
+	bool psc = true;
+	struct vtd_walk w;
+
+	if (VTD_LIKELY(fs_fast_pde(vtd, m, rq, sgen, addr, &word) && vtd->base)) {
+		/* The PDE was cached: the leaf is all there is to read (as the walk reads it). */
+		uint64_t pa = (word & VTD_FL_ADDR_MASK) + VTD_PT_INDEX(addr, 1) * 8, or_all;
+
+		if (VTD_UNLIKELY(pa > vtd->mem_size - 8))
+			return false;
+		leaf = __atomic_load_n((const uint64_t *)(const void *)(vtd->base + pa),
+				       __ATOMIC_ACQUIRE);
+		if (VTD_UNLIKELY((leaf & vtd->fs_chk[nxe][1]) != VTD_FL_P))
+			return false;
+		/* As the walk gathers them (4.1): R/W, U/S ANDed, XD ORed over the levels. */
+		and_all = (~(uint64_t)(VTD_FL_RW | VTD_FL_US) | word) & leaf;
+		or_all = (word & VTD_FL_XD) | leaf;
+		out = (leaf & VTD_FL_ADDR_MASK) | (addr & 0xfff);
+		fsperm = VTD_XL_R | ((and_all & VTD_FL_RW) ? VTD_XL_W : 0) |
+			 ((and_all & VTD_FL_US) ? VTD_XL_US : 0) |
+			 ((or_all & VTD_FL_XD) ? 0 : VTD_XL_X) | ((leaf & VTD_FL_G) ? VTD_XL_G : 0);
+	} else {
+		struct vtd_walk_start st;
+
+		psc = vtd_fspc_find(vtd, pe->did, rq->pasid, false, addr, pe->fs_levels, &st);
+		if (psc ? vtd_walk_fs_start(vtd, pe, addr, &w, &st)
+			: vtd_walk_fs(vtd, pe, addr, &w))
+			return false;
+		nlev = w.nlev;
+		leaf = w.ev[nlev - 1];
+		and_all = w.and_all;
+		out = w.out;
+		shift = w.shift;
+		fsperm = w.perm;
+	}
+
+	struct xl x = {.out = out, .shift = shift, .fs = fsperm, .ss = XL_ALL};
+	unsigned perm = granted(pe, acc, &x);
+	unsigned need = ats ? 0 : acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
+	bool dirty = ats ? (perm & PCI_PERM_W) : (acc & VTD_ACC_W);
+	uint64_t acc_bits = VTD_FL_A | ((pe->flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
+
+	if (VTD_UNLIKELY((perm & need) != need || (ats && !(perm & (PCI_PERM_R | PCI_PERM_W))) ||
+			 in_intr_range(out) || (and_all & acc_bits) != acc_bits ||
+			 (dirty && !(leaf & VTD_FL_D))))
+		return false;
+	complete(resp, out, shift, perm);
+	vtd_memo_count(m, VTD_CACHE_IOTLB, miss, 1);
+	if (vtd->fspc.sets) {
+		if (psc)
+			vtd_memo_count(m, VTD_CACHE_PSCACHE_FS, hit, 1);
+		else
+			vtd_memo_count(m, VTD_CACHE_PSCACHE_FS, miss, 1);
+	}
+
+	struct vtd_fill f;
+	bool clean = dirty || (leaf & VTD_FL_D);
+
+	if (VTD_LIKELY(shift == 12)) {
+		/* The IOTLB entry as vtd_iotlb_words() makes it. */
+		p[0] = (out & ~0xfffull) | VTD_PGTT_FS | (clean ? 8 : 0);
+		p[1] = fsperm | XL_ALL << 8;
+		f = vtd_cache_fill(vtd, &vtd->iotlb, set, tag0, tag1, p, 2, rq->sum, gen, seen,
+				   &m->ctr[VTD_CACHE_IOTLB]);
+	} else {
+		ent = (struct vtd_iotlb_ent){.out = out,
+					     .shift = shift,
+					     .fs = fsperm,
+					     .ss = XL_ALL,
+					     .pgtt = VTD_PGTT_FS,
+					     .clean = clean};
+		f = vtd_iotlb_fill(vtd, pe->did, rq->pasid, addr, &ent, gen, VTD_CACHE_UNSEEN);
+	}
+	/* The non-leaf entries read below the one cached, if any. */
+	if (VTD_UNLIKELY(nlev > 1))
+		vtd_fspc_fill(vtd, pe->did, rq->pasid, false, &w, gen);
+	if (VTD_LIKELY(f.slot >= 0))
+		vtd_memo_put(vtd, m, me, req, out & ~0xfffull, 1ull << shift, (uint8_t)perm,
+			     (unsigned)f.slot, f.ver, rq->ctx_slot, rq->pc_slot, sgen, false);
+	return true;
+}
+
+/* translate_rq()'s request when fs_fast() cannot serve it: the full path from the PASID
+ * entry on (translate_pe()), with the context and PASID-cache slots the memo stands for. */
+static __attribute__((noinline)) void translate_rq_full(struct vtd *vtd, struct vtd_memo *m,
+							const struct vtd_memo_rq *rq, uint64_t gen,
+							uint64_t sgen, const struct pci_req *req,
+							struct pci_resp *resp)
+{
+	struct vtd_access a = {
+	    .addr = req->addr, .pasid = rq->pasid, .sid = req->rid, .at = req->at, .acc = rq->acc};
+	struct vtd_run run;
+
+	run.sgen = sgen;
+	run.gen = gen;
+	run.cgen = ~0ull; /* no context or PASID entry is read, none filled */
+	run.memo = m;
+	run.ctx_slot = (int)rq->ctx_slot;
+	run.pc_slot = rq->pc_slot == VTD_MEMO_NO_SLOT ? -1 : (int)rq->pc_slot;
+	run.hits = VTD_RUN_HIT_CTX | (run.pc_slot >= 0 ? VTD_RUN_HIT_PC : 0);
+	translate_pe(vtd, req, &a, &rq->pe, rq->fpd, resp, &run, false, true);
+}
+
+/*
+ * A request whose context and PASID-cache decisions this thread's requester memo holds
+ * (memo.h) - so its word passed vtd_translate()'s checks before, and check mode is off:
+ * count and refresh the cache entries the memo stands for, then pass a translated request
+ * or translate with the PASID entry, the rest of the path as translate_scalable() and
+ * translate_legacy() go on. `gen`, `sgen`: the invalidation generation, and then the
+ * structure generation the entry was checked under (vtd_translate()).
+ */
+static __attribute__((noinline)) void translate_rq(struct vtd *vtd, struct vtd_memo *m,
+						   struct vtd_memo_ent *e,
+						   const struct vtd_memo_rq *rq, uint64_t gen,
+						   uint64_t sgen, const struct pci_req *req,
+						   struct pci_resp *resp)
+{
+	uint64_t clock = vtd_clock(vtd);
+
+	vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
+	vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, clock);
+	if (VTD_UNLIKELY(rq->pass)) {
+		pass(resp, req->addr);
+		return;
+	}
+	if (rq->pc_slot != VTD_MEMO_NO_SLOT) {
+		vtd_memo_count(m, VTD_CACHE_PASID, hit, 1);
+		vtd_cache_touch(&vtd->pc, rq->pc_slot, clock);
+	}
+	if (VTD_LIKELY(rq->pe.pgtt == VTD_PGTT_FS) && fs_fast(vtd, m, e, rq, gen, sgen, req, resp))
+		return;
+	translate_rq_full(vtd, m, rq, gen, sgen, req, resp);
+}
+
 /* The path through the caches, out of line so that a memo hit pays for none of it. */
 static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const struct pci_req *req,
 						       struct pci_resp *resp)
@@ -829,10 +1055,11 @@ static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const st
 	 * context or PASID-cache entry that goes after this), then the invalidation one. */
 	run.sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
 	run.gen = vtd_cache_gen(vtd);
+	run.cgen = vtd_cache_ctx_gen(vtd);
 	run.hits = 0;
-	run.ctx_flags = 0;
 	run.ctx_slot = -1;
 	run.pc_slot = -1;
+	run.memo = vtd_memo_get(vtd);
 	dispatch(vtd, req, resp, &run, false, true);
 #ifndef SOFTIOMMU_NO_CHECKER
 	if (VTD_UNLIKELY(__atomic_load_n(&vtd->check, __ATOMIC_RELAXED)) && run.hits)
@@ -887,8 +1114,28 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 	 * only holds requests the full path checked), without (a unit configured with none
 	 * pays nothing for them), and check mode's reference walk (vtd_translate_ref). A memo
 	 * is never used with a trace callback. */
-	if (VTD_LIKELY(memo_serve(vtd, req, resp)))
-		return 0;
+	struct vtd_memo *m = vtd_memo_get(vtd);
+
+	if (VTD_LIKELY(m != NULL)) {
+		uint64_t w = vtd_memo_word(req);
+		struct vtd_memo_ent *e = vtd_memo_slot(vtd, m, w, req->addr >> 12);
+
+		if (VTD_LIKELY(memo_serve(vtd, m, e, w, req, resp)))
+			return 0;
+
+		/* The invalidation generation before the structure generation that vouches
+		 * for the requester memo: were an invalidation to drop one of the entries
+		 * it stands for after the first and before the second, the fills of this
+		 * translation would be dropped (vtd_cache_inv_end). */
+		const struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
+		uint64_t gen = vtd_cache_gen(vtd);
+		uint64_t sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
+
+		if (VTD_LIKELY(rq->req == w && rq->sgen == sgen)) {
+			translate_rq(vtd, m, e, rq, gen, sgen, req, resp);
+			return 0;
+		}
+	}
 	return translate_slow(vtd, req, resp);
 }
 

@@ -54,6 +54,7 @@ struct vtd_cache_ctr {
 struct vtd_cset {
 	uint32_t seq; /* odd while a writer is in the set; writers take it with a CAS */
 	uint32_t pad;
+	uint64_t free; /* bit w: way w holds no entry (writers only, under the set's lock) */
 	uint64_t sum[VTD_CACHE_SUMS];
 };
 
@@ -71,43 +72,11 @@ struct vtd_cache {
 	uint32_t *ver;	 /* sets * ways: each slot's version (moves with every change) */
 	uint64_t *stamp; /* sets * ways: each slot's LRU stamp */
 	uint64_t *sgen;	 /* the unit's structure generation: moved when a version wraps */
+	uint64_t *gen;	 /* the invalidation generation its fills check (cache.h) */
 	vtd_cache_sum_fn summarize;
 	bool count_sizes; /* keep size[] (the IOTLB: tag0 bits 1:0 are the page-size code) */
 	uint32_t size[4]; /* valid entries per size code, when count_sizes */
 	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
-};
-
-/*
- * The request memo (memo.h): per thread and unit, a direct-mapped table of translations
- * the caches gave, keyed by what a request carries. 64 bytes an entry.
- */
-struct vtd_memo_ent {
-	uint64_t req;	      /* the request word: PASID field, requester ID, AT, flags */
-	uint64_t page;	      /* input address >> 12 */
-	uint64_t out;	      /* output address of the 4 KiB page */
-	uint64_t page_size;   /* of the translation */
-	uint64_t sgen;	      /* the unit's structure generation when the entry was made */
-	const uint32_t *verp; /* the version of the IOTLB slot it stands for ... */
-	uint32_t ver;	      /* ... and its value */
-	uint32_t clock;	      /* the LRU clock when its cache entries were last touched */
-	uint8_t perm;	      /* the completion's permissions */
-} __attribute__((aligned(64)));
-
-/* The other cache slots a memo entry stands for: only its LRU refresh reads them. */
-struct vtd_memo_lru {
-	uint32_t ctx_slot, pc_slot; /* context- and PASID-cache slots (~0: none) */
-};
-
-struct vtd_memo {
-	/* Hits served, for the cache counters (legacy mode has no PASID-cache lookup). Every
-	 * entry that can hit was made in the unit's current mode (a root change moves the
-	 * structure generation), so one counter runs, for `legacy`; `done` holds the counts
-	 * of earlier modes. Written by the owner only. */
-	uint64_t hits;
-	uint64_t done[2]; /* [0] scalable, [1] legacy */
-	bool legacy;
-	struct vtd_memo_lru *lru;  /* entries: beside ent[] */
-	struct vtd_memo_ent ent[]; /* cache-line aligned */
 };
 
 struct vtd_msi {
@@ -135,15 +104,19 @@ struct vtd {
 	const uint8_t *base; /* mem->base, or NULL to go through mem_read64 */
 	uint64_t mem_size;
 	uint64_t fs_rsvd[2][2][6][2]; /* [nested][NXE][level][PS] */
+	uint64_t fs_chk[2][6];	      /* [NXE][level]: P | reserved | PS (walk_fs.h) */
 	uint64_t ss_rsvd[2][6][2];    /* [legacy][level][PS] */
 	uint64_t pe_rsvd[8][3];	      /* [PGTT][Q0..Q2] */
 	uint64_t sm_ctx_rsvd[2];      /* scalable context entry Q0, Q1 */
 	uint8_t pgtt_ok;	      /* bit n: PGTT n supported */
 
 	/* The translation caches (digest 5.11; caches.c) and check mode (check.c). */
-	uint64_t inv_gen __attribute__((aligned(64))); /* bumped before every invalidation,
-							  sampled by every walk */
-	uint64_t clock; /* the LRU clock of every cache: advanced by fills */
+	uint64_t inv_gen __attribute__((aligned(64))); /* odd during an invalidation, sampled
+							  by every walk (cache.h) */
+	uint64_t ctx_gen;	       /* likewise, for context and PASID-cache invalidations */
+	unsigned inv_depth, ctx_depth; /* invalidations nested in the one running (its
+					  thread only) */
+	uint64_t clock;		       /* the LRU clock of every cache: advanced by fills */
 	struct vtd_cache ctxc, pc, iotlb;
 	struct vtd_cache fspc, sspc; /* paging-structure caches: first stage, second stage */
 	bool caching;		     /* any of them has entries */
@@ -339,6 +312,91 @@ struct vtd_pe {
 	uint32_t flags;	   /* VTD_PE_* */
 };
 
+/* ---- memo.h's tables --------------------------------------------------------------- */
+
+/*
+ * The request memo (memo.h): per thread and unit, a direct-mapped table of translations
+ * the caches gave, keyed by what a request carries. 64 bytes an entry.
+ */
+struct vtd_memo_ent {
+	uint64_t req;	      /* the request word: PASID field, requester ID, AT, flags */
+	uint64_t page;	      /* input address >> 12 */
+	uint64_t out;	      /* output address of the 4 KiB page */
+	uint64_t page_size;   /* of the translation */
+	uint64_t sgen;	      /* the unit's structure generation when the entry was made */
+	const uint32_t *verp; /* the version of the IOTLB slot it stands for ... */
+	uint32_t ver;	      /* ... and its value */
+	uint32_t clock;	      /* the LRU clock when its cache entries were last touched */
+	uint8_t perm;	      /* the completion's permissions */
+} __attribute__((aligned(64)));
+
+/* The other cache slots a memo entry stands for: only its LRU refresh reads them. */
+struct vtd_memo_lru {
+	uint32_t ctx_slot, pc_slot; /* context- and PASID-cache slots (~0: none) */
+};
+
+/*
+ * The requester memo (memo.h): per thread and unit, a direct-mapped table of what the
+ * context and PASID caches decided for one kind of request, and what follows from it for
+ * the caches behind (tags and hash parts). 128 bytes an entry.
+ */
+#define VTD_MEMO_RQ_N 64
+
+struct vtd_memo_rq {
+	uint64_t req;		    /* the request word (memo.h), whole */
+	uint64_t sgen;		    /* the unit's structure generation when it was made */
+	struct vtd_pe pe;	    /* scalable: the PASID entry; legacy: from the context entry */
+	uint32_t ctx_slot, pc_slot; /* the cache slots it stands for (pc_slot: ~0 for none) */
+	uint32_t pasid;		    /* the PASID used (the request's, or RID_PASID) */
+	uint8_t acc;		    /* VTD_ACC_* of the request, RID_PRIV applied */
+	uint8_t pass;		    /* a translated request: it passes */
+	uint8_t fpd;		    /* FPD was set on the way */
+	uint8_t pad;
+	/* First stage (PGTT 001) only, from the PASID entry: */
+	uint64_t tag1;		      /* the IOTLB's and first-stage PSC's tag1: DID, PASID */
+	uint64_t imix;		      /* the DID's part of the IOTLB set hash */
+	uint64_t fmix;		      /* tag1's part of the first-stage PSC set hash */
+	uint64_t sum[VTD_CACHE_SUMS]; /* the IOTLB's summary bits of its entries */
+	uint64_t pad2[2];
+};
+
+/*
+ * The paging-structure memo (memo.h): per thread and unit, a direct-mapped table of
+ * first-stage PDEs the paging-structure cache gave - the leaf tables of recent walks.
+ */
+#define VTD_MEMO_PSC_N 64
+
+struct vtd_memo_psc {
+	uint64_t tag0, tag1;  /* the PSC entry's tags (level 2, DID and PASID) */
+	uint64_t word;	      /* its payload word 0: the leaf table and the bits above */
+	uint64_t sgen;	      /* the unit's structure generation when it was made */
+	const uint32_t *verp; /* the version of the PSC slot it stands for ... */
+	uint32_t ver;	      /* ... and its value */
+	uint32_t slot;	      /* that slot (for its LRU stamp) */
+	uint64_t pad[2];
+};
+
+struct vtd_memo_ctr {
+	uint64_t hit, miss, fill, evict;
+};
+
+struct vtd_memo {
+	/* Hits served, for the cache counters (legacy mode has no PASID-cache lookup). Every
+	 * entry that can hit was made in the unit's current mode (a root change moves the
+	 * structure generation), so one counter runs, for `legacy`; `done` holds the counts
+	 * of earlier modes. Written by the owner only. */
+	uint64_t hits;
+	uint64_t done[2]; /* [0] scalable, [1] legacy */
+	bool legacy;
+	/* What the path behind the memo counted (translate.c's requester-memo path): cache
+	 * counters by enum vtd_cache_id, summed with the caches' own (vtd_memo_counters). */
+	struct vtd_memo_ctr ctr[VTD_CACHE_COUNT];
+	struct vtd_memo_lru *lru;  /* entries: beside ent[] */
+	struct vtd_memo_rq *rq;	   /* VTD_MEMO_RQ_N requester entries */
+	struct vtd_memo_psc *psc;  /* VTD_MEMO_PSC_N paging-structure entries */
+	struct vtd_memo_ent ent[]; /* cache-line aligned */
+};
+
 /* 2.3: second-stage input width of AW value `aw`, limited by MGAW. */
 static inline uint8_t vtd_ss_width(const struct vtd *vtd, unsigned aw)
 {
@@ -390,6 +448,7 @@ struct vtd_walk_start {
 struct vtd_run {
 	uint64_t root;	    /* the latched root-table state (TE, TTM, RTA) used */
 	uint64_t gen;	    /* invalidation generation, sampled before any table is read */
+	uint64_t cgen;	    /* context/PASID-cache invalidation generation, likewise */
 	uint64_t sgen;	    /* structure generation (memo.h), sampled before that */
 	unsigned hits;	    /* VTD_RUN_HIT_* */
 	bool dry;	    /* check mode's reference: no caches, no A/D writes, no fault records */
@@ -401,8 +460,8 @@ struct vtd_run {
 	uint64_t ss_in;		   /* ... and the input address of that second-stage walk */
 	uint16_t did;		   /* the domain of the translation (IOTLB tag) */
 	uint32_t pasid;		   /* the PASID used (request's or RID_PASID) */
-	uint8_t ctx_flags;	   /* VTD_CTX_* of the context entry used */
 	int ctx_slot, pc_slot;	   /* their cache slots, -1 if not cached */
+	struct vtd_memo *memo;	   /* this thread's memo of the unit, if it has one yet */
 };
 
 /* The request path with run->dry: an uncached walk of memory as it is now (translate.c). */

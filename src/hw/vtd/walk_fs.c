@@ -42,6 +42,10 @@ void vtd_walk_fs_init(struct vtd *vtd)
 					r[1] = base | VTD_GENMASK(20, 13);
 				else
 					r[1] = base; /* bit 7 of a PTE is PAT */
+				/* The plain walk's one test per level (walk_fs.h). */
+				if (!nested)
+					vtd->fs_chk[nxe][lvl] =
+					    r[0] | VTD_FL_P | (lvl >= 2 ? VTD_FL_PS : 0);
 			}
 		}
 	}

@@ -40,28 +40,34 @@ vtd_fs_done(struct vtd_walk *restrict w, uint64_t va, unsigned lvl, uint64_t e, 
 }
 
 /*
- * The plain walk from table `table` at level `lvl` (the root: FLPTPTR at `levels`, or the
- * table below a cached entry whose gathered bits are `and_all` / `or_all`). The compiler
- * specialises it for `levels` = 4 and 5 (constant at each call) and, from the root, for
- * lvl = levels: the loop unrolls with constant shifts and masks. Memory limits are held
- * in locals because the stores into `w` could otherwise alias them.
+ * The plain walk of the `top` levels from table `table` at level `top` down (the root,
+ * FLPTPTR at pe->fs_levels, or the table below a cached entry whose gathered bits are
+ * `and_all` / `or_all`; `root`: the walk starts at the root, for the fetch fault). `top`
+ * is a constant at every call: the loop unrolls with constant shifts and masks.
+ *
+ * Each level costs one compare beyond the load: vtd->fs_chk[][][lvl] has P, the reserved
+ * bits of a non-leaf entry and PS (levels 2 and up), so an entry that is present,
+ * well-formed and points to a table - or a 4 KiB leaf - is exactly `& chk == P`. Anything
+ * else (not present, reserved bits, a large leaf) is sorted out in its order off the
+ * straight path. Memory limits are held in locals because the stores into `w` could
+ * otherwise alias them.
  */
 static inline __attribute__((always_inline)) enum vtd_walk_status
 vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
-		   struct vtd_walk *restrict w, const unsigned levels, uint64_t table, unsigned lvl,
-		   uint64_t and_all, uint64_t or_all)
+		   struct vtd_walk *restrict w, const unsigned top, uint64_t table,
+		   uint64_t and_all, uint64_t or_all, const bool root)
 {
-	const uint64_t(*rsvd)[2] = vtd->fs_rsvd[0][!!(pe->flags & VTD_PE_NXE)];
+	const bool nxe = pe->flags & VTD_PE_NXE;
+	const uint64_t *chk = vtd->fs_chk[nxe];
 	const uint8_t *base = vtd->base;
 	uint64_t e = 0, lim = vtd->mem_size - 8;
-	bool root = lvl == levels;
 
 	w->table = table;
-	w->top = (uint8_t)lvl;
+	w->top = (uint8_t)top;
 	w->and0 = and_all;
 	w->or0 = or_all;
 #pragma GCC unroll 5
-	for (unsigned n = 0; n < levels; n++, lvl--) {
+	for (unsigned n = 0, lvl = top; n < top; n++, lvl--) {
 		uint64_t pa = table + VTD_PT_INDEX(va, lvl) * 8;
 
 		if (VTD_LIKELY(base != NULL)) {
@@ -74,16 +80,20 @@ vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
 			return n || !root ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
 		}
 		w->ev[n] = e; /* (the entry's address is recomputed if A/D need writing) */
-		if (VTD_UNLIKELY(!(e & VTD_FL_P))) {
-			w->nlev = (uint8_t)(n + 1);
-			return VTD_WALK_NOT_PRESENT;
-		}
-		if (VTD_UNLIKELY(e & rsvd[lvl][(e >> 7) & 1]))
-			return VTD_WALK_RSVD;
 		and_all &= e;
 		or_all |= e;
-		if (lvl == 1 || (e & VTD_FL_PS))
+		if (VTD_UNLIKELY((e & chk[lvl]) != VTD_FL_P)) {
+			if (!(e & VTD_FL_P)) {
+				w->nlev = (uint8_t)(n + 1);
+				return VTD_WALK_NOT_PRESENT;
+			}
+			if (e & vtd->fs_rsvd[0][nxe][lvl][(e >> 7) & 1])
+				return VTD_WALK_RSVD;
+			/* A 2 MiB or 1 GiB leaf. */
 			return vtd_fs_done(w, va, lvl, e, and_all, or_all, n + 1);
+		}
+		if (lvl == 1)
+			return vtd_fs_done(w, va, 1, e, and_all, or_all, n + 1);
 		table = e & VTD_FL_ADDR_MASK;
 	}
 	return VTD_WALK_RSVD; /* not reached: level 1 is always a leaf */
@@ -106,8 +116,8 @@ static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd
 	if (VTD_UNLIKELY(pe->pgtt == VTD_PGTT_NESTED))
 		return vtd_walk_fs_nested(vtd, pe, va, w, NULL, NULL);
 	if (pe->fs_levels == 5)
-		return vtd_walk_fs_levels(vtd, pe, va, w, 5, pe->flptptr, 5, ~0ull, 0);
-	return vtd_walk_fs_levels(vtd, pe, va, w, 4, pe->flptptr, 4, ~0ull, 0);
+		return vtd_walk_fs_levels(vtd, pe, va, w, 5, pe->flptptr, ~0ull, 0, true);
+	return vtd_walk_fs_levels(vtd, pe, va, w, 4, pe->flptptr, ~0ull, 0, true);
 }
 
 /*
@@ -119,14 +129,26 @@ static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd
 bool vtd_fs_entry_at(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va, unsigned from,
 		     struct vtd_walk_start *st);
 
-/* A plain (not nested) walk from a cached entry: `st` (caches.h). */
-static inline enum vtd_walk_status vtd_walk_fs_start(struct vtd *vtd, const struct vtd_pe *pe,
-						     uint64_t va, struct vtd_walk *restrict w,
-						     const struct vtd_walk_start *st)
+/* A plain (not nested) walk from a cached entry: `st` (caches.h), whose level is 1..4.
+ * The caller checked the address (vtd_fs_canonical). */
+static inline __attribute__((always_inline)) enum vtd_walk_status
+vtd_walk_fs_start(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
+		  struct vtd_walk *restrict w, const struct vtd_walk_start *st)
 {
-	if (!vtd_fs_canonical(pe, va))
-		return VTD_WALK_WIDTH;
-	return vtd_walk_fs_levels(vtd, pe, va, w, 5, st->table, st->lvl, st->and_all, st->or_all);
+	switch (st->lvl) {
+	case 1:
+		return vtd_walk_fs_levels(vtd, pe, va, w, 1, st->table, st->and_all, st->or_all,
+					  false);
+	case 2:
+		return vtd_walk_fs_levels(vtd, pe, va, w, 2, st->table, st->and_all, st->or_all,
+					  false);
+	case 3:
+		return vtd_walk_fs_levels(vtd, pe, va, w, 3, st->table, st->and_all, st->or_all,
+					  false);
+	default:
+		return vtd_walk_fs_levels(vtd, pe, va, w, 4, st->table, st->and_all, st->or_all,
+					  false);
+	}
 }
 
 #endif
