@@ -6,6 +6,8 @@
  *     1024-entry hash table keyed like the IOTLB (DID, PASID, page, size). Target: <= 3x.
  *   - an IOTLB miss whose context and PASID entries are cached (a 4-level first-stage
  *     walk) against a bare 4-level walk of the same tables. Target: <= 3x.
+ *   - a translated request (AT = 2, the context entry cached) against the same hash
+ *     lookup: no target of its own; a DMA engine with an ATC sends one per 4 KiB.
  *   - two threads translating hits against one: throughput ratio. Target: >= 1.6x.
  * With --callgrind: instructions per translation for the hit (target <= 120) and the
  * miss (target <= 450), counts including the benchmark loop (about 12 per iteration) but
@@ -13,7 +15,7 @@
  * baselines' counts.
  *
  *   bench_vtd_cache [--callgrind]
- *   bench_vtd_cache --inner hit|miss|hash|walk N      (used by --callgrind)
+ *   bench_vtd_cache --inner hit|miss|hash|walk|xlated N      (used by --callgrind)
  */
 #include <softiommu/vtd.h>
 
@@ -144,6 +146,25 @@ __attribute__((noinline)) static uint64_t miss_loop(struct bench *b, long n)
 
 	for (long i = 0; i < n; i++) {
 		req.addr = b->miss[i & (MISS_PAGES - 1)];
+		vtd_translate(b->vtd, &req, &resp);
+		acc += resp.addr;
+	}
+	return acc;
+}
+
+/* Translated requests (AT = 2), one per 4 KiB as a DMA engine with an ATC sends them: the
+ * unit checks that the function may send them and passes the address. */
+__attribute__((noinline)) static uint64_t translated_loop(struct bench *b, long n)
+{
+	struct pci_req req = {.rid = RID,
+			      .pasid = PASID,
+			      .flags = PCI_REQ_PASID | PCI_REQ_WRITE,
+			      .at = PCI_AT_TRANSLATED};
+	struct pci_resp resp;
+	uint64_t acc = 0;
+
+	for (long i = 0; i < n; i++) {
+		req.addr = DATA + ((uint64_t)(i & (HIT_PAGES - 1)) << 12);
 		vtd_translate(b->vtd, &req, &resp);
 		acc += resp.addr;
 	}
@@ -344,13 +365,14 @@ static void warm(struct bench *b)
 {
 	sink += hit_loop(b, HIT_PAGES * 4);
 	sink += miss_loop(b, MISS_PAGES);
+	sink += translated_loop(b, HIT_PAGES);
 }
 
 int main(int argc, char **argv)
 {
 	struct bench *b = malloc(sizeof(*b));
 	struct vtd_cache_stats st;
-	double mh, mhash, mm, mwalk;
+	double mh, mhash, mm, mwalk, mx, mhash2;
 
 	if (!b || setup(b)) {
 		fprintf(stderr, "setup failed\n");
@@ -359,17 +381,23 @@ int main(int argc, char **argv)
 	hash_fill(b);
 	warm(b);
 	if (argc == 4 && !strcmp(argv[1], "--inner")) {
-		loop_fn f = !strcmp(argv[2], "hit")    ? hit_loop
-			    : !strcmp(argv[2], "miss") ? miss_loop
-			    : !strcmp(argv[2], "hash") ? hash_loop
-						       : walk_loop;
+		loop_fn f = !strcmp(argv[2], "hit")	 ? hit_loop
+			    : !strcmp(argv[2], "miss")	 ? miss_loop
+			    : !strcmp(argv[2], "hash")	 ? hash_loop
+			    : !strcmp(argv[2], "xlated") ? translated_loop
+							 : walk_loop;
 
 		sink += measured(f, b, atol(argv[3]));
 		return 0;
 	}
-	/* Both loops must compute the same addresses, or the comparison means nothing. */
+	/* Both loops must compute the same addresses, or the comparison means nothing; a
+	 * translated request passes its address. */
+	uint64_t passed = 0;
+	for (long i = 0; i < HIT_PAGES; i++)
+		passed += DATA + ((uint64_t)i << 12);
 	if (hit_loop(b, HIT_PAGES) != hash_loop(b, HIT_PAGES) ||
-	    miss_loop(b, MISS_PAGES) != walk_loop(b, MISS_PAGES)) {
+	    miss_loop(b, MISS_PAGES) != walk_loop(b, MISS_PAGES) ||
+	    translated_loop(b, HIT_PAGES) != passed) {
 		fprintf(stderr, "model and baseline disagree\n");
 		return 1;
 	}
@@ -380,6 +408,7 @@ int main(int argc, char **argv)
 	sched_setaffinity(0, sizeof(set), &set);
 	compare(b, hit_loop, BATCH, hash_loop, BATCH * 4, &mh, &mhash);
 	compare(b, miss_loop, BATCH, walk_loop, BATCH * 8, &mm, &mwalk);
+	compare(b, translated_loop, BATCH * 4, hash_loop, BATCH * 4, &mx, &mhash2);
 	vtd_get_cache_stats(b->vtd, &st);
 	printf("IOTLB hit (context and PASID caches hit):\n");
 	printf("  model      %7.1f ns\n  hash table %7.1f ns  (1024 entries, keyed like the "
@@ -389,6 +418,9 @@ int main(int argc, char **argv)
 	printf("  model      %7.1f ns\n  bare walk  %7.1f ns\n  ratio      %7.2f x   (target "
 	       "<= 3)\n",
 	       mm, mwalk, mm / mwalk);
+	printf("translated request (AT = 2), context entry cached:\n");
+	printf("  model      %7.1f ns\n  hash table %7.1f ns\n  ratio      %7.2f x\n", mx, mhash2,
+	       mx / mhash2);
 	printf("two threads translating hits: %.2f x one thread's throughput (target >= 1.6; "
 	       "%.1f M/s vs %.1f M/s)\n",
 	       t2 / t1, t2 / 1e6, t1 / 1e6);
@@ -402,7 +434,8 @@ int main(int argc, char **argv)
 		long long ihash = callgrind_ir(argv[0], "hash", n);
 		long long im = callgrind_ir(argv[0], "miss", n);
 		long long iw = callgrind_ir(argv[0], "walk", n);
-		if (ih < 0 || im < 0 || ihash < 0 || iw < 0) {
+		long long ix = callgrind_ir(argv[0], "xlated", n);
+		if (ih < 0 || im < 0 || ihash < 0 || iw < 0 || ix < 0) {
 			fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
 			return 1;
 		}
@@ -412,6 +445,8 @@ int main(int argc, char **argv)
 		       (double)ihash / n, (double)ih / (double)ihash);
 		printf("  miss  %6.1f (target <= 450; bare walk %.1f: %.2f x)\n", (double)im / n,
 		       (double)iw / n, (double)im / (double)iw);
+		printf("  translated request %6.1f (hash lookup: %.2f x)\n", (double)ix / n,
+		       (double)ix / (double)ihash);
 	} else {
 		printf("(run with --callgrind for instruction counts)\n");
 	}

@@ -320,17 +320,28 @@ enum vtd_cache_id {
 	VTD_CACHE_COUNT,
 };
 
+/*
+ * What each cache counted. Hits and misses are lookups: for the context, PASID and IOTLB
+ * caches one per request that reaches them (a translated request looks up the context
+ * cache only); for the paging-structure caches one per walk (each second-stage walk of a
+ * nested first-stage table too), a hit when the walk starts below a cached entry of any
+ * level, a miss when it starts at the root - so hits / (hits + misses) is the share of
+ * IOTLB misses whose walk the cache shortened. The per-thread tables in front of the caches
+ * (memo.h) count as the hits of the entries they stand for.
+ */
 struct vtd_cache_counters {
 	uint64_t hits, misses;
-	uint64_t fills;	      /* entries written after a walk */
-	uint64_t evictions;   /* valid entries replaced by a fill */
+	uint64_t fills;	      /* entries written after a walk (PSCs: each non-leaf entry) */
+	uint64_t evictions;   /* valid entries replaced by a fill of another tag */
 	uint64_t invalidated; /* entries removed by invalidations */
 };
 
 struct vtd_cache_stats {
-	struct vtd_cache_counters cache[VTD_CACHE_COUNT]; /* by enum vtd_cache_id */
-	uint64_t stale[VTD_CACHE_COUNT];		  /* check-mode reports, by cache */
-	uint64_t checked;				  /* translations check mode compared */
+	/* By enum vtd_cache_id: [VTD_CACHE_PSCACHE_FS] and [VTD_CACHE_PSCACHE_SS] are the
+	 * first- and second-stage paging-structure caches. */
+	struct vtd_cache_counters cache[VTD_CACHE_COUNT];
+	uint64_t stale[VTD_CACHE_COUNT]; /* check-mode reports, by cache */
+	uint64_t checked;		 /* translations check mode compared */
 };
 
 /*

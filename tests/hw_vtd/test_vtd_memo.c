@@ -110,6 +110,38 @@ static void test_translated(void)
 	g_fini(&g);
 }
 
+/* Legacy mode: translated requests pass on TT = 01 (device TLB enabled), fault LCT.5 on
+ * TT = 00 once the context cache lets go of the entry, and requests with a PASID fault. */
+static void test_translated_legacy(void)
+{
+	struct guest g;
+	struct vtd_config c = {0};
+	uint16_t rid = PCI_RID(7, 1, 0);
+
+	vtd_config_default(&c);
+	g_keep_caches = true;
+	CHECK(!g_init(&g, &c, false));
+	uint64_t root = g_page(&g), q1 = VTD_SET(VTD_CE_Q1_AW, 2) | VTD_SET(VTD_CE_Q1_DID, 3);
+	g_legacy_ctx(&g, rid, VTD_CE_Q0_P | VTD_SET(VTD_CE_Q0_TT, VTD_TT_ALL) | root, q1);
+	for (int i = 0; i < 4; i++) {
+		struct pci_resp r =
+		    g_req(&g, rid, NO_PASID, 0x9000 + 0x1000 * i, PCI_REQ_WRITE, PCI_AT_TRANSLATED);
+
+		CHECK_EQ(r.status, PCI_SC);
+		CHECK_EQ(r.addr, 0x9000 + 0x1000 * i);
+	}
+	CHECK_EQ(ctr(&g, VTD_CACHE_CONTEXT).misses, 1);
+	CHECK_EQ(ctr(&g, VTD_CACHE_CONTEXT).hits, 3);
+	/* A PASID on a legacy unit: a fault however the same requester's other requests do. */
+	CHECK_EQ(g_req(&g, rid, 5, 0x9000, PCI_REQ_WRITE, PCI_AT_TRANSLATED).fault, VTD_FR_RTA_2);
+	g_legacy_ctx(&g, rid, VTD_CE_Q0_P | VTD_SET(VTD_CE_Q0_TT, VTD_TT_UNTRANSLATED) | root, q1);
+	CHECK_EQ(g_req(&g, rid, NO_PASID, 0x9000, PCI_REQ_WRITE, PCI_AT_TRANSLATED).status, PCI_SC);
+	vtd_cc_inv_device(g.vtd, 3, rid, 0);
+	CHECK_EQ(g_req(&g, rid, NO_PASID, 0x9000, PCI_REQ_WRITE, PCI_AT_TRANSLATED).fault,
+		 VTD_FR_LCT_5);
+	g_fini(&g);
+}
+
 /* A context entry evicted by another device's: the requester memo lets go of it too, so
  * a change in memory is seen at once (as the cache would see it on its miss). */
 static void test_eviction(void)
@@ -194,6 +226,51 @@ static void test_pde(void)
 	g_fini(&g);
 }
 
+/* The paging-structure caches' counters, second stage: one lookup per walk (hit: the walk
+ * starts below a cached entry), a fill per non-leaf entry cached, evictions as the
+ * one-entry cache turns over. */
+static void test_psc_counters(void)
+{
+	struct guest g;
+	struct vtd_config c = {0};
+	uint16_t rid = PCI_RID(7, 1, 0);
+
+	vtd_config_default(&c);
+	c.pscache.sets = 1;
+	c.pscache.ways = 1;
+	g_keep_caches = true;
+	CHECK(!g_init(&g, &c, false));
+	uint64_t root = g_page(&g);
+	g_legacy_ctx(&g, rid, VTD_CE_Q0_P | root,
+		     VTD_SET(VTD_CE_Q1_AW, 2) | VTD_SET(VTD_CE_Q1_DID, 3));
+	/* A and B in one 2 MiB region, C in the next. */
+	g_map(&g, root, 4, 0x1000, DATA, 12, SS_TBL, SS_TBL, 0);
+	g_map(&g, root, 4, 0x2000, DATA + 0x1000, 12, SS_TBL, SS_TBL, 0);
+	g_map(&g, root, 4, 0x201000, DATA + 0x2000, 12, SS_TBL, SS_TBL, 0);
+	CHECK_EQ(g_read(&g, rid, NO_PASID, 0x1000).addr, DATA);
+	struct vtd_cache_counters ss = ctr(&g, VTD_CACHE_PSCACHE_SS);
+	CHECK_EQ(ss.misses, 1);
+	CHECK_EQ(ss.hits, 0);
+	CHECK_EQ(ss.fills, 3);	   /* PML4E, PDPE, PDE */
+	CHECK_EQ(ss.evictions, 2); /* one entry: the PDE stays */
+	CHECK_EQ(g_read(&g, rid, NO_PASID, 0x2000).addr, DATA + 0x1000);
+	ss = ctr(&g, VTD_CACHE_PSCACHE_SS);
+	CHECK_EQ(ss.hits, 1);
+	CHECK_EQ(ss.fills, 3);
+	CHECK_EQ(g_read(&g, rid, NO_PASID, 0x201000).addr, DATA + 0x2000);
+	ss = ctr(&g, VTD_CACHE_PSCACHE_SS);
+	CHECK_EQ(ss.misses, 2);
+	CHECK_EQ(ss.hits, 1);
+	CHECK_EQ(ss.fills, 6);
+	CHECK_EQ(ss.evictions, 5);
+	CHECK_EQ(ss.invalidated, 0);
+	vtd_iotlb_inv_domain(g.vtd, 3);
+	CHECK_EQ(ctr(&g, VTD_CACHE_PSCACHE_SS).invalidated, 1);
+	struct vtd_cache_counters fs = ctr(&g, VTD_CACHE_PSCACHE_FS);
+	CHECK_EQ(fs.hits + fs.misses + fs.fills + fs.evictions + fs.invalidated, 0);
+	g_fini(&g);
+}
+
 /* A second thread has its own memos: what it learns and counts adds to the first's. */
 struct other {
 	struct guest *g;
@@ -242,8 +319,10 @@ static void test_two_threads(void)
 int main(void)
 {
 	RUN(test_translated);
+	RUN(test_translated_legacy);
 	RUN(test_eviction);
 	RUN(test_pde);
+	RUN(test_psc_counters);
 	RUN(test_two_threads);
 	return CHECK_DONE();
 }

@@ -1045,6 +1045,29 @@ static __attribute__((noinline)) void translate_rq(struct vtd *vtd, struct vtd_m
 	translate_rq_full(vtd, m, rq, gen, sgen, req, resp);
 }
 
+/*
+ * A translated request (AT = 2) whose context-cache decision this thread's requester memo
+ * holds: the context entry allows translated requests (DTE, digest 2.5) and the request
+ * passes its checks, so the address goes through untranslated. Counted as the context-cache
+ * hit it stands for. False when the memo has no such entry.
+ */
+static inline __attribute__((always_inline)) bool translated_serve(struct vtd *vtd,
+								   struct vtd_memo *m, uint64_t w,
+								   const struct pci_req *req,
+								   struct pci_resp *resp)
+{
+	const struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
+
+	/* The request word (AT = 2 in it) made a pass entry, or none. */
+	if (rq->req != w || rq->sgen != __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE) ||
+	    VTD_UNLIKELY(!rq->pass))
+		return false;
+	vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
+	vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, vtd_clock(vtd));
+	pass(resp, req->addr);
+	return true;
+}
+
 /* The path through the caches, out of line so that a memo hit pays for none of it. */
 static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const struct pci_req *req,
 						       struct pci_resp *resp)
@@ -1118,6 +1141,13 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 
 	if (VTD_LIKELY(m != NULL)) {
 		uint64_t w = vtd_memo_word(req);
+
+		if (VTD_UNLIKELY(req->at == PCI_AT_TRANSLATED)) {
+			if (translated_serve(vtd, m, w, req, resp))
+				return 0;
+			return translate_slow(vtd, req, resp);
+		}
+
 		struct vtd_memo_ent *e = vtd_memo_slot(vtd, m, w, req->addr >> 12);
 
 		if (VTD_LIKELY(memo_serve(vtd, m, e, w, req, resp)))
