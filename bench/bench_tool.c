@@ -3,9 +3,9 @@
  * What `softiommu run` adds to the work it drives: the same DMA operations done once by the
  * tool (a scenario run in-process: phases, workload threads, counters, the model's trace
  * hook, checks, the report) and once by a plain program that calls the library directly
- * (machine, DMA API, DSA engine: map, submit, wait, unmap, verify), on the same unit
- * configuration, in the same run. Printed per operation, as a ratio tool / direct, in wall
- * time and in CPU time (the machine may be shared: CPU time is the steadier figure).
+ * (machine, DMA API, the DSA engine's kernel driver: map, submit, wait, unmap, verify), on
+ * the same unit configuration, in the same run. Printed per operation, as a ratio tool / direct, in
+ * wall time and in CPU time (the machine may be shared: CPU time is the steadier figure).
  *
  * Cases: a DSA-like engine copying 4 KiB with its kernel PASID, mapping and unmapping around
  * every descriptor (strict), and the same with buffers mapped once; both sides keep the
@@ -13,9 +13,10 @@
  *
  *   bench_tool [operations [rounds]]  (default 20000 per round, best of 3 interleaved rounds)
  *
- * Both sides wait for each completion the same way (the completion interrupt, polled with a
- * short spin, then yields, then sleeps), so the difference is the tool's own work. Set-up
- * and tear-down of the platform are included on both sides.
+ * Both sides submit and wait through the same driver calls (dsa_drv_submit, dsa_drv_wait:
+ * the completion record polled with a short spin, then yields, then sleeps), so the
+ * difference is the tool's own work. Set-up and tear-down of the platform are included on
+ * both sides.
  *
  * The ten-million-operation scenario (bench/scenarios/ten-million.scn) is timed from the
  * command line: time ./build/softiommu run bench/scenarios/ten-million.scn
@@ -42,6 +43,7 @@
 #include "../tools/run_events.c"
 #include "../tools/run_expect.c"
 #include "../tools/run_ops.c"
+#include "../tools/run_ops_dsa.c"
 #include "../tools/run_progress.c"
 #include "../tools/run_workload.c"
 
@@ -108,8 +110,8 @@ static int tool_round(struct scenario *s, struct cost *c, unsigned long ops)
 #define WINDOW RUN_DSA_WINDOW /* descriptors in flight, as the tool keeps them */
 
 struct direct_slot {
-	_Atomic uint32_t done; /* its completion interrupt came */
 	bool busy;
+	unsigned ticket; /* the driver's completion record */
 	uint64_t op;
 	dma_addr_t src, dst;
 };
@@ -119,11 +121,8 @@ struct direct {
 	bool once;
 	struct machine *m;
 	struct machine_dev *md;
+	struct dsa_drv *drv;
 	struct dma_dev *dma;
-	struct dsa *dsa;
-	uint32_t pasid;
-	uint64_t rec_pa;
-	dma_addr_t rec;
 };
 
 static uint64_t slot_src(unsigned k)
@@ -136,41 +135,20 @@ static uint64_t slot_dst(unsigned k)
 	return slot_src(k) + LEN;
 }
 
-static void direct_irq(void *ctx, unsigned wq, uint16_t handle)
+static void quiet_log(void *ctx, const char *line)
 {
-	struct direct *d = ctx;
-
-	(void)wq;
-	if (handle < WINDOW)
-		atomic_store_explicit(&d->slot[handle].done, 1, memory_order_release);
+	(void)ctx;
+	(void)line;
 }
 
-/* Wait for the interrupt the way the tool does (spin, then yield, then sleep). */
-static int direct_wait(struct direct_slot *sl)
-{
-	struct timespec nap = {0, 20000};
-
-	for (unsigned i = 0; i < 100000000u; i++) {
-		if (atomic_load_explicit(&sl->done, memory_order_acquire))
-			return 0;
-		if (i < 512)
-			continue;
-		if (i < 4096)
-			sched_yield();
-		else
-			nanosleep(&nap, NULL);
-	}
-	return -ETIMEDOUT;
-}
-
-/* The unit the tool builds for the same scenario: its own [iommu] translation. */
+/* The unit the tool builds for the same scenario (its own [iommu] translation), and the
+ * engine's kernel driver with its kernel PASID. */
 static int direct_setup(struct direct *d, const struct scenario *s)
 {
 	struct machine_config mc;
 	struct machine_dev_config dc = {
 	    .rid = RID, .pasid_width = 20, .ats = true, .def_domain_type = IOMMU_DOMAIN_DMA};
-	struct dma_dev_config dd = {0};
-	struct dsa_config sc = {0};
+	struct dsa_drv_config cfg = {.use_pasid = true, .records = WINDOW, .log = quiet_log};
 	bool adjusted;
 
 	machine_config_default(&mc);
@@ -181,33 +159,30 @@ static int direct_setup(struct direct *d, const struct scenario *s)
 	mc.driver.quiet = true;
 	if (machine_create(&mc, &d->m) || machine_add_device(d->m, &dc, &d->md))
 		return -1;
-	dd = (struct dma_dev_config){.dev = d->md->dev, .mem = d->m->mem, .alloc = d->m->alloc};
-	if (dma_dev_create(&dd, &d->dma) || dma_enable_pasid(d->dma, &d->pasid))
+	cfg.ep = d->md->ep;
+	cfg.dma =
+	    (struct dma_dev_config){.dev = d->md->dev, .mem = d->m->mem, .alloc = d->m->alloc};
+	cfg.dsa.num_wqs = 1;
+	cfg.dsa.wq_size[0] = 32;
+	if (dsa_drv_probe(&cfg, &d->drv) || dsa_drv_pasid(d->drv) == IOMMU_PASID_INVALID)
 		return -1;
-	sc = (struct dsa_config){.ep = d->md->ep, .num_wqs = 1, .irq = direct_irq, .irq_ctx = d};
-	sc.wq_size[0] = 32;
-	if (dsa_create(&sc, &d->dsa))
-		return -1;
-	pattern(mem_ptr(d->m->mem, SRC, 2 * LEN * WINDOW), 2 * LEN * WINDOW, 42);
+	d->dma = dsa_drv_dma(d->drv);
+	run_op_pattern(mem_ptr(d->m->mem, SRC, 2 * LEN * WINDOW), 2 * LEN * WINDOW, 42);
 	if (d->once)
 		for (unsigned k = 0; k < WINDOW; k++) {
 			d->slot[k].src = dma_map_single(d->dma, slot_src(k), LEN, DMA_TO_DEVICE);
 			d->slot[k].dst = dma_map_single(d->dma, slot_dst(k), LEN, DMA_FROM_DEVICE);
 		}
-	return dma_alloc_coherent(d->dma, 4096, &d->rec_pa, &d->rec);
+	return 0;
 }
 
 static void direct_teardown(struct direct *d)
 {
-	dsa_destroy(d->dsa);
-	if (d->dma) {
-		for (unsigned k = 0; d->once && k < WINDOW; k++) {
-			dma_unmap_single(d->dma, d->slot[k].src, LEN, DMA_TO_DEVICE);
-			dma_unmap_single(d->dma, d->slot[k].dst, LEN, DMA_FROM_DEVICE);
-		}
-		dma_free_coherent(d->dma, 4096, d->rec_pa, d->rec);
-		dma_dev_destroy(d->dma);
+	for (unsigned k = 0; d->drv && d->once && k < WINDOW; k++) {
+		dma_unmap_single(d->dma, d->slot[k].src, LEN, DMA_TO_DEVICE);
+		dma_unmap_single(d->dma, d->slot[k].dst, LEN, DMA_FROM_DEVICE);
 	}
+	dsa_drv_remove(d->drv);
 	machine_destroy(d->m);
 }
 
@@ -227,17 +202,11 @@ static int direct_post(struct direct *d, unsigned k, uint64_t i)
 		if (sl->src == DMA_MAPPING_ERROR || sl->dst == DMA_MAPPING_ERROR)
 			return -1;
 	}
-	mem_fill(d->m->mem, d->rec_pa + k * DSA_COMP_SIZE, 0, DSA_COMP_SIZE);
-	atomic_store_explicit(&sl->done, 0, memory_order_relaxed);
-	dsa_desc_init(&desc, DSA_OP_MEMMOVE, DSA_F_CRAV | DSA_F_RCR | DSA_F_RCI, true, d->pasid,
-		      false);
-	desc.completion = d->rec + k * DSA_COMP_SIZE;
+	dsa_desc_init(&desc, DSA_OP_MEMMOVE, 0, false, 0, false);
 	desc.src = sl->src;
 	desc.dst = sl->dst;
 	desc.size = LEN;
-	desc.int_handle = (uint16_t)k;
-	while ((ret = dsa_submit(d->dsa, 0, &desc)) == -EAGAIN)
-		sched_yield();
+	ret = dsa_drv_submit(d->drv, 0, &desc, 0, &sl->ticket);
 	sl->busy = !ret;
 	sl->op = i;
 	return ret;
@@ -248,11 +217,9 @@ static int direct_complete(struct direct *d, unsigned k)
 {
 	struct direct_slot *sl = &d->slot[k];
 	struct dsa_completion rec;
-	int ret = direct_wait(sl);
+	int ret = dsa_drv_wait(d->drv, sl->ticket, &rec);
 
 	sl->busy = false;
-	if (!ret)
-		ret = mem_read(d->m->mem, d->rec_pa + k * DSA_COMP_SIZE, &rec, sizeof(rec));
 	if (!d->once) {
 		dma_unmap_single(d->dma, sl->src, LEN, DMA_TO_DEVICE);
 		dma_unmap_single(d->dma, sl->dst, LEN, DMA_FROM_DEVICE);

@@ -38,6 +38,7 @@
 
 #include <softiommu/dma.h>
 #include <softiommu/dsa.h>
+#include <softiommu/dsa_driver.h>
 #include <softiommu/intel_iommu.h>
 #include <softiommu/iommu.h>
 #include <softiommu/mem.h>
@@ -180,18 +181,17 @@ struct run_device {
 	struct run_machine *rm;
 	struct pci_endpoint *ep;
 	struct iommu_dev *dev;
-	struct dma_dev *dma;
-	struct dsa *dsa;       /* type dsa */
-	bool ats_connected;    /* the unit knows its device TLB */
-	_Atomic uint32_t skip; /* SCENARIO_SKIP_* in force now */
-	_Atomic int did;       /* its default domain's DID on its unit, -1 before probe */
-	bool kpasid_on;	       /* the kernel PASID is enabled now */
-	uint32_t kpasid;       /* the current (or last) kernel PASID */
-	bool kpasid_ever;      /* it had one at some point */
-	uint32_t kpasids[16];  /* every kernel PASID it had (for pasid=kernel) */
+	struct dma_dev *dma;	 /* its DMA-API handle (the driver's, for a DSA engine) */
+	struct dsa_drv *dsa_drv; /* type dsa: the engine's kernel driver */
+	bool ats_connected;	 /* the unit knows its device TLB */
+	_Atomic uint32_t skip;	 /* SCENARIO_SKIP_* in force now */
+	_Atomic int did;	 /* its default domain's DID on its unit, -1 before probe */
+	bool kpasid_on;		 /* the kernel PASID is enabled now */
+	uint32_t kpasid;	 /* the current (or last) kernel PASID */
+	bool kpasid_ever;	 /* it had one at some point */
+	uint32_t kpasids[16];	 /* every kernel PASID it had (for pasid=kernel) */
 	unsigned n_kpasids;
-	_Atomic uint32_t *irq_done; /* DSA: one completion flag per submitting thread */
-	unsigned irq_slots;
+	char log[160]; /* the driver's last log line (why a kernel PASID was refused) */
 };
 
 /* ---- the run ------------------------------------------------------------------------------ */

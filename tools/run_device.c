@@ -63,10 +63,12 @@ static void debug_report(void *ctx, const struct dma_debug_report *rep)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int make_dma(struct run_device *d)
+/* The DMA-API handle the device's driver makes: the scenario's [dma] policy. */
+static void dma_config(struct run_device *d, struct dma_dev_config *dc)
 {
 	const struct scenario_dma *p = &d->sd->dma;
-	struct dma_dev_config dc = {
+
+	*dc = (struct dma_dev_config){
 	    .dev = d->dev,
 	    .mem = d->rm->mem,
 	    .alloc = d->rm->alloc,
@@ -77,59 +79,20 @@ static int make_dma(struct run_device *d)
 	    .debug_fn = debug_report,
 	    .debug_ctx = d,
 	};
-
-	if (!dc.fq_timeout_ms)
-		dc.fq_timeout_ms = 1;
-	return dma_dev_create(&dc, &d->dma);
+	if (!dc->fq_timeout_ms)
+		dc->fq_timeout_ms = 1;
 }
 
-/* DSA completion interrupts: the handle is the submitting thread's slot. */
-static void dsa_irq(void *ctx, unsigned wq, uint16_t handle)
+/* The driver's log: kept (the report and stack errors quote it), not printed. */
+static void driver_log(void *ctx, const char *line)
 {
 	struct run_device *d = ctx;
 
-	(void)wq;
-	if (handle < d->irq_slots)
-		atomic_store_explicit(&d->irq_done[handle], 1, memory_order_release);
+	snprintf(d->log, sizeof(d->log), "%s", line);
 }
 
-/* The engine's accesses go through the DMA layer's debug checks, as idxd's would. */
-static void dsa_access(void *ctx, bool has_pasid, uint32_t pasid, uint64_t addr, uint64_t len,
-		       bool write)
-{
-	struct run_device *d = ctx;
-
-	(void)has_pasid;
-	(void)pasid;
-	dma_debug_check_access(d->dma, addr, len, write ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
-}
-
-static int make_dsa(struct run *r, struct run_device *d)
-{
-	const struct scenario_device *sd = d->sd;
-	struct dsa_config dc = {
-	    .ep = d->ep,
-	    .num_wqs = sd->work_queues,
-	    .max_transfer_size = DSA_DEFAULT_MAX_XFER,
-	    .irq = dsa_irq,
-	    .irq_ctx = d,
-	    .access = sd->dma.debug ? dsa_access : NULL,
-	    .access_ctx = d,
-	};
-
-	for (unsigned q = 0; q < sd->work_queues && q < DSA_MAX_WQS; q++)
-		dc.wq_size[q] = sd->wq_size;
-	/* The largest transfer any workload of this device asks for. */
-	for (size_t w = 0; w < r->s->n_workloads; w++)
-		if (r->s->workloads[w].device == d->index &&
-		    r->s->workloads[w].size.max > dc.max_transfer_size)
-			dc.max_transfer_size = (uint32_t)r->s->workloads[w].size.max;
-	return dsa_create(&dc, &d->dsa);
-}
-
-/* One completion slot per descriptor in flight, for every thread of each workload on the
- * device (run_workload.c hands them out in the same order). */
-static int make_irq_slots(struct run *r, struct run_device *d)
+/* Descriptors in flight at most: each thread's window, for every workload on the device. */
+static unsigned dsa_records(struct run *r, struct run_device *d)
 {
 	unsigned n = 0;
 
@@ -137,9 +100,40 @@ static int make_irq_slots(struct run *r, struct run_device *d)
 		if (r->s->workloads[w].device == d->index)
 			n +=
 			    r->s->workloads[w].threads * run_dsa_window(d->sd, &r->s->workloads[w]);
-	d->irq_slots = n ? n : 1;
-	d->irq_done = calloc(d->irq_slots, sizeof(*d->irq_done));
-	return d->irq_done ? 0 : -ENOMEM;
+	return n < 1 ? 1 : n > 4096 ? 4096 : n;
+}
+
+/* The engine through its kernel driver, which makes the DMA handle and - when the policy
+ * asks for one - tries the kernel PASID, as idxd does. */
+static int make_dsa(struct run *r, struct run_device *d, const struct dma_dev_config *dc,
+		    bool use_pasid)
+{
+	const struct scenario_device *sd = d->sd;
+	struct dsa_drv_config c = {
+	    .ep = d->ep,
+	    .dma = *dc,
+	    .use_pasid = use_pasid,
+	    .records = dsa_records(r, d),
+	    .timeout_ns = RUN_OP_TIMEOUT_NS,
+	    .log = driver_log,
+	    .log_ctx = d,
+	};
+	int ret;
+
+	c.dsa.num_wqs = sd->work_queues;
+	c.dsa.max_transfer_size = DSA_DEFAULT_MAX_XFER;
+	for (unsigned q = 0; q < sd->work_queues && q < DSA_MAX_WQS; q++)
+		c.dsa.wq_size[q] = sd->wq_size;
+	/* The largest transfer any workload of this device asks for. */
+	for (size_t w = 0; w < r->s->n_workloads; w++)
+		if (r->s->workloads[w].device == d->index &&
+		    r->s->workloads[w].size.max > c.dsa.max_transfer_size)
+			c.dsa.max_transfer_size = (uint32_t)r->s->workloads[w].size.max;
+	ret = dsa_drv_probe(&c, &d->dsa_drv);
+	if (ret)
+		return ret;
+	d->dma = dsa_drv_dma(d->dsa_drv);
+	return 0;
 }
 
 bool run_device_kpasid(const struct run_device *d, uint32_t pasid)
@@ -150,25 +144,21 @@ bool run_device_kpasid(const struct run_device *d, uint32_t pasid)
 	return false;
 }
 
-/*
- * dma_enable_pasid for `d`. A failure is the fallback the scenario's `try` allows (counted),
- * or - when `must` - something the stack got wrong (the reader already ruled out the cases
- * that cannot work). Returns 0 either way unless the run cannot go on.
- */
-int run_enable_pasid(struct run *r, struct run_device *d, bool must)
+/* What became of a kernel-PASID request: the PASID, or the fallback the scenario's `try`
+ * allows (counted), or - when `must` - something the stack got wrong (the reader already
+ * ruled out the cases that cannot work). */
+static void pasid_outcome(struct run *r, struct run_device *d, bool must, int ret, uint32_t pasid)
 {
 	unsigned slot = atomic_load(&r->cur);
-	uint32_t pasid;
-	int ret;
 
-	ret = dma_enable_pasid(d->dma, &pasid);
 	if (ret) {
 		if (must)
 			run_note_stack_error(r, "%s: dma_enable_pasid failed: %s (%s)", d->sd->name,
-					     strerror(-ret), dma_pasid_status(d->dma));
+					     strerror(-ret),
+					     d->log[0] ? d->log : dma_pasid_status(d->dma));
 		if (slot < r->n_slots)
 			r->fallbacks[slot * r->n_devs + d->index]++;
-		return 0;
+		return;
 	}
 	d->kpasid_on = true;
 	d->kpasid_ever = true;
@@ -176,6 +166,22 @@ int run_enable_pasid(struct run *r, struct run_device *d, bool must)
 	if (!run_device_kpasid(d, pasid) &&
 	    d->n_kpasids < sizeof(d->kpasids) / sizeof(d->kpasids[0]))
 		d->kpasids[d->n_kpasids++] = pasid;
+}
+
+/* dma_enable_pasid for `d` (a DSA engine's driver asks itself). Returns 0 either way: a
+ * failure is an outcome, not a reason to stop the run. */
+int run_enable_pasid(struct run *r, struct run_device *d, bool must)
+{
+	uint32_t pasid = IOMMU_PASID_INVALID;
+	int ret;
+
+	if (d->dsa_drv) {
+		ret = dsa_drv_enable_pasid(d->dsa_drv);
+		pasid = dsa_drv_pasid(d->dsa_drv);
+	} else {
+		ret = dma_enable_pasid(d->dma, &pasid);
+	}
+	pasid_outcome(r, d, must, ret, pasid);
 	return 0;
 }
 
@@ -185,7 +191,7 @@ int run_disable_pasid(struct run *r, struct run_device *d)
 
 	if (!d->kpasid_on)
 		return 0; /* the fallback left nothing to disable */
-	ret = dma_disable_pasid(d->dma, d->kpasid);
+	ret = d->dsa_drv ? dsa_drv_disable_pasid(d->dsa_drv) : dma_disable_pasid(d->dma, d->kpasid);
 	if (ret)
 		run_note_stack_error(r, "%s: dma_disable_pasid(%u) failed: %s", d->sd->name,
 				     d->kpasid, strerror(-ret));
@@ -201,6 +207,9 @@ static int device_setup(struct run *r, struct run_device *d)
 	    .pasid_width = sd->pasid_bits,
 	    .ats = sd->ats,
 	};
+	bool must_pasid = sd->dma.kernel_pasid == SCENARIO_KPASID_ON,
+	     want_pasid = must_pasid || sd->dma.kernel_pasid == SCENARIO_KPASID_TRY;
+	struct dma_dev_config dc;
 	struct pci_ats_port port;
 	int ret;
 
@@ -237,17 +246,20 @@ static int device_setup(struct run *r, struct run_device *d)
 		if (ret)
 			return ret;
 	}
-	ret = make_dma(d);
-	if (ret)
-		return ret;
-	if (sd->dma.kernel_pasid == SCENARIO_KPASID_ON ||
-	    sd->dma.kernel_pasid == SCENARIO_KPASID_TRY)
-		run_enable_pasid(r, d, sd->dma.kernel_pasid == SCENARIO_KPASID_ON);
+	dma_config(d, &dc);
 	if (sd->type == SCENARIO_DEV_DSA) {
-		ret = make_irq_slots(r, d);
-		if (!ret)
-			ret = make_dsa(r, d);
+		ret = make_dsa(r, d, &dc, want_pasid);
+		if (!ret && want_pasid) {
+			uint32_t pasid = dsa_drv_pasid(d->dsa_drv);
+
+			pasid_outcome(r, d, must_pasid, pasid == IOMMU_PASID_INVALID ? -ENODEV : 0,
+				      pasid);
+		}
+		return ret;
 	}
+	ret = dma_dev_create(&dc, &d->dma);
+	if (!ret && want_pasid)
+		run_enable_pasid(r, d, must_pasid);
 	return ret;
 }
 
@@ -295,8 +307,15 @@ static void device_teardown(struct run *r, struct run_device *d)
 {
 	int ret;
 
-	dsa_destroy(d->dsa);
-	d->dsa = NULL;
+	if (d->dsa_drv) {
+		/* The driver disables its WQs and its kernel PASID, then its DMA handle. */
+		ret = dsa_drv_remove(d->dsa_drv);
+		if (ret)
+			run_note_stack_error(r, "%s: mappings were still live at teardown",
+					     d->sd->name);
+		d->dsa_drv = NULL;
+		d->dma = NULL;
+	}
 	if (d->dma) {
 		run_disable_pasid(r, d);
 		ret = dma_dev_destroy(d->dma);
@@ -316,8 +335,6 @@ static void device_teardown(struct run *r, struct run_device *d)
 		vtd_disconnect_ats(d->rm->vtd, d->sd->rid);
 	pci_endpoint_destroy(d->ep);
 	d->ep = NULL;
-	free(d->irq_done);
-	d->irq_done = NULL;
 }
 
 void run_devices_teardown(struct run *r)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The operations of each device type (run_ops.h): DSA descriptors, NIC packets, storage
- * requests, each through the DMA API on the CPU side and by DMA through the device's PCIe
- * function on the device side.
+ * The workload thread (run_ops.h): what every device type shares - random sizes, data
+ * patterns, the DMA API counted and traced, progress - then NIC packets and storage
+ * requests; DSA descriptors are in run_ops_dsa.c.
  */
 #include "run_ops.h"
 #include "trace.h"
@@ -13,18 +13,13 @@
 #include <string.h>
 #include <time.h>
 
-#define SZ_4K 4096ull
-
-/* How long an operation may take before the run calls it stuck (a stack bug). */
-#define OP_TIMEOUT_NS (30ull * 1000000000ull)
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
 
 /* xorshift64*: the workloads' random numbers, seeded per thread. */
-static uint64_t rnd(uint64_t *s)
+uint64_t run_op_rnd(uint64_t *s)
 {
 	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
 
@@ -35,11 +30,11 @@ static uint64_t rnd(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
-static uint64_t draw(struct run_thread *th, const struct scenario_range *rg)
+uint64_t run_op_draw(struct run_thread *th, const struct scenario_range *rg)
 {
 	if (rg->max <= rg->min)
 		return rg->min;
-	return rg->min + rnd(&th->rng) % (rg->max - rg->min + 1);
+	return rg->min + run_op_rnd(&th->rng) % (rg->max - rg->min + 1);
 }
 
 /*
@@ -47,7 +42,7 @@ static uint64_t draw(struct run_thread *th, const struct scenario_range *rg)
  * constant, so different seeds give different words everywhere, and the loop has no
  * dependency from one word to the next (it vectorises).
  */
-static void pattern(uint8_t *p, uint64_t len, uint64_t seed)
+void run_op_pattern(uint8_t *p, uint64_t len, uint64_t seed)
 {
 	uint64_t i = 0;
 
@@ -61,17 +56,17 @@ static void pattern(uint8_t *p, uint64_t len, uint64_t seed)
 		p[i] = (uint8_t)((seed + i) >> (8 * (i & 7)));
 }
 
-static uint64_t op_seed(const struct run_thread *th, uint64_t op, uint64_t part)
+uint64_t run_op_seed(const struct run_thread *th, uint64_t op, uint64_t part)
 {
 	return th->w->seed ^ ((uint64_t)th->t << 48) ^ (op << 12) ^ part;
 }
 
-static uint8_t *cpu_ptr(struct run_thread *th, uint64_t pa, uint64_t len)
+uint8_t *run_op_ptr(struct run_thread *th, uint64_t pa, uint64_t len)
 {
 	return mem_ptr(th->r->mem, pa, len);
 }
 
-static void progress(struct run_thread *th)
+void run_op_progress(struct run_thread *th)
 {
 	if (++th->progress_pending == 64) {
 		atomic_fetch_add_explicit(&th->r->ops_done, 64, memory_order_relaxed);
@@ -84,7 +79,7 @@ static bool aborted(const struct run_thread *th)
 	return atomic_load_explicit(&th->r->abort, memory_order_relaxed);
 }
 
-static void stop(struct run_thread *th, int err, const char *what)
+void run_op_stop(struct run_thread *th, int err, const char *what)
 {
 	run_note_stack_error(th->r, "%s: %s: %s", th->w->name, what, strerror(-err));
 	th->error = err;
@@ -92,8 +87,7 @@ static void stop(struct run_thread *th, int err, const char *what)
 
 /* ---- the DMA API, counted and traced ------------------------------------------------------- */
 
-static dma_addr_t map1(struct run_thread *th, uint64_t pa, uint64_t len,
-		       enum dma_data_direction dir)
+dma_addr_t run_op_map(struct run_thread *th, uint64_t pa, uint64_t len, enum dma_data_direction dir)
 {
 	struct trace *tr = th->r->trace;
 	uint64_t t0 = tr ? trace_now(tr) : 0;
@@ -112,14 +106,14 @@ static dma_addr_t map1(struct run_thread *th, uint64_t pa, uint64_t len,
 	return a;
 }
 
-static void unmap1(struct run_thread *th, dma_addr_t a, uint64_t len, enum dma_data_direction dir)
+void run_op_unmap(struct run_thread *th, dma_addr_t a, uint64_t len, enum dma_data_direction dir)
 {
 	struct trace *tr = th->r->trace;
 	uint64_t t0 = tr ? trace_now(tr) : 0;
 	int ret = dma_unmap_single(th->d->dma, a, len, dir);
 
 	if (ret) {
-		stop(th, ret, "dma_unmap_single of a live mapping failed");
+		run_op_stop(th, ret, "dma_unmap_single of a live mapping failed");
 		return;
 	}
 	th->unmaps++;
@@ -132,8 +126,8 @@ static void unmap1(struct run_thread *th, dma_addr_t a, uint64_t len, enum dma_d
 
 /* One operation, from its start to its completion, on the lane of its window slot (0: the
  * thread's own), so operations in flight together do not overlap on one lane. */
-static void trace_op(struct run_thread *th, unsigned k, const char *name, uint64_t t0, uint64_t len,
-		     bool ok)
+void run_op_trace(struct run_thread *th, unsigned k, const char *name, uint64_t t0, uint64_t len,
+		  bool ok)
 {
 	struct trace *tr = th->r->trace;
 
@@ -143,325 +137,6 @@ static void trace_op(struct run_thread *th, unsigned k, const char *name, uint64
 
 		trace_complete_lane(tr, th->pid, th->slots[k].lane, "op", name, t0, trace_now(tr),
 				    args, 2, "status", ok ? "ok" : "failed");
-	}
-}
-
-/* ---- DSA --------------------------------------------------------------------------------------
- */
-
-static const unsigned dsa_opcode[] = {
-    [SCENARIO_OP_MEMMOVE] = DSA_OP_MEMMOVE,
-    [SCENARIO_OP_FILL] = DSA_OP_FILL,
-    [SCENARIO_OP_COMPARE] = DSA_OP_COMPARE,
-    [SCENARIO_OP_CRC] = DSA_OP_CRC32C,
-};
-
-static bool dsa_reads_src(enum scenario_op op)
-{
-	return op != SCENARIO_OP_FILL;
-}
-
-static bool dsa_uses_dst(enum scenario_op op)
-{
-	return op != SCENARIO_OP_CRC;
-}
-
-static enum dma_data_direction dsa_dst_dir(enum scenario_op op)
-{
-	return op == SCENARIO_OP_COMPARE ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-}
-
-/* Window slot k: its source and destination buffers, each on its own pages. */
-static uint64_t src_pa(const struct run_thread *th, unsigned k)
-{
-	return th->buf + (uint64_t)k * th->slot_size;
-}
-
-static uint64_t dst_pa(const struct run_thread *th, unsigned k)
-{
-	return src_pa(th, k) + th->slot_size / 2;
-}
-
-/* Slot k's completion record in the thread's coherent page. */
-static uint64_t rec_pa(const struct run_thread *th, unsigned k)
-{
-	return th->coh_pa + (uint64_t)k * DSA_COMP_SIZE;
-}
-
-/* A 16-byte mark at every 4 KiB page start of [pa, pa + len): (value, page). */
-static void mark_pages(struct run_thread *th, uint64_t pa, uint64_t len, uint64_t value)
-{
-	uint8_t *p = cpu_ptr(th, pa, len);
-
-	for (uint64_t off = 0; off < len; off += SZ_4K) {
-		uint64_t m[2] = {value, off};
-
-		memcpy(p + off, m, len - off < 16 ? len - off : 16);
-	}
-}
-
-/* True when every page start at or after `from` still carries the mark. */
-static bool marks_intact(struct run_thread *th, uint64_t pa, uint64_t len, uint64_t from,
-			 uint64_t value)
-{
-	const uint8_t *p = cpu_ptr(th, pa, len);
-
-	for (uint64_t off = align_up(from, SZ_4K); off < len; off += SZ_4K) {
-		uint64_t m[2] = {value, off};
-
-		if (memcmp(p + off, m, len - off < 16 ? len - off : 16))
-			return false;
-	}
-	return true;
-}
-
-/* Wait for the completion interrupt of slot k's descriptor: spin briefly (a copy of a few
- * pages is microseconds away), then yield, then sleep, so the engine keeps a core. */
-static int dsa_wait_irq(struct run_thread *th, unsigned k)
-{
-	_Atomic uint32_t *done = &th->d->irq_done[th->irq_slot + k];
-	struct timespec nap = {0, 20000};
-	uint64_t start = 0;
-
-	for (unsigned i = 0;; i++) {
-		if (atomic_load_explicit(done, memory_order_acquire))
-			return 0;
-		if (i < 512)
-			continue;
-		if (!start)
-			start = run_now_ns();
-		else if (run_now_ns() - start > OP_TIMEOUT_NS)
-			return -ETIMEDOUT;
-		if (i < 4096)
-			sched_yield();
-		else
-			nanosleep(&nap, NULL);
-	}
-}
-
-static int dsa_setup(struct run_thread *th)
-{
-	const struct scenario_workload *w = th->w;
-	uint64_t half = th->slot_size / 2;
-	int ret;
-
-	/* One page holds every slot's completion record (32 bytes each, 32-byte aligned). */
-	ret = dma_alloc_coherent(th->d->dma, SZ_4K, &th->coh_pa, &th->coh_dma);
-	if (ret)
-		return ret;
-	th->coh_size = SZ_4K;
-	if (w->verify)
-		pattern(cpu_ptr(th, th->buf, th->slot_size * th->window),
-			th->slot_size * th->window, w->seed ^ th->t);
-	if (w->map != SCENARIO_MAP_ONCE)
-		return 0;
-	th->mapped_once = true;
-	for (unsigned k = 0; k < th->window; k++) {
-		struct run_slot *s = &th->slots[k];
-
-		s->dma = s->dma2 = DMA_MAPPING_ERROR;
-		if (dsa_reads_src(w->op)) {
-			s->dma = map1(th, src_pa(th, k), half, DMA_TO_DEVICE);
-			if (s->dma == DMA_MAPPING_ERROR)
-				return dma_mapping_error(th->d->dma, s->dma);
-		}
-		if (dsa_uses_dst(w->op)) {
-			s->dma2 = map1(th, dst_pa(th, k), half, dsa_dst_dir(w->op));
-			if (s->dma2 == DMA_MAPPING_ERROR)
-				return dma_mapping_error(th->d->dma, s->dma2);
-		}
-	}
-	return 0;
-}
-
-static void dsa_teardown(struct run_thread *th)
-{
-	uint64_t half = th->slot_size / 2;
-
-	for (unsigned k = 0; th->mapped_once && k < th->window; k++) {
-		struct run_slot *s = &th->slots[k];
-
-		if (dsa_reads_src(th->w->op) && s->dma && s->dma != DMA_MAPPING_ERROR)
-			unmap1(th, s->dma, half, DMA_TO_DEVICE);
-		if (dsa_uses_dst(th->w->op) && s->dma2 && s->dma2 != DMA_MAPPING_ERROR)
-			unmap1(th, s->dma2, half, dsa_dst_dir(th->w->op));
-	}
-	th->mapped_once = false;
-	if (th->coh_size)
-		dma_free_coherent(th->d->dma, th->coh_size, th->coh_pa, th->coh_dma);
-	th->coh_size = 0;
-}
-
-/* Check a completed descriptor's data; returns true when it is right. */
-static bool dsa_check(struct run_thread *th, unsigned k, const struct dsa_completion *rec)
-{
-	const struct run_slot *s = &th->slots[k];
-	uint64_t len = s->len;
-	const uint8_t *src = cpu_ptr(th, src_pa(th, k), len),
-		      *dst = cpu_ptr(th, dst_pa(th, k), len);
-
-	if (rec->status != DSA_COMP_SUCCESS) {
-		/* A failed descriptor must not have touched what it did not reach (no record:
-		 * nothing is known to have been reached). */
-		uint64_t done = rec->status ? rec->bytes_completed : 0;
-
-		if (th->w->op == SCENARIO_OP_MEMMOVE || th->w->op == SCENARIO_OP_FILL)
-			return marks_intact(th, dst_pa(th, k), len, done, ~s->op);
-		return true;
-	}
-	switch (th->w->op) {
-	case SCENARIO_OP_MEMMOVE:
-		return !memcmp(src, dst, len);
-	case SCENARIO_OP_FILL:
-		for (uint64_t i = 0; i < len; i++)
-			if (dst[i] != (uint8_t)(s->fill >> (8 * (i & 7))))
-				return false;
-		return true;
-	case SCENARIO_OP_COMPARE:
-		return rec->result == 0; /* the two buffers were made equal */
-	case SCENARIO_OP_CRC:
-		return rec->crc == dsa_crc32c(0, src, len);
-	default:
-		return false;
-	}
-}
-
-/* Map slot k's buffers for this descriptor (unless they are mapped once). */
-static bool dsa_map(struct run_thread *th, struct run_slot *s, unsigned k)
-{
-	enum scenario_op op = th->w->op;
-
-	if (th->mapped_once)
-		return true;
-	s->dma = s->dma2 = 0;
-	if (dsa_reads_src(op) &&
-	    (s->dma = map1(th, src_pa(th, k), s->len, DMA_TO_DEVICE)) == DMA_MAPPING_ERROR)
-		return false;
-	if (dsa_uses_dst(op) &&
-	    (s->dma2 = map1(th, dst_pa(th, k), s->len, dsa_dst_dir(op))) == DMA_MAPPING_ERROR) {
-		if (dsa_reads_src(op))
-			unmap1(th, s->dma, s->len, DMA_TO_DEVICE);
-		return false;
-	}
-	return true;
-}
-
-static void dsa_unmap(struct run_thread *th, struct run_slot *s)
-{
-	enum scenario_op op = th->w->op;
-
-	if (th->mapped_once)
-		return;
-	if (dsa_reads_src(op))
-		unmap1(th, s->dma, s->len, DMA_TO_DEVICE);
-	if (dsa_uses_dst(op))
-		unmap1(th, s->dma2, s->len, dsa_dst_dir(op));
-}
-
-/* Prepare operation i in slot k and submit its descriptor (ENQCMDS, retried while full). */
-static void dsa_post(struct run_thread *th, unsigned k, uint64_t i)
-{
-	const struct scenario_workload *w = th->w;
-	struct run_slot *s = &th->slots[k];
-	enum scenario_op op = w->op;
-	struct dsa_desc desc;
-	int ret;
-
-	s->op = i;
-	s->len = draw(th, &w->size);
-	s->fill = rnd(&th->rng);
-	s->t_post = th->r->trace ? trace_now(th->r->trace) : 0;
-	if (w->verify) {
-		if (dsa_reads_src(op))
-			mark_pages(th, src_pa(th, k), s->len, i);
-		if (op == SCENARIO_OP_COMPARE)
-			memcpy(cpu_ptr(th, dst_pa(th, k), s->len),
-			       cpu_ptr(th, src_pa(th, k), s->len), s->len);
-		else if (dsa_uses_dst(op))
-			mark_pages(th, dst_pa(th, k), s->len, ~i);
-	}
-	if (!dsa_map(th, s, k)) {
-		th->failed++;
-		progress(th);
-		return;
-	}
-	dsa_desc_init(&desc, dsa_opcode[op], DSA_F_CRAV | DSA_F_RCR | DSA_F_RCI, th->has_pasid,
-		      th->pasid, false);
-	desc.completion = th->coh_dma + (uint64_t)k * DSA_COMP_SIZE;
-	desc.src = dsa_reads_src(op) ? s->dma : 0;
-	desc.dst = dsa_uses_dst(op) ? s->dma2 : 0;
-	desc.size = (uint32_t)s->len;
-	desc.int_handle = (uint16_t)(th->irq_slot + k);
-	if (op == SCENARIO_OP_FILL)
-		desc.pattern = s->fill;
-	mem_fill(th->r->mem, rec_pa(th, k), 0, DSA_COMP_SIZE);
-	atomic_store_explicit(&th->d->irq_done[th->irq_slot + k], 0, memory_order_relaxed);
-	while ((ret = dsa_submit(th->d->dsa, th->wq, &desc)) == -EAGAIN)
-		sched_yield(); /* the work queue is full: ENQCMDS said "retry" */
-	if (ret) {
-		dsa_unmap(th, s);
-		stop(th, ret, "the DSA work queue refused a descriptor");
-		return;
-	}
-	s->busy = true;
-}
-
-/* Wait for slot k's descriptor, unmap, check its data and count it. */
-static void dsa_complete(struct run_thread *th, unsigned k)
-{
-	struct run_slot *s = &th->slots[k];
-	enum scenario_op op = th->w->op;
-	struct dsa_completion rec = {0};
-	bool ok;
-	int ret;
-
-	s->busy = false;
-	ret = dsa_wait_irq(th, k);
-	if (!ret)
-		ret = mem_read(th->r->mem, rec_pa(th, k), &rec, sizeof(rec));
-	dsa_unmap(th, s);
-	if (ret) {
-		stop(th, ret, "the DSA engine did not complete a descriptor");
-		return;
-	}
-	ok = rec.status == DSA_COMP_SUCCESS;
-	if (ok) {
-		th->ops++;
-		th->bytes += s->len;
-	} else {
-		th->failed++;
-	}
-	if (th->w->verify && (ok || op == SCENARIO_OP_MEMMOVE || op == SCENARIO_OP_FILL)) {
-		if (dsa_check(th, k, &rec))
-			th->verified++;
-		else
-			th->mismatches++;
-	}
-	trace_op(th, k, scenario_op_name(op), s->t_post, s->len, ok);
-	progress(th);
-}
-
-/* Operation i: the slot it takes completes first (descriptors stay in flight meanwhile). */
-static void dsa_op(struct run_thread *th, uint64_t i)
-{
-	unsigned k = (unsigned)(i % th->window);
-
-	if (th->slots[k].busy)
-		dsa_complete(th, k);
-	if (!th->error)
-		dsa_post(th, k, i);
-}
-
-static void dsa_drain(struct run_thread *th)
-{
-	for (uint64_t n = 0; n < th->window; n++) {
-		/* In submission order: the oldest slot first. */
-		unsigned k = (unsigned)((th->next_op + n) % th->window);
-
-		if (th->slots[k].busy && !th->error)
-			dsa_complete(th, k);
-		else
-			th->slots[k].busy = false;
 	}
 }
 
@@ -519,7 +194,7 @@ static bool nic_post_rx(struct run_thread *th, unsigned k)
 	struct run_slot *s = &th->slots[k];
 
 	if (!th->mapped_once) {
-		s->dma = map1(th, nic_buf(th, k), th->slot_size, DMA_FROM_DEVICE);
+		s->dma = run_op_map(th, nic_buf(th, k), th->slot_size, DMA_FROM_DEVICE);
 		if (s->dma == DMA_MAPPING_ERROR)
 			return false;
 	}
@@ -567,12 +242,12 @@ static bool nic_receive(struct run_thread *th, const uint8_t *expect, uint64_t l
 		return false;
 	ok = nic_device(th, k, true, (uint8_t *)expect, len);
 	if (!th->mapped_once)
-		unmap1(th, s->dma, s->map_len, DMA_FROM_DEVICE);
+		run_op_unmap(th, s->dma, s->map_len, DMA_FROM_DEVICE);
 	s->busy = false;
-	nic_verify(th, ok, cpu_ptr(th, nic_buf(th, k), len), expect, len);
+	nic_verify(th, ok, run_op_ptr(th, nic_buf(th, k), len), expect, len);
 	if (!nic_post_rx(th, k))
-		stop(th, dma_mapping_error(th->d->dma, DMA_MAPPING_ERROR),
-		     "reposting a receive buffer");
+		run_op_stop(th, dma_mapping_error(th->d->dma, DMA_MAPPING_ERROR),
+			    "reposting a receive buffer");
 	return ok;
 }
 
@@ -584,27 +259,28 @@ static bool nic_transmit(struct run_thread *th, const uint8_t *expect, uint8_t *
 	struct run_slot *s = &th->slots[k];
 	bool ok;
 
-	memcpy(cpu_ptr(th, nic_buf(th, k), len), expect, len);
+	memcpy(run_op_ptr(th, nic_buf(th, k), len), expect, len);
 	if (!th->mapped_once) {
-		s->dma = map1(th, nic_buf(th, k), len, DMA_TO_DEVICE);
+		s->dma = run_op_map(th, nic_buf(th, k), len, DMA_TO_DEVICE);
 		if (s->dma == DMA_MAPPING_ERROR)
 			return false;
 	}
 	nic_write_desc(th, k, s->dma, (uint32_t)(th->mapped_once ? th->slot_size : len));
 	ok = nic_device(th, k, false, bounce, len);
 	if (!th->mapped_once)
-		unmap1(th, s->dma, len, DMA_TO_DEVICE);
+		run_op_unmap(th, s->dma, len, DMA_TO_DEVICE);
 	nic_verify(th, ok, bounce, expect, len);
 	return ok;
 }
 
 static void nic_op(struct run_thread *th, uint64_t i)
 {
-	uint64_t len = draw(th, &th->w->size), t0 = th->r->trace ? trace_now(th->r->trace) : 0;
+	uint64_t len = run_op_draw(th, &th->w->size),
+		 t0 = th->r->trace ? trace_now(th->r->trace) : 0;
 	uint8_t *expect = th->scratch, *bounce = th->scratch + th->scratch_size / 2;
 	bool rx = nic_rx(th, i), ok;
 
-	pattern(expect, len, op_seed(th, i, 0));
+	run_op_pattern(expect, len, run_op_seed(th, i, 0));
 	ok = rx ? nic_receive(th, expect, len) : nic_transmit(th, expect, bounce, len);
 	if (ok) {
 		th->ops++;
@@ -612,12 +288,12 @@ static void nic_op(struct run_thread *th, uint64_t i)
 	} else {
 		th->failed++;
 	}
-	trace_op(th, th->window, rx ? "rx" : "tx", t0, len, ok);
+	run_op_trace(th, th->window, rx ? "rx" : "tx", t0, len, ok);
 }
 
 static int nic_setup(struct run_thread *th)
 {
-	uint64_t ring = align_up((th->window + 1) * sizeof(struct nic_desc), SZ_4K);
+	uint64_t ring = align_up((th->window + 1) * sizeof(struct nic_desc), RUN_SZ_4K);
 	int ret;
 
 	while (ring & (ring - 1))
@@ -631,7 +307,7 @@ static int nic_setup(struct run_thread *th)
 			enum dma_data_direction dir =
 			    k < th->window ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 
-			th->slots[k].dma = map1(th, nic_buf(th, k), th->slot_size, dir);
+			th->slots[k].dma = run_op_map(th, nic_buf(th, k), th->slot_size, dir);
 			if (th->slots[k].dma == DMA_MAPPING_ERROR)
 				return dma_mapping_error(th->d->dma, DMA_MAPPING_ERROR);
 			th->slots[k].map_len = th->slot_size;
@@ -653,8 +329,8 @@ static void nic_teardown(struct run_thread *th)
 		bool mapped = th->mapped_once ? s->nents : (s->busy && k < th->window);
 
 		if (mapped)
-			unmap1(th, s->dma, s->map_len,
-			       k < th->window ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+			run_op_unmap(th, s->dma, s->map_len,
+				     k < th->window ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
 		s->busy = false;
 		s->nents = 0;
 	}
@@ -668,7 +344,7 @@ static void nic_teardown(struct run_thread *th)
 
 static uint64_t seg_stride(const struct run_thread *th)
 {
-	return align_up(th->w->size.max, SZ_4K);
+	return align_up(th->w->size.max, RUN_SZ_4K);
 }
 
 static uint64_t seg_pa(const struct run_thread *th, unsigned k, unsigned s)
@@ -739,7 +415,7 @@ static void storage_unmap(struct run_thread *th, struct run_slot *s)
 	int ret = dma_unmap_sg(th->d->dma, s->sg, s->nents, dir);
 
 	if (ret)
-		stop(th, ret, "dma_unmap_sg of a live mapping failed");
+		run_op_stop(th, ret, "dma_unmap_sg of a live mapping failed");
 	else
 		th->unmaps++;
 	s->nents = 0;
@@ -759,16 +435,17 @@ static void storage_post(struct run_thread *th, unsigned k, uint64_t i)
 
 	s->op = i;
 	s->write = th->w->op == SCENARIO_OP_WRITE ||
-		   (th->w->op == SCENARIO_OP_MIXED && (rnd(&th->rng) & 1));
+		   (th->w->op == SCENARIO_OP_MIXED && (run_op_rnd(&th->rng) & 1));
 	for (unsigned g = 0; g < th->w->segments; g++) {
-		uint64_t l = draw(th, &th->w->size);
+		uint64_t l = run_op_draw(th, &th->w->size);
 
 		if (!th->mapped_once)
 			s->sg[g].length = l;
 		s->lens[g] = (uint32_t)l;
 		total += l;
 		if (s->write)
-			pattern(cpu_ptr(th, seg_pa(th, k, g), l), l, op_seed(th, i, g));
+			run_op_pattern(run_op_ptr(th, seg_pa(th, k, g), l), l,
+				       run_op_seed(th, i, g));
 	}
 	s->len = total;
 	s->t_post = th->r->trace ? trace_now(th->r->trace) : 0;
@@ -791,7 +468,7 @@ static void storage_complete(struct run_thread *th, unsigned k)
 
 		if (th->mapped_once)
 			off = storage_seg_off(th, g);
-		pattern(expect, l, op_seed(th, s->op, g));
+		run_op_pattern(expect, l, run_op_seed(th, s->op, g));
 		if (s->write) {
 			ok = storage_xfer(th, s, off, bounce, l, false);
 			right &= !ok || !memcmp(bounce, expect, l);
@@ -805,9 +482,9 @@ static void storage_complete(struct run_thread *th, unsigned k)
 	s->busy = false;
 	if (ok && !s->write)
 		for (unsigned g = 0; g < th->w->segments && th->w->verify; g++) {
-			pattern(expect, s->lens[g], op_seed(th, s->op, g));
-			right &=
-			    !memcmp(cpu_ptr(th, seg_pa(th, k, g), s->lens[g]), expect, s->lens[g]);
+			run_op_pattern(expect, s->lens[g], run_op_seed(th, s->op, g));
+			right &= !memcmp(run_op_ptr(th, seg_pa(th, k, g), s->lens[g]), expect,
+					 s->lens[g]);
 		}
 	if (ok) {
 		th->ops++;
@@ -819,8 +496,8 @@ static void storage_complete(struct run_thread *th, unsigned k)
 	} else {
 		th->failed++;
 	}
-	trace_op(th, k, s->write ? "write" : "read", s->t_post, s->len, ok);
-	progress(th);
+	run_op_trace(th, k, s->write ? "write" : "read", s->t_post, s->len, ok);
+	run_op_progress(th);
 }
 
 static void storage_op(struct run_thread *th, uint64_t i)
@@ -887,11 +564,11 @@ void run_ops_footprint(const struct run *r, const struct scenario_workload *w, u
 		break;
 	case SCENARIO_DEV_NIC: /* receive slots, and the transmit slot after them */
 		*window = d->rx_ring / w->threads ? d->rx_ring / w->threads : 1;
-		*slot_size = align_up(w->size.max, SZ_4K);
+		*slot_size = align_up(w->size.max, RUN_SZ_4K);
 		break;
 	default: /* requests in flight, each of `segments` segments */
 		*window = d->queue_depth / w->threads ? d->queue_depth / w->threads : 1;
-		*slot_size = align_up(align_up(w->size.max, SZ_4K) * w->segments, page);
+		*slot_size = align_up(align_up(w->size.max, RUN_SZ_4K) * w->segments, page);
 		break;
 	}
 }
@@ -913,7 +590,7 @@ static int setup(struct run_thread *th)
 	unsigned n = th->window + 1;
 
 	th->slots = calloc(n, sizeof(*th->slots));
-	th->scratch_size = 2 * align_up(th->w->size.max, SZ_4K);
+	th->scratch_size = 2 * align_up(th->w->size.max, RUN_SZ_4K);
 	th->scratch = malloc(th->scratch_size);
 	if (!th->slots || !th->scratch)
 		return -ENOMEM;
@@ -937,7 +614,7 @@ static int setup(struct run_thread *th)
 		}
 	switch (th->d->sd->type) {
 	case SCENARIO_DEV_DSA:
-		return dsa_setup(th);
+		return run_dsa_setup(th);
 	case SCENARIO_DEV_NIC:
 		return nic_setup(th);
 	default:
@@ -950,7 +627,7 @@ static void teardown(struct run_thread *th)
 	if (th->slots) {
 		switch (th->d->sd->type) {
 		case SCENARIO_DEV_DSA:
-			dsa_teardown(th);
+			run_dsa_teardown(th);
 			break;
 		case SCENARIO_DEV_NIC:
 			nic_teardown(th);
@@ -975,7 +652,7 @@ int run_ops_thread(struct run_thread *th)
 	int ret = setup(th);
 
 	if (ret) {
-		stop(th, ret, "setting up the workload's buffers");
+		run_op_stop(th, ret, "setting up the workload's buffers");
 		run_ops_pause(th);
 		teardown(th);
 		return ret;
@@ -983,12 +660,11 @@ int run_ops_thread(struct run_thread *th)
 	for (uint64_t i = 0; i < th->count && !th->error && !aborted(th); i++) {
 		switch (th->d->sd->type) {
 		case SCENARIO_DEV_DSA:
-			dsa_op(th, i);
-			th->next_op = i + 1;
+			run_dsa_op(th, i);
 			break;
 		case SCENARIO_DEV_NIC:
 			nic_op(th, i);
-			progress(th);
+			run_op_progress(th);
 			break;
 		default:
 			storage_op(th, i);
@@ -998,7 +674,7 @@ int run_ops_thread(struct run_thread *th)
 	if (th->d->sd->type == SCENARIO_DEV_STORAGE && !th->error)
 		storage_drain(th);
 	if (th->d->sd->type == SCENARIO_DEV_DSA)
-		dsa_drain(th);
+		run_dsa_drain(th);
 	run_ops_pause(th);
 	teardown(th);
 	atomic_fetch_add(&th->r->ops_done, th->progress_pending);

@@ -5,11 +5,11 @@
  *
  * Every operation is what a kernel driver would do with the DMA API, and what its device
  * then does by DMA through its PCIe function (and so its device TLB and the IOMMU):
- *  - DSA: map the buffers, build a descriptor with the workload's PASID (the kernel PASID,
- *    or none), submit it to a work queue; later wait for its completion interrupt, read
- *    the completion record, unmap. The engine does the DMA in its own thread; each thread
- *    keeps a few descriptors in flight (its share of the work queue, at most 8), as a
- *    driver feeding an engine does.
+ *  - DSA: map the buffers, build a descriptor, submit it through the engine's kernel
+ *    driver (dsa_driver.h: it adds the completion record and the kernel PASID), later
+ *    wait for its completion record, unmap. The engine does the DMA in its own thread;
+ *    each thread keeps a few descriptors in flight (its share of the work queue, at most
+ *    8), as a client feeding an engine does.
  *  - NIC: a receive ring of posted, mapped buffers that the device fills (it reads each
  *    ring entry by DMA to find the buffer, writes the packet, writes the entry back), and
  *    transmit of one mapped packet at a time that the device reads.
@@ -24,6 +24,11 @@
 
 #include "run.h"
 
+#define RUN_SZ_4K 4096ull
+
+/* How long an operation may take before the run calls it stuck (a stack bug). */
+#define RUN_OP_TIMEOUT_NS (30ull * 1000000000ull)
+
 /* One slot of a window: an operation posted and not yet completed. */
 struct run_slot {
 	bool busy;
@@ -34,6 +39,7 @@ struct run_slot {
 	dma_addr_t dma;	 /* single mapping (NIC); DSA source */
 	dma_addr_t dma2; /* DSA destination */
 	uint64_t fill;	 /* DSA fill pattern */
+	unsigned ticket; /* DSA: the driver's completion record */
 	uint64_t map_len;
 	int nents;	   /* storage: entries mapped (NIC once: 1 when mapped) */
 	int nsegs;	   /* storage: DMA segments */
@@ -55,8 +61,9 @@ struct run_thread {
 	unsigned pid; /* trace lane */
 	bool has_pasid;
 	uint32_t pasid;
-	unsigned irq_slot; /* DSA: the first of its `window` completion slots */
-	unsigned wq;	   /* DSA work queue */
+	unsigned wq;  /* DSA work queue */
+	bool dsa_raw; /* DSA: the descriptors carry dsa_pasid_field, not the driver's */
+	uint32_t dsa_pasid_field;
 
 	/* Physical buffers reserved for this (workload, thread) at setup. */
 	uint64_t buf;
@@ -67,7 +74,7 @@ struct run_thread {
 	uint8_t *scratch; /* device-side bounce buffer and expected data */
 	uint64_t scratch_size;
 
-	/* Coherent memory: DSA completion record, NIC descriptor ring. */
+	/* Coherent memory: the NIC's descriptor ring. */
 	uint64_t coh_pa;
 	dma_addr_t coh_dma;
 	uint64_t coh_size;
@@ -98,5 +105,31 @@ int run_ops_thread(struct run_thread *th);
 /* Between the operations and the tear-down: the phase end hook (the graph is drawn while
  * the thread's long-lived mappings are still in place). */
 void run_ops_pause(struct run_thread *th);
+
+/* ---- what the device types share (run_ops.c) ---------------------------------------------- */
+
+uint64_t run_op_rnd(uint64_t *state); /* the workloads' random numbers (xorshift64*) */
+uint64_t run_op_draw(struct run_thread *th, const struct scenario_range *rg); /* a size */
+/* Bytes that identify `seed` (operation, part): different seeds differ everywhere. */
+void run_op_pattern(uint8_t *p, uint64_t len, uint64_t seed);
+uint64_t run_op_seed(const struct run_thread *th, uint64_t op, uint64_t part);
+uint8_t *run_op_ptr(struct run_thread *th, uint64_t pa, uint64_t len); /* the CPU's view */
+void run_op_progress(struct run_thread *th); /* one operation done (the progress bar) */
+/* Something the stack got wrong: noted for the report, the thread stops. */
+void run_op_stop(struct run_thread *th, int err, const char *what);
+/* dma_map_single / dma_unmap_single on the device's DMA handle, counted and traced. */
+dma_addr_t run_op_map(struct run_thread *th, uint64_t pa, uint64_t len,
+		      enum dma_data_direction dir);
+void run_op_unmap(struct run_thread *th, dma_addr_t a, uint64_t len, enum dma_data_direction dir);
+/* One operation from t0 to now on the trace lane of window slot k. */
+void run_op_trace(struct run_thread *th, unsigned k, const char *name, uint64_t t0, uint64_t len,
+		  bool ok);
+
+/* ---- DSA (run_ops_dsa.c): descriptors through the engine's kernel driver ------------------ */
+
+int run_dsa_setup(struct run_thread *th);
+void run_dsa_op(struct run_thread *th, uint64_t i);
+void run_dsa_drain(struct run_thread *th);
+void run_dsa_teardown(struct run_thread *th);
 
 #endif

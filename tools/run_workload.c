@@ -195,15 +195,15 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* The first completion slot of workload `wi` on its device (as make_irq_slots counts). */
-static unsigned irq_base(const struct scenario *s, unsigned wi)
+/* Threads of the workloads before `wi` on the same device: where its threads start
+ * taking the device's DSA work queues in turn. */
+static unsigned thread_base(const struct scenario *s, unsigned wi)
 {
-	const struct scenario_device *d = &s->devices[s->workloads[wi].device];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < wi; i++)
 		if (s->workloads[i].device == s->workloads[wi].device)
-			n += s->workloads[i].threads * run_dsa_window(d, &s->workloads[i]);
+			n += s->workloads[i].threads;
 	return n;
 }
 
@@ -237,10 +237,9 @@ static void prepare_thread(struct run *r, struct run_thread *th, unsigned slot, 
 	    .window = window,
 	    .slot_size = slot_size,
 	    .buf = r->wl_buf[wi] + t * wl_align_up(run_ops_region(r, w), w->page_size),
-	    .irq_slot = irq_base(r->s, wi) + t * run_dsa_window(d->sd, w),
 	};
 	/* A workload's threads use the device's work queues in turn. */
-	th->wq = (irq_base(r->s, wi) + t) % (d->sd->work_queues ? d->sd->work_queues : 1);
+	th->wq = (thread_base(r->s, wi) + t) % (d->sd->work_queues ? d->sd->work_queues : 1);
 	/* A kernel-PASID workload carries the device's PASID - the one it had last, also
 	 * after dma_disable_pasid (those descriptors must fault) - or none after a fallback. */
 	if (w->pasid == SCENARIO_WL_KERNEL && d->kpasid_ever) {

@@ -46,7 +46,8 @@ struct dsa_drv_config {
 	struct pci_endpoint *ep;   /* the device's function (required) */
 	struct dma_dev_config dma; /* the DMA handle to make: dev, mem, alloc required */
 	bool use_pasid;		   /* try dma_enable_pasid() */
-	struct dsa_config dsa;	   /* WQs, transfer size, interrupt; ep and access are set here */
+	struct dsa_config dsa;	   /* WQs, transfer size; ep and access are set here, and the
+				    * interrupt is the driver's (it calls dsa.irq after its own) */
 	unsigned records;	   /* completion records, 1..4096; 0 = 256 */
 	uint64_t timeout_ns;	   /* bound of every wait; 0 = 1 s */
 	dsa_drv_log_fn log;	   /* NULL: one line on stderr */
@@ -98,24 +99,30 @@ int dsa_drv_enable_pasid(struct dsa_drv *drv);
 /* ---- asynchronous use: DMA addresses, one completion record per descriptor --------------- */
 
 /* dsa_drv_submit() flags */
-#define DSA_DRV_RAW_PASID (1u << 0) /* keep the descriptor's pasid field (tests) */
+/* Keep the descriptor's pasid field: tests, and scenarios that submit without PASID on an
+ * engine that has one, or with a kernel PASID already disabled (softiommu run). */
+#define DSA_DRV_RAW_PASID (1u << 0)
 
 /*
  * dsa_drv_submit() - take a completion record, point the descriptor at it (DSA_F_CRAV |
- * DSA_F_RCR), set its PASID (the kernel PASID with PRIV clear, or none) unless
- * DSA_DRV_RAW_PASID, and submit it to WQ `wq`, retrying while the WQ is full (up to the
- * timeout). *ticket names the record for dsa_drv_wait(). The data addresses in `d` are DMA
- * addresses the caller mapped. -EINVAL NULL pointers, unknown flags or a WQ that does not
- * exist; -EBUSY no free completion record; -ETIMEDOUT the WQ stayed full; dsa_submit()'s
- * -ENODEV.
+ * DSA_F_RCR) and ask for the completion interrupt (DSA_F_RCI, int_handle the record's
+ * number: the driver takes the interrupt, then calls cfg.dsa.irq if given), set its PASID (the
+ * kernel PASID with PRIV clear, or none) unless DSA_DRV_RAW_PASID, and submit it to WQ `wq`,
+ * retrying while the WQ is full (up to the timeout). *ticket names the record for dsa_drv_wait().
+ * The data addresses in `d` are DMA addresses the caller mapped. -EINVAL NULL pointers, unknown
+ * flags or a WQ that does not exist; -EBUSY no free completion record; -ETIMEDOUT the WQ stayed
+ * full; dsa_submit()'s -ENODEV.
  */
 int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigned flags,
 		   unsigned *ticket);
 
 /*
  * dsa_drv_wait() - wait for the descriptor of `ticket` and give its record back to the
- * pool. 0 with the record in *c (may be NULL); -ETIMEDOUT (the record stays taken: the
- * device may still write it); -EINVAL a ticket that is not in flight.
+ * pool. 0 with the record in *c (may be NULL); -EIO the descriptor completed (its
+ * interrupt came) without a record - the record's own write failed, as it does with a
+ * PASID the IOMMU no longer knows; the software-error register says why
+ * (dsa_read_swerr) and *c is zeroed; -ETIMEDOUT (the record stays taken: the device may
+ * still write it); -EINVAL a ticket that is not in flight.
  */
 int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c);
 

@@ -22,6 +22,8 @@
 /* One record per cache line: the engine writing one record does not steal the line from a
  * CPU zeroing or polling its neighbour. */
 #define RECORD_STRIDE 64
+/* A waiter polls the record for this long between looks at the completion interrupt. */
+#define WAIT_SLICE_NS 200000ull
 
 enum { SLOT_FREE, SLOT_BUSY, SLOT_LOST };
 
@@ -38,6 +40,7 @@ struct dsa_drv {
 	unsigned *free_list;
 	unsigned nfree;
 	uint8_t *state; /* SLOT_* per record */
+	uint8_t *irq;	/* per record: its descriptor's completion interrupt came (atomic) */
 };
 
 static uint64_t now_ns(void)
@@ -88,19 +91,6 @@ static void on_access(void *ctx, bool has_pasid, uint32_t pasid, uint64_t addr, 
 
 /* ---- probe and remove ------------------------------------------------------------------- */
 
-static int pool_init(struct dsa_drv *drv, unsigned n)
-{
-	drv->free_list = calloc(n, sizeof(*drv->free_list));
-	drv->state = calloc(n, 1);
-	if (!drv->free_list || !drv->state)
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++)
-		drv->free_list[i] = n - 1 - i;
-	drv->nfree = n;
-	pthread_mutex_init(&drv->pool_lock, NULL);
-	return 0;
-}
-
 static uint64_t pow2_at_least(uint64_t v)
 {
 	uint64_t p = 4096;
@@ -108,6 +98,32 @@ static uint64_t pow2_at_least(uint64_t v)
 	while (p < v)
 		p <<= 1;
 	return p;
+}
+
+/* The completion interrupt: the descriptor of record `handle` has completed, its record
+ * written before (or its write failed). Then the caller's handler, if it gave one. */
+static void on_irq(void *ctx, unsigned wq, uint16_t handle)
+{
+	struct dsa_drv *drv = ctx;
+
+	if (handle < drv->cr_size / RECORD_STRIDE)
+		__atomic_store_n(&drv->irq[handle], 1, __ATOMIC_RELEASE);
+	if (drv->cfg.dsa.irq)
+		drv->cfg.dsa.irq(drv->cfg.dsa.irq_ctx, wq, handle);
+}
+
+static int pool_init(struct dsa_drv *drv, unsigned n)
+{
+	drv->free_list = calloc(n, sizeof(*drv->free_list));
+	drv->state = calloc(n, 1);
+	drv->irq = calloc(pow2_at_least((uint64_t)n * RECORD_STRIDE) / RECORD_STRIDE, 1);
+	if (!drv->free_list || !drv->state || !drv->irq)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		drv->free_list[i] = n - 1 - i;
+	drv->nfree = n;
+	pthread_mutex_init(&drv->pool_lock, NULL);
+	return 0;
 }
 
 /* idxd_enable_system_pasid(): the default domain on a global PASID, or no PASID at all. */
@@ -132,6 +148,7 @@ static void drv_free(struct dsa_drv *drv)
 		pthread_mutex_destroy(&drv->pool_lock);
 	free(drv->free_list);
 	free(drv->state);
+	free(drv->irq);
 	free(drv);
 }
 
@@ -172,6 +189,8 @@ int dsa_drv_probe(const struct dsa_drv_config *cfg, struct dsa_drv **out)
 	dcfg.ep = cfg->ep;
 	dcfg.access = dma_debug_enabled(drv->dma) ? on_access : NULL;
 	dcfg.access_ctx = drv;
+	dcfg.irq = on_irq;
+	dcfg.irq_ctx = drv;
 	ret = dsa_create(&dcfg, &drv->dsa);
 	if (ret)
 		goto err_coherent;
@@ -295,8 +314,10 @@ int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigne
 		return ret;
 	memset(mem_ptr(drv->cfg.dma.mem, drv->cr_phys + slot * RECORD_STRIDE, DSA_COMP_SIZE), 0,
 	       DSA_COMP_SIZE);
+	__atomic_store_n(&drv->irq[slot], 0, __ATOMIC_RELAXED);
 	d->completion = drv->cr_dma + slot * RECORD_STRIDE;
-	d->op_flags |= DSA_F_CRAV | DSA_F_RCR;
+	d->op_flags |= DSA_F_CRAV | DSA_F_RCR | DSA_F_RCI;
+	d->int_handle = (uint16_t)slot;
 	if (!(flags & DSA_DRV_RAW_PASID)) {
 		pasid = kernel_pasid(drv);
 		/* Kernel DMA on VT-d runs with user privilege (PRIV clear). */
@@ -319,9 +340,35 @@ int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigne
 	return 0;
 }
 
+/*
+ * Poll the record, a slice at a time, until it is written; between slices look at the
+ * interrupt: once it has come the record is final (the engine writes it first), so a
+ * record still empty then was never written - its own write failed (the software-error
+ * register says why). 0, -EIO (no record), -ETIMEDOUT.
+ */
+static int wait_record(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
+{
+	uint64_t cr = drv->cr_phys + ticket * RECORD_STRIDE, start = now_ns();
+	int ret;
+
+	for (;;) {
+		bool irq = __atomic_load_n(&drv->irq[ticket], __ATOMIC_ACQUIRE);
+
+		ret = dsa_wait(drv->cfg.dma.mem, cr, irq ? 0 : WAIT_SLICE_NS, c);
+		if (ret != -ETIMEDOUT)
+			return ret;
+		if (irq) {
+			if (c)
+				*c = (struct dsa_completion){0};
+			return -EIO;
+		}
+		if (now_ns() - start >= drv->cfg.timeout_ns)
+			return -ETIMEDOUT;
+	}
+}
+
 int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
 {
-	uint64_t cr;
 	bool busy;
 	int ret;
 
@@ -332,8 +379,7 @@ int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
 	pthread_mutex_unlock(&drv->pool_lock);
 	if (!busy)
 		return -EINVAL;
-	cr = drv->cr_phys + ticket * RECORD_STRIDE;
-	ret = dsa_wait(drv->cfg.dma.mem, cr, drv->cfg.timeout_ns, c);
+	ret = wait_record(drv, ticket, c);
 	/* A record that never came may still be written: it is not handed out again. */
 	slot_put(drv, ticket, ret == -ETIMEDOUT ? SLOT_LOST : SLOT_FREE);
 	return ret;

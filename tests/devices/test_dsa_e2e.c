@@ -171,11 +171,13 @@ static void test_fallback_legacy_unit(void)
 
 /* After dma_disable_pasid(), a descriptor that still carries the PASID faults on its first
  * access and moves nothing; its record cannot be written either (same PASID), so the error
- * is in the software-error register. The driver itself goes on without a PASID. */
+ * is in the software-error register and the wait ends with the completion interrupt and
+ * no record (-EIO). The driver itself goes on without a PASID. */
 static void disabled_case(int domain)
 {
 	struct sys_opts o = {.domain = domain, .pasid_width = 20, .use_pasid = true};
 	struct dma_dev *dma;
+	struct dsa_completion c = {.status = 0xff};
 	struct dsa_swerr e;
 	struct dsa_desc d;
 	dma_addr_t a, b;
@@ -205,7 +207,9 @@ static void disabled_case(int domain)
 	d.size = 8192;
 	d.completion = 0; /* set by submit */
 	CHECK_EQ(dsa_drv_submit(s.drv, 0, &d, DSA_DRV_RAW_PASID, &t), 0);
-	CHECK_EQ(dsa_drv_drain(s.drv), 0);
+	CHECK_EQ(dsa_drv_wait(s.drv, t, &c), -EIO);
+	CHECK_EQ(c.status, DSA_COMP_NONE);
+	CHECK_EQ(dsa_drv_wait(s.drv, t, &c), -EINVAL); /* its record went back to the pool */
 	CHECK_EQ(dsa_read_swerr(dsa_drv_dsa(s.drv), &e), 0);
 	CHECK(e.valid && e.record_fault);
 	CHECK_EQ(e.status, DSA_COMP_PAGE_FAULT);

@@ -33,6 +33,7 @@
 #include "../../tools/run_events.c"
 #include "../../tools/run_expect.c"
 #include "../../tools/run_ops.c"
+#include "../../tools/run_ops_dsa.c"
 #include "../../tools/run_progress.c"
 #include "../../tools/run_workload.c"
 
