@@ -340,11 +340,19 @@ int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigne
 	return 0;
 }
 
+static bool irq_came(struct dsa_drv *drv, unsigned ticket)
+{
+	return __atomic_load_n(&drv->irq[ticket], __ATOMIC_ACQUIRE);
+}
+
 /*
  * Poll the record, a slice at a time, until it is written; between slices look at the
  * interrupt: once it has come the record is final (the engine writes it first), so a
  * record still empty then was never written - its own write failed (the software-error
- * register says why). 0, -EIO (no record), -ETIMEDOUT.
+ * register says why). A record seen before its interrupt is waited for until the
+ * interrupt comes (it follows at once): the record goes back to the pool only when the
+ * engine is done with it, so a late interrupt cannot land on its next descriptor.
+ * 0, -EIO (no record), -ETIMEDOUT.
  */
 static int wait_record(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
 {
@@ -352,11 +360,11 @@ static int wait_record(struct dsa_drv *drv, unsigned ticket, struct dsa_completi
 	int ret;
 
 	for (;;) {
-		bool irq = __atomic_load_n(&drv->irq[ticket], __ATOMIC_ACQUIRE);
+		bool irq = irq_came(drv, ticket);
 
 		ret = dsa_wait(drv->cfg.dma.mem, cr, irq ? 0 : WAIT_SLICE_NS, c);
 		if (ret != -ETIMEDOUT)
-			return ret;
+			break;
 		if (irq) {
 			if (c)
 				*c = (struct dsa_completion){0};
@@ -365,6 +373,12 @@ static int wait_record(struct dsa_drv *drv, unsigned ticket, struct dsa_completi
 		if (now_ns() - start >= drv->cfg.timeout_ns)
 			return -ETIMEDOUT;
 	}
+	while (!ret && !irq_came(drv, ticket)) {
+		if (now_ns() - start >= drv->cfg.timeout_ns)
+			return -ETIMEDOUT;
+		sched_yield();
+	}
+	return ret;
 }
 
 int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
