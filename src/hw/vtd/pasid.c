@@ -35,6 +35,15 @@ void vtd_pasid_init(struct vtd *vtd)
 			r[2] |= c->fs_ea ? 0 : VTD_PE_Q2_EAFE;
 		}
 	}
+	/* One test for a first-stage entry that vtd_pasid_lookup() takes (translate.c's
+	 * uncached path): present, PGTT 001 and implemented, no reserved bit, and FLPM a
+	 * depth the unit walks (SPT.4: 4-level, or 5-level with CAP.FL5LP). */
+	vtd->fs_pe_chk[0] = vtd->pe_rsvd[VTD_PGTT_FS][0] | VTD_PE_Q0_P | VTD_PE_Q0_PGTT_MASK;
+	vtd->fs_pe_want =
+	    c->first_stage ? VTD_PE_Q0_P | VTD_SET(VTD_PE_Q0_PGTT, VTD_PGTT_FS) : ~0ull;
+	vtd->fs_pe_chk[1] = vtd->pe_rsvd[VTD_PGTT_FS][1];
+	vtd->fs_pe_chk[2] = vtd->pe_rsvd[VTD_PGTT_FS][2] | VTD_SET(VTD_PE_Q2_FLPM, 2) |
+			    (c->fs_5level ? 0 : VTD_SET(VTD_PE_Q2_FLPM, VTD_FLPM_5LEVEL));
 }
 
 /* A faulty entry: the checks in their order, to name the fault. */

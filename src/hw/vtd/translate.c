@@ -159,7 +159,7 @@ static inline __attribute__((always_inline)) uint8_t walk(struct vtd *vtd, const
 	x->ss = XL_ALL;
 	if (VTD_LIKELY(pe->pgtt == VTD_PGTT_FS || pe->pgtt == VTD_PGTT_NESTED)) {
 		s = caches ? walk_fs_cached(vtd, pe, a, &w->fs, run)
-			   : vtd_walk_fs(vtd, pe, a->addr, &w->fs);
+			   : vtd_walk_fs_inline(vtd, pe, a->addr, &w->fs);
 		if (VTD_UNLIKELY(s)) {
 			x->neg = s == VTD_WALK_NOT_PRESENT ? VTD_NEG_FS : 0;
 			return fs_reason(s, &w->fs);
@@ -1090,12 +1090,125 @@ static __attribute__((noinline)) void translate_cached(struct vtd *vtd, const st
 #endif
 }
 
-static __attribute__((noinline)) void translate_uncached(struct vtd *vtd, const struct pci_req *req,
-							 struct pci_resp *resp)
+/* A structure entry read directly (vtd_fetch()'s acquire load; the caller checked the
+ * bounds). */
+static inline uint64_t direct64(const uint8_t *base, uint64_t pa)
+{
+	return __atomic_load_n((const uint64_t *)(const void *)(base + pa), __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The common uncached translation in scalable mode, with memory reached directly: root,
+ * context, PASID directory and first-stage PASID entries that are present and well-formed
+ * (each one masked test, precomputed from the configuration), a request they allow, then
+ * the walk and its checks as translate_pe() makes them (translate_once()). Returns false -
+ * having changed nothing, or set accessed/dirty bits the walk needed - for anything else:
+ * the full path then does it all, in the architected order, and names the fault.
+ */
+static inline __attribute__((always_inline)) bool
+uncached_fast(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	const uint8_t *base = vtd->base;
+	uint64_t root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE), lim = vtd->mem_size;
+	uint64_t pa, half, ce0, ce1, de, q[8];
+	unsigned devfn = PCI_RID_DEVFN(req->rid);
+	struct vtd_access a;
+	struct vtd_ctx ctx;
+	struct vtd_pe pe;
+
+	if (VTD_UNLIKELY(!base || !vtd->cfg.scalable ||
+			 (root & (VTD_ROOT_TE | VTD_ROOT_TTM_MASK)) !=
+			     (VTD_ROOT_TE | VTD_SET(VTD_RTADDR_TTM, VTD_TTM_SCALABLE))))
+		return false;
+	decode(vtd, req, &a);
+	/* The root entry half for devfn[7] (vtd_sm_context()). */
+	pa = (root & VTD_ROOT_RTA_MASK) + PCI_RID_BUS(a.sid) * 16 + (devfn >> 7) * 8;
+	if (VTD_UNLIKELY(pa > lim - 8))
+		return false;
+	half = direct64(base, pa);
+	if (VTD_UNLIKELY((half & (VTD_SRE_Q0_LP | VTD_SRE_Q0_RSVD | vtd->ptr_rsvd)) !=
+			 VTD_SRE_Q0_LP))
+		return false;
+	/* The context entry: present, no reserved bit. */
+	pa = (half & VTD_SRE_Q0_LCTP_MASK) + (devfn & 0x7f) * 32;
+	if (VTD_UNLIKELY(pa > lim - 32))
+		return false;
+	ce0 = direct64(base, pa);
+	ce1 = direct64(base, pa + 8);
+	if (VTD_UNLIKELY((ce0 & (VTD_SCE_Q0_P | vtd->sm_ctx_rsvd[0])) != VTD_SCE_Q0_P ||
+			 (ce1 & vtd->sm_ctx_rsvd[1]) | direct64(base, pa + 16) |
+			     direct64(base, pa + 24)))
+		return false;
+	ctx.ptr = ce0 & VTD_SCE_Q0_PASIDDIRPTR_MASK;
+	ctx.rid_pasid = (uint32_t)VTD_GET(ce1, VTD_SCE_Q1_RID_PASID);
+	ctx.pdts = (uint8_t)VTD_GET(ce0, VTD_SCE_Q0_PDTS);
+	ctx.flags = ((ce0 & VTD_SCE_Q0_DTE) ? VTD_CTX_DTE : 0) |
+		    ((ce0 & VTD_SCE_Q0_PASIDE) ? VTD_CTX_PASIDE : 0) |
+		    ((ce1 & VTD_SCE_Q1_RID_PRIV) ? VTD_CTX_RID_PRIV : 0);
+	if (VTD_UNLIKELY(check_sm_request(vtd, &ctx, &a)))
+		return false;
+	if (VTD_UNLIKELY(a.at == PCI_AT_TRANSLATED)) {
+		pass(resp, a.addr);
+		return true;
+	}
+	/* The PASID directory entry and the PASID-table entry (vtd_pasid_lookup()). */
+	pa = ctx.ptr + (uint64_t)(a.pasid >> VTD_PASID_DIR_SHIFT) * 8;
+	if (VTD_UNLIKELY(pa > lim - 8))
+		return false;
+	de = direct64(base, pa);
+	if (VTD_UNLIKELY((de & (VTD_PDE_P | VTD_PDE_RSVD | vtd->ptr_rsvd)) != VTD_PDE_P))
+		return false;
+	pa = (de & VTD_PDE_SMPTBLPTR_MASK) + (a.pasid & VTD_PASID_TBL_MASK) * 64;
+	if (VTD_UNLIKELY(pa > lim - 64))
+		return false;
+#pragma GCC unroll 8
+	for (unsigned i = 0; i < 8; i++)
+		q[i] = direct64(base, pa + 8 * i);
+	if (VTD_UNLIKELY((q[0] & vtd->fs_pe_chk[0]) != vtd->fs_pe_want ||
+			 ((q[1] & vtd->fs_pe_chk[1]) | (q[2] & vtd->fs_pe_chk[2]) | q[3] | q[4] |
+			  q[5] | q[6] | q[7])))
+		return false;
+	pe.pgtt = VTD_PGTT_FS;
+	pe.flptptr = q[2] & VTD_PE_Q2_FLPTPTR_MASK;
+	pe.fs_levels = (q[2] & VTD_PE_Q2_FLPM_MASK) ? 5 : 4;
+	pe.flags = (uint32_t)(q[0] & 0xfff) | (uint32_t)(q[2] & 0xff) << 16;
+	/* ERE / SRE (SPT.5, SPT.6) and the interrupt range of a translation request, as
+	 * translate_scalable() and translate_pe() check them. */
+	if (VTD_UNLIKELY(((a.acc & VTD_ACC_X) && !(pe.flags & VTD_PE_ERE)) ||
+			 ((a.acc & VTD_ACC_PRIV) && !(pe.flags & VTD_PE_SRE)) ||
+			 ((a.acc & VTD_ACC_ATS) && in_intr_range(a.addr))))
+		return false;
+
+	struct vtd_iotlb_ent ent;
+	struct walks w;
+
+	return translate_once(vtd, &a, &pe, resp, &ent, &w, NULL, false, false) == 0;
+}
+
+static __attribute__((noinline)) void
+translate_uncached_full(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 {
 	struct vtd_run run;
 
 	dispatch(vtd, req, resp, &run, false, false);
+}
+
+static void trace_translate(struct vtd *vtd, const struct pci_req *req,
+			    const struct pci_resp *resp);
+
+/* A unit without translation caches: the checks of the request, the translation, the
+ * trace. */
+static __attribute__((noinline)) int translate_uncached(struct vtd *vtd, const struct pci_req *req,
+							struct pci_resp *resp)
+{
+	if (VTD_UNLIKELY(req->at > PCI_AT_TRANSLATED ||
+			 ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX)))
+		return -EINVAL;
+	if (VTD_UNLIKELY(!uncached_fast(vtd, req, resp)))
+		translate_uncached_full(vtd, req, resp);
+	if (VTD_UNLIKELY(vtd->cb.trace != NULL))
+		trace_translate(vtd, req, resp);
+	return 0;
 }
 
 static __attribute__((noinline)) void trace_translate(struct vtd *vtd, const struct pci_req *req,
@@ -1119,7 +1232,7 @@ static __attribute__((noinline)) int translate_slow(struct vtd *vtd, const struc
 	if (VTD_LIKELY(vtd->caching))
 		translate_cached(vtd, req, resp);
 	else
-		translate_uncached(vtd, req, resp);
+		translate_uncached_full(vtd, req, resp);
 	if (VTD_UNLIKELY(vtd->cb.trace != NULL))
 		trace_translate(vtd, req, resp);
 	return 0;
@@ -1166,6 +1279,8 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 			return 0;
 		}
 	}
+	if (!vtd->caching)
+		return translate_uncached(vtd, req, resp);
 	return translate_slow(vtd, req, resp);
 }
 

@@ -108,7 +108,11 @@ struct vtd {
 	uint64_t ss_rsvd[2][6][2];    /* [legacy][level][PS] */
 	uint64_t pe_rsvd[8][3];	      /* [PGTT][Q0..Q2] */
 	uint64_t sm_ctx_rsvd[2];      /* scalable context entry Q0, Q1 */
-	uint8_t pgtt_ok;	      /* bit n: PGTT n supported */
+	/* The uncached path's test of a first-stage PASID entry (translate.c): well-formed
+	 * and supported iff (Q0 & fs_pe_chk[0]) == fs_pe_want and Q1, Q2 have no bit of
+	 * fs_pe_chk[1], fs_pe_chk[2] (and Q3-Q7 are 0). */
+	uint64_t fs_pe_chk[3], fs_pe_want;
+	uint8_t pgtt_ok; /* bit n: PGTT n supported */
 
 	/* The translation caches (digest 5.11; caches.c) and check mode (check.c). */
 	uint64_t inv_gen __attribute__((aligned(64))); /* odd during an invalidation, sampled

@@ -76,8 +76,12 @@ vtd_walk_fs_levels(const struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
 			/* Acquire, as vtd_fetch(): the table below was finished first. */
 			e = __atomic_load_n((const uint64_t *)(const void *)(base + pa),
 					    __ATOMIC_ACQUIRE);
-		} else if (mem_read64(vtd->mem, pa, &e)) {
-			return n || !root ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+		} else {
+			uint64_t v; /* (not e: its address would keep e in memory) */
+
+			if (mem_read64(vtd->mem, pa, &v))
+				return n || !root ? VTD_WALK_FETCH : VTD_WALK_FETCH_ROOT;
+			e = v;
 		}
 		w->ev[n] = e; /* (the entry's address is recomputed if A/D need writing) */
 		and_all &= e;
@@ -108,8 +112,9 @@ static inline bool vtd_fs_canonical(const struct vtd_pe *pe, uint64_t va)
 	return (uint64_t)((int64_t)(va << (63 - hi)) >> (63 - hi)) == va;
 }
 
-static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe,
-					       uint64_t va, struct vtd_walk *restrict w)
+static inline __attribute__((always_inline)) enum vtd_walk_status
+vtd_walk_fs_inline(struct vtd *vtd, const struct vtd_pe *pe, uint64_t va,
+		   struct vtd_walk *restrict w)
 {
 	if (!vtd_fs_canonical(pe, va))
 		return VTD_WALK_WIDTH;
@@ -118,6 +123,13 @@ static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd
 	if (pe->fs_levels == 5)
 		return vtd_walk_fs_levels(vtd, pe, va, w, 5, pe->flptptr, ~0ull, 0, true);
 	return vtd_walk_fs_levels(vtd, pe, va, w, 4, pe->flptptr, ~0ull, 0, true);
+}
+
+/* The same, where the compiler decides whether to inline it. */
+static inline enum vtd_walk_status vtd_walk_fs(struct vtd *vtd, const struct vtd_pe *pe,
+					       uint64_t va, struct vtd_walk *restrict w)
+{
+	return vtd_walk_fs_inline(vtd, pe, va, w);
 }
 
 /*
