@@ -44,6 +44,7 @@
 #include "../tools/run_expect.c"
 #include "../tools/run_ops.c"
 #include "../tools/run_ops_dsa.c"
+#include "../tools/run_ops_traffic.c"
 #include "../tools/run_progress.c"
 #include "../tools/run_workload.c"
 

@@ -86,9 +86,6 @@ size_t report_dma_rows(struct run *r, struct report_dma_row *rows, size_t max)
 			row->failed += atomic_load(&c->failed);
 			row->verified += atomic_load(&c->verified);
 			row->mismatches += atomic_load(&c->mismatches);
-			row->maps += atomic_load(&c->maps);
-			row->unmaps += atomic_load(&c->unmaps);
-			row->map_errors += atomic_load(&c->map_errors);
 		}
 	/* By device, then without PASID first. */
 	for (size_t i = 1; i < n; i++)
@@ -105,6 +102,25 @@ size_t report_dma_rows(struct run *r, struct report_dma_row *rows, size_t max)
 			*b = t;
 		}
 	return n;
+}
+
+void report_dma_api(struct run *r, size_t dev, struct dma_stats *out)
+{
+	*out = (struct dma_stats){0};
+	for (unsigned s = 0; s < r->n_slots; s++) {
+		const struct dma_stats *d = &r->dmastat[s * r->n_devs + dev];
+
+		out->maps += d->maps;
+		out->unmaps += d->unmaps;
+		out->map_errors += d->map_errors;
+		out->syncs += d->syncs;
+		out->fq_queued += d->fq_queued;
+		out->fq_flush_full += d->fq_flush_full;
+		out->fq_flush_timeout += d->fq_flush_timeout;
+		out->fq_flush_explicit += d->fq_flush_explicit;
+		out->fq_flush_nospace += d->fq_flush_nospace;
+		out->iova_retries += d->iova_retries;
+	}
 }
 
 size_t report_fault_rows(struct run *r, struct report_fault_row *rows, size_t max)
@@ -277,6 +293,26 @@ static void text_dma(struct run *r, FILE *f)
 	}
 	if (!n)
 		fprintf(f, "  (no workload ran)\n");
+}
+
+static void text_dma_api(struct run *r, FILE *f)
+{
+	section(f, "DMA API by device (mappings, and how unmaps were flushed)");
+	fprintf(f, "  %-16s %10s %10s %7s %10s %10s %20s\n", "device", "maps", "unmaps", "errors",
+		"syncs", "queued", "flush-alls full/time");
+	for (size_t d = 0; d < r->n_devs; d++) {
+		struct dma_stats s;
+		char fl[32];
+
+		report_dma_api(r, d, &s);
+		snprintf(fl, sizeof(fl), "%" PRIu64 "/%" PRIu64, s.fq_flush_full,
+			 s.fq_flush_timeout);
+		fprintf(f,
+			"  %-16s %10" PRIu64 " %10" PRIu64 " %7" PRIu64 " %10" PRIu64 " %10" PRIu64
+			" %20s\n",
+			r->devs[d].sd->name, s.maps, s.unmaps, s.map_errors, s.syncs, s.fq_queued,
+			fl);
+	}
 }
 
 static void text_caches(struct run *r, FILE *f)
@@ -489,6 +525,7 @@ int report_text(struct run *r, FILE *f, const struct report_expects *x, int stat
 {
 	text_header(r, f);
 	text_dma(r, f);
+	text_dma_api(r, f);
 	text_caches(r, f);
 	text_invalidations(r, f);
 	text_faults(r, f);

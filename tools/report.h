@@ -20,8 +20,10 @@ struct report_dma_row {
 	uint32_t pasid;
 	bool kernel; /* the PASID is (or was) the device's kernel PASID */
 	uint64_t ops, bytes, failed, verified, mismatches;
-	uint64_t maps, unmaps, map_errors;
 };
+
+/* The DMA API's counters of device `dev` over the run (counts summed, levels at the end). */
+void report_dma_api(struct run *r, size_t dev, struct dma_stats *out);
 
 /* Faults by reason code (0: ATS translation requests answered R = W = 0). */
 struct report_fault_row {

@@ -29,12 +29,32 @@ static void json_dma(struct run *r, struct json_writer *w)
 		json_kv_uint(w, "failed", rows[i].failed);
 		json_kv_uint(w, "verified", rows[i].verified);
 		json_kv_uint(w, "mismatches", rows[i].mismatches);
-		json_kv_uint(w, "maps", rows[i].maps);
-		json_kv_uint(w, "unmaps", rows[i].unmaps);
-		json_kv_uint(w, "map_errors", rows[i].map_errors);
 		json_end_object(w);
 	}
 	json_end_array(w);
+}
+
+static void json_dma_api(struct run *r, struct json_writer *w)
+{
+	json_key(w, "dma_api");
+	json_begin_object(w);
+	for (size_t d = 0; d < r->n_devs; d++) {
+		struct dma_stats s;
+
+		report_dma_api(r, d, &s);
+		json_key(w, r->devs[d].sd->name);
+		json_begin_object(w);
+		json_kv_uint(w, "maps", s.maps);
+		json_kv_uint(w, "unmaps", s.unmaps);
+		json_kv_uint(w, "map_errors", s.map_errors);
+		json_kv_uint(w, "syncs", s.syncs);
+		json_kv_uint(w, "fq_queued", s.fq_queued);
+		json_kv_uint(w, "fq_flushes_full", s.fq_flush_full);
+		json_kv_uint(w, "fq_flushes_timeout", s.fq_flush_timeout);
+		json_kv_uint(w, "fq_flushes_other", s.fq_flush_explicit + s.fq_flush_nospace);
+		json_end_object(w);
+	}
+	json_end_object(w);
 }
 
 static void json_caches(struct run *r, struct json_writer *w)
@@ -288,6 +308,7 @@ int report_json(struct run *r, FILE *f, const struct report_expects *x, int stat
 	json_key(&w, "stack_error");
 	json_string(&w, r->stack_errors ? r->stack_msg : NULL);
 	json_dma(r, &w);
+	json_dma_api(r, &w);
 	json_caches(r, &w);
 	json_invalidations(r, &w);
 	json_faults(r, &w);

@@ -55,12 +55,15 @@ static int alloc_counters(struct run *r)
 	r->fallbacks = calloc(slots * (devs ? devs : 1), sizeof(*r->fallbacks));
 	r->debug = calloc(slots * (devs ? devs : 1), sizeof(*r->debug));
 	r->atc = calloc(slots * (devs ? devs : 1), sizeof(*r->atc));
+	r->dmastat = calloc(slots * (devs ? devs : 1), sizeof(*r->dmastat));
+	r->snap_dma = calloc(devs + 1, sizeof(*r->snap_dma));
 	r->slot_ns = calloc(slots, sizeof(*r->slot_ns));
 	r->snap_ep = calloc(devs + 1, sizeof(*r->snap_ep));
 	r->snap_dbg = calloc(devs + 1, sizeof(*r->snap_dbg));
 	r->findings = calloc(RUN_MAX_FINDINGS, sizeof(*r->findings));
 	if (!r->wl || !r->inv || !r->skipped || !r->fallbacks || !r->debug || !r->atc ||
-	    !r->slot_ns || !r->snap_ep || !r->snap_dbg || !r->findings)
+	    !r->dmastat || !r->snap_dma || !r->slot_ns || !r->snap_ep || !r->snap_dbg ||
+	    !r->findings)
 		return -ENOMEM;
 	return 0;
 }
@@ -81,6 +84,8 @@ static void free_counters(struct run *r)
 	free(r->fallbacks);
 	free(r->debug);
 	free(r->atc);
+	free(r->dmastat);
+	free(r->snap_dma);
 	free(r->slot_ns);
 	free(r->snap_ep);
 	free(r->snap_dbg);

@@ -43,6 +43,7 @@
 #include <softiommu/iommu.h>
 #include <softiommu/mem.h>
 #include <softiommu/pci.h>
+#include <softiommu/traffic.h>
 #include <softiommu/vtd.h>
 
 #include "scenario.h"
@@ -92,9 +93,6 @@ struct run_wl_counts {
 	_Atomic uint64_t failed;     /* completed with an error */
 	_Atomic uint64_t verified;   /* data checked and right */
 	_Atomic uint64_t mismatches; /* data checked and wrong */
-	_Atomic uint64_t maps;	     /* DMA-API map calls */
-	_Atomic uint64_t unmaps;
-	_Atomic uint64_t map_errors; /* map calls that failed (the operation then failed) */
 	bool has_pasid;		     /* the PASID its operations carried in this phase */
 	uint32_t pasid;
 	bool ran;
@@ -181,15 +179,22 @@ struct run_device {
 	struct run_machine *rm;
 	struct pci_endpoint *ep;
 	struct iommu_dev *dev;
-	struct dma_dev *dma;	 /* its DMA-API handle (the driver's, for a DSA engine) */
-	struct dsa_drv *dsa_drv; /* type dsa: the engine's kernel driver */
-	bool ats_connected;	 /* the unit knows its device TLB */
-	_Atomic uint32_t skip;	 /* SCENARIO_SKIP_* in force now */
-	_Atomic int did;	 /* its default domain's DID on its unit, -1 before probe */
-	bool kpasid_on;		 /* the kernel PASID is enabled now */
-	uint32_t kpasid;	 /* the current (or last) kernel PASID */
-	bool kpasid_ever;	 /* it had one at some point */
-	uint32_t kpasids[16];	 /* every kernel PASID it had (for pasid=kernel) */
+	struct dma_dev *dma;	     /* its DMA-API handle (the driver's, for a DSA engine) */
+	struct dsa_drv *dsa_drv;     /* type dsa: the engine's kernel driver */
+	struct nic_drv *nic_drv;     /* type nic: the NIC's driver */
+	struct storage_drv *sto_drv; /* type storage: the controller's driver */
+	/* NIC (run_ops_traffic.c): the driver's and device's counters when the phase began,
+	 * packets the phase's threads asked for, and the wire's lead over the polling. */
+	struct nic_drv_stats nic_base;
+	struct nic_stats nic_dev_base;
+	_Atomic uint64_t nic_rx_want, nic_tx_want, nic_gen, nic_taken;
+	bool ats_connected;    /* the unit knows its device TLB */
+	_Atomic uint32_t skip; /* SCENARIO_SKIP_* in force now */
+	_Atomic int did;       /* its default domain's DID on its unit, -1 before probe */
+	bool kpasid_on;	       /* the kernel PASID is enabled now */
+	uint32_t kpasid;       /* the current (or last) kernel PASID */
+	bool kpasid_ever;      /* it had one at some point */
+	uint32_t kpasids[16];  /* every kernel PASID it had (for pasid=kernel) */
 	unsigned n_kpasids;
 	char log[160]; /* the driver's last log line (why a kernel PASID was refused) */
 };
@@ -222,6 +227,7 @@ struct run {
 	uint64_t *fallbacks;	     /* [slot * n_devs + dev] */
 	uint64_t *debug;	     /* [slot * n_devs + dev]: DMA-API debug reports */
 	struct pci_endpoint_stats *atc; /* [slot * n_devs + dev] */
+	struct dma_stats *dmastat;	/* [slot * n_devs + dev]: the DMA API's counters */
 	struct vtd_cache_stats *vcache; /* [slot * n_machines + m] */
 	uint64_t *slot_ns;		/* wall time of each slot */
 
@@ -229,6 +235,7 @@ struct run {
 	struct vtd_cache_stats *snap_vc;
 	struct pci_endpoint_stats *snap_ep;
 	uint64_t *snap_dbg;
+	struct dma_stats *snap_dma;
 	uint64_t snap_t;
 
 	/* The pause between a phase's operations and its threads' tear-down, when the graph

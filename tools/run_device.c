@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The scenario's devices: each a PCIe function (requester ID, PASID and ATS capabilities,
- * device TLB) probed onto its unit, with a DMA-API handle on its default domain (the
- * scenario's policy: translated or pass-through, strict or lazy), the kernel PASID where
- * the policy asks for it, and for DSA engines the engine itself with its work queues.
+ * device TLB) probed onto its unit, then its kernel driver - DSA (dsa_driver.h), NIC or
+ * storage (traffic.h) - which makes the DMA-API handle on the default domain with the
+ * scenario's policy (translated or pass-through, strict or lazy) and starts the device;
+ * the kernel PASID where the policy asks for it (the DSA driver tries it itself).
  */
 #include "run_ops.h"
 
@@ -144,6 +145,61 @@ bool run_device_kpasid(const struct run_device *d, uint32_t pasid)
 	return false;
 }
 
+/* The NIC through its driver: the scenario's rings, receive buffers for the largest packet
+ * a workload on it receives. */
+static int make_nic(struct run *r, struct run_device *d, const struct dma_dev_config *dc)
+{
+	struct nic_drv_config c = {
+	    .ep = d->ep,
+	    .dma = *dc,
+	    .rx_size = d->sd->rx_ring,
+	    .tx_size = d->sd->tx_ring,
+	    .timeout_ns = RUN_OP_TIMEOUT_NS,
+	};
+	int ret;
+
+	for (size_t i = 0; i < r->s->n_workloads; i++) {
+		const struct scenario_workload *w = &r->s->workloads[i];
+
+		if (w->device == d->index && w->op != SCENARIO_OP_TX && w->size.max > c.buf_size)
+			c.buf_size = (uint32_t)w->size.max;
+	}
+	ret = nic_drv_probe(&c, &d->nic_drv);
+	if (!ret)
+		d->dma = nic_drv_dma(d->nic_drv);
+	return ret;
+}
+
+/* The storage controller through its driver: a queue one larger than the requests in
+ * flight (a power of two), and a medium of 512-byte blocks with each workload thread's
+ * own share (run_ops_traffic.c). */
+static int make_storage(struct run *r, struct run_device *d, const struct dma_dev_config *dc)
+{
+	struct storage_drv_config c = {
+	    .ep = d->ep,
+	    .dma = *dc,
+	    .queue_size = 2,
+	    .block_size = 512,
+	    .timeout_ns = RUN_OP_TIMEOUT_NS,
+	};
+	int ret;
+
+	while (c.queue_size < d->sd->queue_depth + 1)
+		c.queue_size <<= 1;
+	for (size_t i = 0; i < r->s->n_workloads; i++) {
+		const struct scenario_workload *w = &r->s->workloads[i];
+
+		if (w->device == d->index)
+			c.blocks += w->threads * run_storage_blocks(w);
+	}
+	if (!c.blocks)
+		c.blocks = 1;
+	ret = storage_drv_probe(&c, &d->sto_drv);
+	if (!ret)
+		d->dma = storage_drv_dma(d->sto_drv);
+	return ret;
+}
+
 /* What became of a kernel-PASID request: the PASID, or the fallback the scenario's `try`
  * allows (counted), or - when `must` - something the stack got wrong (the reader already
  * ruled out the cases that cannot work). */
@@ -257,7 +313,7 @@ static int device_setup(struct run *r, struct run_device *d)
 		}
 		return ret;
 	}
-	ret = dma_dev_create(&dc, &d->dma);
+	ret = sd->type == SCENARIO_DEV_NIC ? make_nic(r, d, &dc) : make_storage(r, d, &dc);
 	if (!ret && want_pasid)
 		run_enable_pasid(r, d, must_pasid);
 	return ret;
@@ -316,12 +372,15 @@ static void device_teardown(struct run *r, struct run_device *d)
 		d->dsa_drv = NULL;
 		d->dma = NULL;
 	}
-	if (d->dma) {
+	if (d->nic_drv || d->sto_drv) {
+		/* The kernel PASID first: the driver's remove destroys the DMA handle. */
 		run_disable_pasid(r, d);
-		ret = dma_dev_destroy(d->dma);
+		ret = d->nic_drv ? nic_drv_remove(d->nic_drv) : storage_drv_remove(d->sto_drv);
 		if (ret)
 			run_note_stack_error(r, "%s: mappings were still live at teardown",
 					     d->sd->name);
+		d->nic_drv = NULL;
+		d->sto_drv = NULL;
 		d->dma = NULL;
 	}
 	if (d->dev) {

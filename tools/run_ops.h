@@ -10,14 +10,15 @@
  *    wait for its completion record, unmap. The engine does the DMA in its own thread;
  *    each thread keeps a few descriptors in flight (its share of the work queue, at most
  *    8), as a client feeding an engine does.
- *  - NIC: a receive ring of posted, mapped buffers that the device fills (it reads each
- *    ring entry by DMA to find the buffer, writes the packet, writes the entry back), and
- *    transmit of one mapped packet at a time that the device reads.
- *  - storage: requests of several segments mapped with dma_map_sg, a window of
- *    queue_depth / threads requests in flight, each segment read or written by the device.
- * With `map = once` the buffers are mapped when the thread starts and unmapped at its end.
- * With `verify` each operation's data is checked: the destination holds what the source
- * held, and a failed operation left alone what it did not reach.
+ *  - NIC: packets from the wire into the receive ring and packets sent, through the NIC's
+ *    kernel driver (traffic.h: one dma_map_single per packet buffer, rings in coherent
+ *    memory); the device moves them in its own thread.
+ *  - storage: requests of several segments through the storage controller's kernel
+ *    driver (traffic.h: dma_map_sg per request, commands and lists in coherent memory),
+ *    one in flight per thread; the device moves them in its own thread.
+ * With `map = once` (DSA) the buffers are mapped when the thread starts and unmapped at its
+ * end. With `verify` each operation's data is checked: the destination holds what the
+ * source held, and a failed operation left alone what it did not reach.
  */
 #ifndef SOFTIOMMU_TOOLS_RUN_OPS_H
 #define SOFTIOMMU_TOOLS_RUN_OPS_H
@@ -32,19 +33,13 @@
 /* One slot of a window: an operation posted and not yet completed. */
 struct run_slot {
 	bool busy;
-	bool rx;	 /* NIC: a receive buffer (else a packet to transmit) */
-	bool write;	 /* storage: the device reads memory (a write request) */
-	uint64_t op;	 /* the operation's number in the thread */
-	uint64_t len;	 /* bytes of the operation */
-	dma_addr_t dma;	 /* single mapping (NIC); DSA source */
-	dma_addr_t dma2; /* DSA destination */
-	uint64_t fill;	 /* DSA fill pattern */
-	unsigned ticket; /* DSA: the driver's completion record */
-	uint64_t map_len;
-	int nents;	   /* storage: entries mapped (NIC once: 1 when mapped) */
-	int nsegs;	   /* storage: DMA segments */
+	uint64_t op;	   /* the operation's number in the thread */
+	uint64_t len;	   /* bytes of the operation */
+	dma_addr_t dma;	   /* DSA source */
+	dma_addr_t dma2;   /* DSA destination */
+	uint64_t fill;	   /* DSA fill pattern */
+	unsigned ticket;   /* DSA: the driver's completion record */
 	struct dma_sg *sg; /* storage: `segments` entries */
-	uint32_t *lens;	   /* storage: this operation's length of each segment */
 	uint64_t t_post;   /* trace: when it was posted */
 	uint32_t lane;	   /* trace: its lane (0: the thread's) */
 };
@@ -70,21 +65,15 @@ struct run_thread {
 	uint64_t slot_size; /* bytes per window slot */
 	unsigned window;
 
+	uint64_t lba; /* storage: the first of its blocks on the medium */
+
 	struct run_slot *slots;
-	uint8_t *scratch; /* device-side bounce buffer and expected data */
-	uint64_t scratch_size;
-
-	/* Coherent memory: the NIC's descriptor ring. */
-	uint64_t coh_pa;
-	dma_addr_t coh_dma;
-	uint64_t coh_size;
-
 	bool mapped_once; /* map = once: the slots' mappings live as long as the thread */
 
-	/* Counted locally, added to the shared counters at the end. */
-	uint64_t ops, bytes, failed, verified, mismatches, maps, unmaps, map_errors;
+	/* Counted locally, added to the shared counters at the end (a NIC's packets are
+	 * counted from its driver instead: run_ops_traffic.c). */
+	uint64_t ops, bytes, failed, verified, mismatches;
 	uint64_t progress_pending;
-	uint64_t ops_rx;  /* NIC: packets received (picks the ring slot) */
 	uint64_t next_op; /* DSA: the next operation's number (the drain's order) */
 	int error;	  /* something the stack got wrong that stops the thread */
 };
@@ -131,5 +120,17 @@ int run_dsa_setup(struct run_thread *th);
 void run_dsa_op(struct run_thread *th, uint64_t i);
 void run_dsa_drain(struct run_thread *th);
 void run_dsa_teardown(struct run_thread *th);
+
+/* ---- NIC and storage (run_ops_traffic.c): through their kernel drivers -------------------- */
+
+void run_nic_op(struct run_thread *th, uint64_t i);
+void run_nic_drain(struct run_thread *th);
+/* Around each phase's threads: the NICs' counters, then their differences to the
+ * workloads (one per NIC and phase). */
+void run_nic_phase_begin(struct run *r);
+void run_nic_phase_end(struct run *r, unsigned slot);
+void run_storage_op(struct run_thread *th, uint64_t i);
+/* 512-byte blocks of the medium one thread of `w` uses. */
+uint64_t run_storage_blocks(const struct scenario_workload *w);
 
 #endif

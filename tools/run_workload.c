@@ -90,6 +90,25 @@ static void sub_ep(struct pci_endpoint_stats *out, const struct pci_endpoint_sta
 	out->atc_entries = a->atc_entries; /* a level, not a count */
 }
 
+static void sub_dma(struct dma_stats *out, const struct dma_stats *a, const struct dma_stats *b)
+{
+	*out = (struct dma_stats){
+	    .maps = a->maps - b->maps,
+	    .unmaps = a->unmaps - b->unmaps,
+	    .map_errors = a->map_errors - b->map_errors,
+	    .live = a->live, /* levels, not counts */
+	    .fq_pending = a->fq_pending,
+	    .syncs = a->syncs - b->syncs,
+	    .fq_queued = a->fq_queued - b->fq_queued,
+	    .fq_flush_full = a->fq_flush_full - b->fq_flush_full,
+	    .fq_flush_timeout = a->fq_flush_timeout - b->fq_flush_timeout,
+	    .fq_flush_explicit = a->fq_flush_explicit - b->fq_flush_explicit,
+	    .fq_flush_nospace = a->fq_flush_nospace - b->fq_flush_nospace,
+	    .iova_retries = a->iova_retries - b->iova_retries,
+	    .inv_ns = a->inv_ns - b->inv_ns,
+	};
+}
+
 /*
  * A slot's counters are the difference between snapshots at its edges. Devices made during
  * the setup slot start from zero (their snapshot is zero-initialised).
@@ -103,8 +122,10 @@ void run_snapshot_begin(struct run *r, unsigned slot)
 	for (size_t i = 0; i < r->n_devs; i++) {
 		if (r->devs[i].ep)
 			pci_endpoint_get_stats(r->devs[i].ep, &r->snap_ep[i]);
-		if (r->devs[i].dma)
+		if (r->devs[i].dma) {
 			r->snap_dbg[i] = dma_debug_count(r->devs[i].dma, DMA_DEBUG_NR);
+			dma_get_stats(r->devs[i].dma, &r->snap_dma[i]);
+		}
 	}
 }
 
@@ -119,9 +140,12 @@ void run_snapshot_end(struct run *r, unsigned slot)
 	}
 	for (size_t i = 0; i < r->n_devs; i++) {
 		struct pci_endpoint_stats now;
+		struct dma_stats dnow;
 
 		if (r->devs[i].ep && !pci_endpoint_get_stats(r->devs[i].ep, &now))
 			sub_ep(&r->atc[slot * r->n_devs + i], &now, &r->snap_ep[i]);
+		if (r->devs[i].dma && !dma_get_stats(r->devs[i].dma, &dnow))
+			sub_dma(&r->dmastat[slot * r->n_devs + i], &dnow, &r->snap_dma[i]);
 		if (r->devs[i].dma)
 			r->debug[slot * r->n_devs + i] =
 			    dma_debug_count(r->devs[i].dma, DMA_DEBUG_NR) - r->snap_dbg[i];
@@ -175,9 +199,6 @@ static void flush_counts(struct run_thread *th)
 	atomic_fetch_add(&c->failed, th->failed);
 	atomic_fetch_add(&c->verified, th->verified);
 	atomic_fetch_add(&c->mismatches, th->mismatches);
-	atomic_fetch_add(&c->maps, th->maps);
-	atomic_fetch_add(&c->unmaps, th->unmaps);
-	atomic_fetch_add(&c->map_errors, th->map_errors);
 }
 
 static void *thread_main(void *arg)
@@ -204,6 +225,17 @@ static unsigned thread_base(const struct scenario *s, unsigned wi)
 	for (unsigned i = 0; i < wi; i++)
 		if (s->workloads[i].device == s->workloads[wi].device)
 			n += s->workloads[i].threads;
+	return n;
+}
+
+/* The first medium block of workload `wi`'s threads (make_storage sizes the medium so). */
+static uint64_t storage_base(const struct scenario *s, unsigned wi)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < wi; i++)
+		if (s->workloads[i].device == s->workloads[wi].device)
+			n += s->workloads[i].threads * run_storage_blocks(&s->workloads[i]);
 	return n;
 }
 
@@ -238,8 +270,10 @@ static void prepare_thread(struct run *r, struct run_thread *th, unsigned slot, 
 	    .slot_size = slot_size,
 	    .buf = r->wl_buf[wi] + t * wl_align_up(run_ops_region(r, w), w->page_size),
 	};
-	/* A workload's threads use the device's work queues in turn. */
+	/* A workload's threads use the device's work queues in turn; on a storage device each
+	 * has its own blocks of the medium. */
 	th->wq = (thread_base(r->s, wi) + t) % (d->sd->work_queues ? d->sd->work_queues : 1);
+	th->lba = storage_base(r->s, wi) + t * run_storage_blocks(w);
 	/* A kernel-PASID workload carries the device's PASID - the one it had last, also
 	 * after dma_disable_pasid (those descriptors must fault) - or none after a fallback. */
 	if (w->pasid == SCENARIO_WL_KERNEL && d->kpasid_ever) {
@@ -325,6 +359,7 @@ static int phase_threads(struct run *r, unsigned p, struct run_thread *th, pthre
 	r->pause_on = dot_phase(r, p) && n;
 	r->pause_arrived = 0;
 	r->pause_release = false;
+	run_nic_phase_begin(r);
 	for (k = 0; k < n && !ret; k++) {
 		ret = -pthread_create(&tid[k], NULL, thread_main, &th[k]);
 		started += !ret;
@@ -333,6 +368,7 @@ static int phase_threads(struct run *r, unsigned p, struct run_thread *th, pthre
 		pause_and_draw(r, p, started);
 	for (k = 0; k < started; k++)
 		pthread_join(tid[k], NULL);
+	run_nic_phase_end(r, p);
 	r->pause_on = false;
 	if (!n && dot_phase(r, p))
 		draw_graph(r, p);

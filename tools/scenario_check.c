@@ -186,6 +186,12 @@ static void check_device(struct chk *k, unsigned i)
 	if (!d->ats && scn_isset(set, DK_DEVTLB_ENTRIES))
 		scn_warning(k->c, scn_key_pos(set, DK_DEVTLB_ENTRIES, NULL),
 			    "devtlb_entries has no effect: device '%s' does not use ATS", d->name);
+	if (d->type == SCENARIO_DEV_NIC && (d->rx_ring & (d->rx_ring - 1)))
+		scn_error(k->c, scn_key_pos(set, DK_RX_RING, NULL),
+			  "rx_ring must be a power of two (the NIC's ring index wraps)");
+	if (d->type == SCENARIO_DEV_NIC && (d->tx_ring & (d->tx_ring - 1)))
+		scn_error(k->c, scn_key_pos(set, DK_TX_RING, NULL),
+			  "tx_ring must be a power of two (the NIC's ring index wraps)");
 }
 
 /* [dma] with the keys [dma NAME] wrote replaced. */
@@ -311,6 +317,14 @@ static void check_workload(struct chk *k, unsigned i)
 		scn_error(k->c, scn_key_pos(set, WK_SEGMENTS, &k->r->wl_sec[i]->pos),
 			  "%u segments per request exceed device '%s's max_segments (%u)",
 			  w->segments, d->name, d->max_segments);
+	/* The NIC and storage drivers map each packet or request themselves. */
+	if (d->type != SCENARIO_DEV_DSA && w->map == SCENARIO_MAP_ONCE)
+		scn_error(k->c, scn_key_pos(set, WK_MAP, &k->r->wl_sec[i]->pos),
+			  "map = once is for DSA workloads: the %s driver maps every %s itself "
+			  "(%s) and unmaps it when the device is done",
+			  d->type == SCENARIO_DEV_NIC ? "NIC" : "storage",
+			  d->type == SCENARIO_DEV_NIC ? "packet" : "request",
+			  d->type == SCENARIO_DEV_NIC ? "dma_map_single" : "dma_map_sg");
 	if (w->count < w->threads)
 		scn_warning(k->c, scn_key_pos(set, WK_THREADS, &k->r->wl_sec[i]->pos),
 			    "%u threads share %llu operations: some will have nothing to do",
@@ -356,6 +370,35 @@ static void phase_pasid_changes(struct chk *k, unsigned p, struct pasid_state *s
 	}
 }
 
+/*
+ * A NIC's driver has one pair of rings: the packets of two workloads on it at once could
+ * not be told apart in the report. Where: the second one in the run list (or its section,
+ * for the implicit phase).
+ */
+static void phase_one_per_nic(struct chk *k, unsigned p, size_t j)
+{
+	const struct scenario_phase *ph = &k->s->phases[p];
+	const struct scenario_workload *wl = &k->s->workloads[ph->run[j]];
+	const struct scenario_device *d = &k->s->devices[wl->device];
+
+	if (d->type != SCENARIO_DEV_NIC || !k->r->wl_ok[ph->run[j]])
+		return;
+	for (size_t i = 0; i < j; i++) {
+		const struct scenario_workload *o = &k->s->workloads[ph->run[i]];
+
+		if (!k->r->wl_ok[ph->run[i]] || o->device != wl->device)
+			continue;
+		scn_error(k->c,
+			  ph->implicit ? &k->r->wl_sec[ph->run[j]]->pos
+				       : &k->r->phase_set[p].entry[PK_RUN]->items[j].pos,
+			  "workloads '%s' and '%s' both run on NIC '%s' in phase '%s': its driver "
+			  "has one pair of rings, so their packets could not be told apart; run "
+			  "them in different phases",
+			  o->name, wl->name, d->name, ph->name);
+		return;
+	}
+}
+
 static void phase_runs(struct chk *k, unsigned p, struct pasid_state *st, bool *run)
 {
 	const struct scenario_phase *ph = &k->s->phases[p];
@@ -366,6 +409,7 @@ static void phase_runs(struct chk *k, unsigned p, struct pasid_state *st, bool *
 		const struct scenario_device *d = &k->s->devices[wl->device];
 
 		run[w] = true;
+		phase_one_per_nic(k, p, j);
 		if (!k->r->wl_ok[w] || wl->pasid != SCENARIO_WL_KERNEL || st->ever[wl->device])
 			continue;
 		/* After dma_disable_pasid the workload keeps using the old PASID and faults,

@@ -108,10 +108,13 @@ static const struct key_desc device_keys[DK_COUNT] = {
     [DK_DEVTLB_ENTRIES] = {"devtlb_entries", K_U32, DV(devtlb_entries), 1, 65536, NULL, 0},
     [DK_WORK_QUEUES] = {"work_queues", K_U32, DV(work_queues), 1, 8, NULL, T_DSA},
     [DK_WQ_SIZE] = {"wq_size", K_U32, DV(wq_size), 1, 1024, NULL, T_DSA},
-    [DK_RX_RING] = {"rx_ring", K_U32, DV(rx_ring), 16, 65536, NULL, T_NIC},
-    [DK_TX_RING] = {"tx_ring", K_U32, DV(tx_ring), 16, 65536, NULL, T_NIC},
-    [DK_QUEUE_DEPTH] = {"queue_depth", K_U32, DV(queue_depth), 1, 1024, NULL, T_STORAGE},
-    [DK_MAX_SEGMENTS] = {"max_segments", K_U32, DV(max_segments), 1, 4096, NULL, T_STORAGE},
+    /* The NIC driver's rings: powers of two up to NIC_RING_MAX (traffic.h). */
+    [DK_RX_RING] = {"rx_ring", K_U32, DV(rx_ring), 16, 4096, NULL, T_NIC},
+    [DK_TX_RING] = {"tx_ring", K_U32, DV(tx_ring), 16, 4096, NULL, T_NIC},
+    /* The storage driver's queue holds one more (STORAGE_Q_MAX 1024); lists are at most
+     * STORAGE_MAX_SEGS long. */
+    [DK_QUEUE_DEPTH] = {"queue_depth", K_U32, DV(queue_depth), 1, 1023, NULL, T_STORAGE},
+    [DK_MAX_SEGMENTS] = {"max_segments", K_U32, DV(max_segments), 1, 256, NULL, T_STORAGE},
 };
 
 #define WO(f) offsetof(struct scenario_workload, f)
@@ -120,7 +123,7 @@ static const struct key_desc workload_keys[WK_COUNT] = {
     [WK_OP] = {"op", K_CUSTOM, WO(op), 0, 0, NULL, 0},
     [WK_PASID] = {"pasid", K_WORD, WO(pasid), 0, 0, scn_words_wl_pasid, T_DSA},
     [WK_SIZE] = {"size", K_CUSTOM, WO(size), 0, 0, NULL, 0},
-    [WK_SEGMENTS] = {"segments", K_U32, WO(segments), 1, 4096, NULL, T_STORAGE},
+    [WK_SEGMENTS] = {"segments", K_U32, WO(segments), 1, 256, NULL, T_STORAGE},
     [WK_COUNT_] = {"count", K_U64, WO(count), 1, 1000000000000ull, NULL, 0},
     [WK_THREADS] = {"threads", K_U32, WO(threads), 1, 64, NULL, 0},
     [WK_PAGE_SIZE] = {"page_size", K_CUSTOM, WO(page_size), 0, 0, NULL, 0},
@@ -664,10 +667,10 @@ static const struct scn_word *ops_of(enum scenario_dev_type t)
 /* Size limits per device type: a DSA transfer, a NIC packet, a storage segment. */
 static void size_limits(enum scenario_dev_type t, uint64_t *min, uint64_t *max)
 {
-	*min = t == SCENARIO_DEV_STORAGE ? 512 : t == SCENARIO_DEV_NIC ? 14 : 1;
-	*max = t == SCENARIO_DEV_DSA   ? 1ull << 30
-	       : t == SCENARIO_DEV_NIC ? 64ull << 10
-				       : 1ull << 20;
+	/* NIC packets: NIC_PKT_MIN..NIC_PKT_MAX of traffic.h (a header and a CRC, up to a
+	 * jumbo frame); storage segments: a 512-byte block at least. */
+	*min = t == SCENARIO_DEV_STORAGE ? 512 : t == SCENARIO_DEV_NIC ? 64 : 1;
+	*max = t == SCENARIO_DEV_DSA ? 1ull << 30 : t == SCENARIO_DEV_NIC ? 9216 : 1ull << 20;
 }
 
 static bool workload_custom(struct apply *a, unsigned key, const struct scn_entry *en)

@@ -111,7 +111,9 @@ void nic_tx_doorbell(struct nic *nic, uint32_t tail);
 /*
  * nic_generate() - the wire delivers `count` more packets of `len` bytes, numbered on from
  * the last generated one, into the receive ring as buffers become available (none is
- * dropped). -EINVAL for a NULL nic or a length outside NIC_PKT_MIN..NIC_PKT_MAX.
+ * dropped), after the packets of earlier calls, each with the length its call gave.
+ * -EINVAL for a NULL nic or a length outside NIC_PKT_MIN..NIC_PKT_MAX; -ENOMEM no room to
+ * keep the request (nothing is added).
  */
 int nic_generate(struct nic *nic, uint32_t count, uint32_t len);
 

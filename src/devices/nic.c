@@ -58,12 +58,19 @@ struct loop_pkt {
 	uint32_t seq, len;
 };
 
+/* One nic_generate() request still pending: `count` packets of `len` bytes. */
+struct gen_run {
+	uint32_t count, len;
+};
+
 struct nic {
 	struct nic_config cfg;
 	struct dev_worker w;
-	/* Doorbell registers and the wire's request, under w.lock. */
+	/* Doorbell registers and the wire's requests, under w.lock: a ring of gen_cap runs,
+	 * gen_n of them from gen_head, delivered in order. */
 	uint32_t rx_tail, tx_tail;
-	uint32_t gen_left, gen_len;
+	struct gen_run *gen;
+	uint32_t gen_head, gen_n, gen_cap;
 	/* The device's own state (its thread only). */
 	uint32_t rx_head, tx_head;
 	uint32_t gen_seq;
@@ -158,14 +165,14 @@ static void rx_one(struct nic *nic, uint32_t seq, uint32_t len)
 static bool nic_step(void *ctx)
 {
 	struct nic *nic = ctx;
-	uint32_t rx_tail, tx_tail, gen_left, gen_len;
+	uint32_t rx_tail, tx_tail, gen_len = 0;
 	bool did = false;
 
 	pthread_mutex_lock(&nic->w.lock);
 	rx_tail = nic->rx_tail;
 	tx_tail = nic->tx_tail;
-	gen_left = nic->gen_left;
-	gen_len = nic->gen_len;
+	if (nic->gen_n)
+		gen_len = nic->gen[nic->gen_head].len;
 	pthread_mutex_unlock(&nic->w.lock);
 	if (nic->cfg.tx_size && nic->tx_head != tx_tail) {
 		tx_one(nic);
@@ -181,11 +188,14 @@ static bool nic_step(void *ctx)
 		rx_one(nic, p.seq, p.len);
 		return true;
 	}
-	if (gen_left) {
+	if (gen_len) {
 		rx_one(nic, nic->gen_seq++, gen_len);
 		DEV_STAT_ADD(nic->stats.rx_generated, 1);
 		pthread_mutex_lock(&nic->w.lock);
-		nic->gen_left--;
+		if (!--nic->gen[nic->gen_head].count) {
+			nic->gen_head = (nic->gen_head + 1) % nic->gen_cap;
+			nic->gen_n--;
+		}
 		pthread_mutex_unlock(&nic->w.lock);
 		return true;
 	}
@@ -222,6 +232,7 @@ void nic_destroy(struct nic *nic)
 	if (!nic)
 		return;
 	dev_worker_stop(&nic->w);
+	free(nic->gen);
 	free(nic);
 }
 
@@ -245,16 +256,49 @@ void nic_tx_doorbell(struct nic *nic, uint32_t tail)
 	pthread_mutex_unlock(&nic->w.lock);
 }
 
+/* With w.lock held: room for one more run (the ring doubles, kept in order). */
+static int gen_grow_locked(struct nic *nic)
+{
+	uint32_t cap = nic->gen_cap ? nic->gen_cap * 2 : 16;
+	struct gen_run *g;
+
+	if (nic->gen_n < nic->gen_cap)
+		return 0;
+	g = malloc(cap * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nic->gen_n; i++)
+		g[i] = nic->gen[(nic->gen_head + i) % nic->gen_cap];
+	free(nic->gen);
+	nic->gen = g;
+	nic->gen_cap = cap;
+	nic->gen_head = 0;
+	return 0;
+}
+
 int nic_generate(struct nic *nic, uint32_t count, uint32_t len)
 {
+	struct gen_run *last;
+	int ret = 0;
+
 	if (!nic || len < NIC_PKT_MIN || len > NIC_PKT_MAX)
 		return -EINVAL;
+	if (!count)
+		return 0;
 	pthread_mutex_lock(&nic->w.lock);
-	nic->gen_left += count;
-	nic->gen_len = len;
-	dev_worker_kick_locked(&nic->w);
+	last = nic->gen_n ? &nic->gen[(nic->gen_head + nic->gen_n - 1) % nic->gen_cap] : NULL;
+	if (last && last->len == len && last->count <= UINT32_MAX - count) {
+		last->count += count; /* the same length as the last request: one run */
+	} else {
+		ret = gen_grow_locked(nic);
+		if (!ret)
+			nic->gen[(nic->gen_head + nic->gen_n++) % nic->gen_cap] =
+			    (struct gen_run){count, len};
+	}
+	if (!ret)
+		dev_worker_kick_locked(&nic->w);
 	pthread_mutex_unlock(&nic->w.lock);
-	return 0;
+	return ret;
 }
 
 int nic_idle(struct nic *nic, uint64_t timeout_ns)

@@ -397,7 +397,7 @@ static void test_device_keys(void)
 	    "[device d]\ntype = dsa\nrid = 0000:1a:1f.7\npasid_bits = 8\nats = no\n"
 	    "work_queues = 8\nwq_size = 128\n[device n]\ntype = nic\nrid = 3:0.1\nats = yes\n"
 	    "devtlb_entries = 1024\nrx_ring = 4096\ntx_ring = 16\n[device s]\ntype = storage\n"
-	    "queue_depth = 1024\nmax_segments = 4096\n");
+	    "queue_depth = 1023\nmax_segments = 256\n");
 
 	CHECK(s);
 	CHECK_EQ(s->devices[0].rid, PCI_RID(0x1a, 0x1f, 7));
@@ -411,8 +411,8 @@ static void test_device_keys(void)
 	CHECK_EQ(s->devices[1].rx_ring, 4096);
 	CHECK_EQ(s->devices[1].tx_ring, 16);
 	CHECK_EQ(s->devices[2].rid, PCI_RID(0, 1, 0)); /* the first free one */
-	CHECK_EQ(s->devices[2].queue_depth, 1024);
-	CHECK_EQ(s->devices[2].max_segments, 4096);
+	CHECK_EQ(s->devices[2].queue_depth, 1023);
+	CHECK_EQ(s->devices[2].max_segments, 256);
 	scenario_free(s);
 }
 
@@ -435,7 +435,7 @@ static void test_workload_keys(void)
 	    "[workload a]\ndevice = d\nop = crc\npasid = none\nsize = 1..1G\ncount = 10_000\n"
 	    "threads = 64\npage_size = 2M\nmap = once\nverify = no\nseed = 42\n"
 	    "[workload b]\ndevice = st\nop = mixed\nsegments = 100\nsize = 512..1M\n"
-	    "page_size = 1G\n[workload c]\ndevice = n\nop = tx\nsize = 14..64K\n"
+	    "page_size = 1G\n[workload c]\ndevice = n\nop = tx\nsize = 64..9K\n"
 	    "[workload e]\ndevice = d\nop = fill\n[workload f]\ndevice = d\nop = compare\n");
 	const struct scenario_workload *w;
 
@@ -458,7 +458,8 @@ static void test_workload_keys(void)
 	CHECK_EQ(w->size.max, 1u << 20);
 	CHECK_EQ(w->page_size, 1ull << 30);
 	CHECK_EQ(s->workloads[2].op, SCENARIO_OP_TX);
-	CHECK_EQ(s->workloads[2].size.max, 65536);
+	CHECK_EQ(s->workloads[2].size.min, 64); /* NIC_PKT_MIN..NIC_PKT_MAX of traffic.h */
+	CHECK_EQ(s->workloads[2].size.max, 9216);
 	CHECK_EQ(s->workloads[3].op, SCENARIO_OP_FILL);
 	CHECK_EQ(s->workloads[4].op, SCENARIO_OP_COMPARE);
 	CHECK(!strcmp(scenario_op_name(SCENARIO_OP_COMPARE), "compare"));
@@ -1179,6 +1180,50 @@ static void test_error_capabilities(void)
 			"(8)"));
 }
 
+/* What the NIC and storage drivers can do (traffic.h) bounds their devices and workloads. */
+static void test_error_traffic_drivers(void)
+{
+	CHECK(one_error("[device n]\ntype = nic\nrx_ring = 100\n", 3, 11,
+			"t.scn:3:11: error: rx_ring must be a power of two (the NIC's ring index "
+			"wraps)"));
+	CHECK(one_error("[device n]\ntype = nic\ntx_ring = 8192\n", 3, 11,
+			"t.scn:3:11: error: '8192' is out of range for 'tx_ring' (16 to 4096)"));
+	CHECK(one_error("[device s]\ntype = storage\nqueue_depth = 1024\n", 3, 15,
+			"t.scn:3:15: error: '1024' is out of range for 'queue_depth' (1 to 1023)"));
+	CHECK(one_error("[device s]\ntype = storage\n[workload w]\nsegments = 257\n", 4, 12,
+			"t.scn:4:12: error: '257' is out of range for 'segments' (1 to 256)"));
+	CHECK(one_error("[device n]\ntype = nic\n[workload w]\nsize = 14..1500\n", 4, 8,
+			"t.scn:4:8: error: '14' is out of range for 'size' (64 to 9K)"));
+	CHECK(one_error("[device n]\ntype = nic\n[workload w]\nmap = once\n", 4, 7,
+			"t.scn:4:7: error: map = once is for DSA workloads: the NIC driver maps "
+			"every packet itself (dma_map_single) and unmaps it when the device is "
+			"done"));
+	CHECK(one_error("[device s]\ntype = storage\n[workload w]\nmap = once\n", 4, 7,
+			"t.scn:4:7: error: map = once is for DSA workloads: the storage driver "
+			"maps every request itself (dma_map_sg) and unmaps it when the device is "
+			"done"));
+	/* One workload per NIC and phase: the implicit phase points at the second one. */
+	CHECK(one_error("[device n]\ntype = nic\n[workload a]\n[workload b]\n", 4, 1,
+			"t.scn:4:1: error: workloads 'a' and 'b' both run on NIC 'n' in phase "
+			"'main': its driver has one pair of rings, so their packets could not be "
+			"told apart; run them in different phases"));
+	CHECK(
+	    one_error("[device n]\ntype = nic\n[workload a]\n[workload b]\n[phase p]\n"
+		      "run = a, b\n[phase q]\nrun = b\n",
+		      6, 10,
+		      "t.scn:6:10: error: workloads 'a' and 'b' both run on NIC 'n' in phase 'p': "
+		      "its driver has one pair of rings, so their packets could not be told "
+		      "apart; run them in different phases"));
+	/* Storage workloads share a controller: each has its own blocks of the medium. */
+	{
+		struct scenario *s = parse_ok("[device s]\ntype = storage\n[workload a]\n"
+					      "[workload b]\n");
+
+		CHECK(s);
+		scenario_free(s);
+	}
+}
+
 /* The kernel-PASID rule: on must be able to succeed; try accepts the fallback. */
 static void test_error_kernel_pasid(void)
 {
@@ -1686,6 +1731,7 @@ int main(void)
 	RUN(test_error_values);
 	RUN(test_error_references);
 	RUN(test_error_capabilities);
+	RUN(test_error_traffic_drivers);
 	RUN(test_error_kernel_pasid);
 	RUN(test_error_expectations);
 	RUN(test_warnings_do_not_fail);
