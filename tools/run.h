@@ -262,6 +262,7 @@ struct run {
 	uint64_t ops_total;
 	_Atomic(const char *) phase_name;
 	_Atomic bool abort; /* the scenario's timeout passed */
+	bool any_skip;	    /* some device or phase injects a missing invalidation */
 	bool timed_out;
 
 	struct trace *trace;

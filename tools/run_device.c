@@ -330,6 +330,9 @@ int run_devices_alloc(struct run *r)
 	if (!r->devs)
 		return -ENOMEM;
 	r->n_devs = r->s->n_devices;
+	for (size_t p = 0; p < r->s->n_phases; p++)
+		r->any_skip |=
+		    r->s->phases[p].has_skip_invalidation && r->s->phases[p].skip_invalidation;
 	for (size_t i = 0; i < r->n_devs; i++) {
 		struct run_device *d = &r->devs[i];
 
@@ -337,6 +340,7 @@ int run_devices_alloc(struct run *r)
 		d->index = (unsigned)i;
 		atomic_init(&d->did, -1);
 		atomic_init(&d->skip, d->sd->dma.skip_invalidation);
+		r->any_skip |= d->sd->dma.skip_invalidation != 0;
 	}
 	return 0;
 }

@@ -133,7 +133,7 @@ static void on_translate(struct run_machine *rm, const struct vtd_trace_event *e
 	struct run *r = rm->run;
 	const struct pci_req *req = ev->xlate.req;
 	const struct pci_resp *resp = ev->xlate.resp;
-	uint64_t n = atomic_fetch_add_explicit(&rm->translations, 1, memory_order_relaxed) + 1;
+	uint64_t n;
 	int dev;
 
 	/* An ATS translation request that finds no usable page completes with R = W = 0 and
@@ -141,7 +141,10 @@ static void on_translate(struct run_machine *rm, const struct vtd_trace_event *e
 	if (req->at == PCI_AT_TRANSLATION && resp->status == PCI_SC &&
 	    !(resp->perm & (PCI_PERM_R | PCI_PERM_W | PCI_PERM_U)))
 		count_fault(r, dev_index(r, rm, req->rid), req, 0, false);
-	if (!r->trace || !r->o->trace_sample || n % r->o->trace_sample)
+	if (!r->trace || !r->o->trace_sample)
+		return; /* no shared counter to bump: device threads translate concurrently */
+	n = atomic_fetch_add_explicit(&rm->translations, 1, memory_order_relaxed) + 1;
+	if (n % r->o->trace_sample)
 		return;
 	dev = dev_index(r, rm, req->rid);
 	{
