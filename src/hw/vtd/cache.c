@@ -125,14 +125,29 @@ static unsigned drop_locked(struct vtd_cache *c, unsigned set, vtd_cache_match_f
 		vtd_size_count(c, t0, -1);
 		dropped++;
 	}
-	set_sum_rebuild(c, set);
+	if (dropped) /* otherwise the summary is what it was */
+		set_sum_rebuild(c, set);
 	return dropped;
 }
 
-unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, vtd_cache_match_fn match,
-			    const void *arg)
+/* Whether set `set` may hold an entry with a bit of `bits` in summary word `sum`: settled
+ * first, so that a fill in progress is either visible now or will see the generation this
+ * invalidation moved (cache.h). */
+static bool set_may_hold(struct vtd_cache *c, unsigned set, int sum, uint64_t bits)
 {
 	struct vtd_cset *s = &c->set[set];
+
+	set_settle(s);
+	return sum < 0 || (__atomic_load_n(&s->sum[sum], __ATOMIC_RELAXED) & bits);
+}
+
+unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, int sum, uint64_t bits,
+			    vtd_cache_match_fn match, const void *arg)
+{
+	struct vtd_cset *s = &c->set[set];
+
+	if (sum >= 0 && !set_may_hold(c, set, sum, bits))
+		return 0;
 	uint32_t q = vtd_set_lock(s);
 	unsigned dropped = drop_locked(c, set, match, arg);
 
@@ -147,13 +162,13 @@ unsigned vtd_cache_drop_if(struct vtd_cache *c, int sum, uint64_t bits, vtd_cach
 {
 	unsigned dropped = 0;
 
+	/* No fill ever set the bit: nothing in scope anywhere (cache.h, summaries). */
+	if (!vtd_cache_may_hold(c, sum, bits))
+		return 0;
 	for (unsigned set = 0; set < c->sets; set++) {
 		struct vtd_cset *s = &c->set[set];
 
-		/* Settled first: a fill in progress is either visible now or will see the
-		 * generation this invalidation moved (cache.h). */
-		set_settle(s);
-		if (sum >= 0 && !(__atomic_load_n(&s->sum[sum], __ATOMIC_RELAXED) & bits))
+		if (!set_may_hold(c, set, sum, bits))
 			continue;
 		uint32_t q = vtd_set_lock(s);
 		dropped += drop_locked(c, set, match, arg);

@@ -32,7 +32,13 @@
  * Summaries. Each set keeps VTD_CACHE_SUMS words with a bit per hashed key (the cache
  * says which: its summarize function) of the entries it may hold, ORed in by fills and
  * recomputed by invalidations. Invalidations by domain or PASID look only at the sets
- * whose summary has their bit, instead of every entry.
+ * whose summary has their bit, instead of every entry. The cache also keeps the union of
+ * every bit a fill ever set (gsum, never cleared): an invalidation whose bit is not in it
+ * has nothing to do and visits no set - a type-2 page-selective invalidation's "every
+ * first-stage entry of the domain" for a domain that never had one, say. A fill adds its
+ * bits there before it checks the generation, and the invalidation reads it after moving
+ * the generation (both sequentially consistent), so a fill the invalidation does not see
+ * there sees the new generation and is dropped.
  *
  * LRU. One clock for all of the unit's caches advances on each fill: the fill that makes
  * it c stamps its entry 2c, a use while it is c stamps 2c + 1 (above every entry filled or
@@ -74,11 +80,12 @@ void vtd_cache_fini(struct vtd_cache *c);
 typedef bool (*vtd_cache_match_fn)(const void *arg, uint64_t tag0, const uint64_t *d);
 
 /*
- * Invalidate the entries of set `set` that `match` accepts. Returns how many went. The
- * caller has bumped the generation (vtd_cache_inv_begin).
+ * Invalidate the entries of set `set` that `match` accepts; when sum >= 0, only if the
+ * set's summary word `sum` has a bit of `bits` (the set is not locked otherwise). Returns
+ * how many went. The caller has bumped the generation (vtd_cache_inv_begin).
  */
-unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, vtd_cache_match_fn match,
-			    const void *arg);
+unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, int sum, uint64_t bits,
+			    vtd_cache_match_fn match, const void *arg);
 
 /*
  * Invalidate every entry that `match` accepts, looking only at sets whose summary word
@@ -86,6 +93,14 @@ unsigned vtd_cache_drop_set(struct vtd_cache *c, unsigned set, vtd_cache_match_f
  */
 unsigned vtd_cache_drop_if(struct vtd_cache *c, int sum, uint64_t bits, vtd_cache_match_fn match,
 			   const void *arg);
+
+/* False when no fill ever set a bit of `bits` in summary word `sum` (sum >= 0): nothing in
+ * the cache can be in the scope those bits stand for. The caller has bumped the generation
+ * (the cache-wide summary above). */
+static inline bool vtd_cache_may_hold(const struct vtd_cache *c, int sum, uint64_t bits)
+{
+	return sum < 0 || (__atomic_load_n(&c->gsum[sum], __ATOMIC_SEQ_CST) & bits);
+}
 
 /* Sum the sharded counters. */
 void vtd_cache_counters(const struct vtd_cache *c, struct vtd_cache_ctr *out);
@@ -438,6 +453,14 @@ struct vtd_fill {
 	bool replaced; /* a valid entry was replaced (with this tag or another) */
 };
 
+/* Add an entry's summary bits to the cache-wide union (see above). */
+static inline void vtd_cache_gsum_add(struct vtd_cache *c, const uint64_t sum[VTD_CACHE_SUMS])
+{
+	for (int i = 0; i < VTD_CACHE_SUMS; i++)
+		if (sum[i] & ~__atomic_load_n(&c->gsum[i], __ATOMIC_RELAXED))
+			__atomic_fetch_or(&c->gsum[i], sum[i], __ATOMIC_SEQ_CST);
+}
+
 /* No lookup saw the set without the tag: the fill looks for it (see vtd_cache_fill). */
 #define VTD_CACHE_UNSEEN (-1ll)
 
@@ -468,6 +491,20 @@ vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0
 	 * generation and is dropped (cache.h). */
 	if (VTD_UNLIKELY(c->count_sizes && (tag0 & 3)))
 		vtd_size_count(c, tag0, 1);
+	/* Likewise the cache-wide summary, before the generation (see above); only when the
+	 * set's summary lacks a bit (what a set's summary has, the cache-wide one has). */
+	uint64_t c0 = 0, c1 = 0, c2 = 0;
+	bool new_sum = false;
+
+	_Static_assert(VTD_CACHE_SUMS == 3, "three summary words");
+	if (sum) {
+		c0 = __atomic_load_n(&s->sum[0], __ATOMIC_RELAXED);
+		c1 = __atomic_load_n(&s->sum[1], __ATOMIC_RELAXED);
+		c2 = __atomic_load_n(&s->sum[2], __ATOMIC_RELAXED);
+		new_sum = (sum[0] & ~c0) | (sum[1] & ~c1) | (sum[2] & ~c2);
+		if (VTD_UNLIKELY(new_sum))
+			vtd_cache_gsum_add(c, sum);
+	}
 	/* An invalidation ran since this walk began: its result may be stale already. */
 	if (VTD_UNLIKELY(__atomic_load_n(c->gen, __ATOMIC_SEQ_CST) != gen)) {
 		if (c->count_sizes && (tag0 & 3))
@@ -499,18 +536,11 @@ vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0
 	for (unsigned i = 0; i < n; i++)
 		__atomic_store_n(&e[VTD_CACHE_HDR + i], payload[i], __ATOMIC_RELEASE);
 	f.ver = vtd_cache_bump_ver(c, slot);
-	if (sum) {
+	if (VTD_UNLIKELY(new_sum)) {
 		/* Usually the set's summary has the bits already: nothing to write. */
-		uint64_t c0 = __atomic_load_n(&s->sum[0], __ATOMIC_RELAXED);
-		uint64_t c1 = __atomic_load_n(&s->sum[1], __ATOMIC_RELAXED);
-		uint64_t c2 = __atomic_load_n(&s->sum[2], __ATOMIC_RELAXED);
-
-		_Static_assert(VTD_CACHE_SUMS == 3, "three summary words");
-		if (VTD_UNLIKELY((sum[0] & ~c0) | (sum[1] & ~c1) | (sum[2] & ~c2))) {
-			__atomic_store_n(&s->sum[0], c0 | sum[0], __ATOMIC_RELAXED);
-			__atomic_store_n(&s->sum[1], c1 | sum[1], __ATOMIC_RELAXED);
-			__atomic_store_n(&s->sum[2], c2 | sum[2], __ATOMIC_RELAXED);
-		}
+		__atomic_store_n(&s->sum[0], c0 | sum[0], __ATOMIC_RELAXED);
+		__atomic_store_n(&s->sum[1], c1 | sum[1], __ATOMIC_RELAXED);
+		__atomic_store_n(&s->sum[2], c2 | sum[2], __ATOMIC_RELAXED);
 	}
 	vtd_set_unlock(s, q);
 	f.slot = (int)slot;

@@ -281,6 +281,21 @@ static bool iotlb_match(const void *arg, uint64_t tag0, const uint64_t *d)
 	return true;
 }
 
+/* The summary word and bit that name the sets a scope's entries can be in (-1: any set). */
+static int iotlb_scope_sum(const struct vtd_iotlb_scope *s, uint64_t *bit)
+{
+	*bit = 0;
+	if (s->by_did && s->by_pasid) {
+		*bit = vtd_dp_bit(s->did, s->pasid);
+		return VTD_SUM_DP;
+	}
+	if (s->by_did) {
+		*bit = vtd_did_bit(s->did);
+		return s->fs_only ? VTD_SUM_FSDID : VTD_SUM_DID;
+	}
+	return -1;
+}
+
 /*
  * Probe the sets that can hold a page of the scope's range, at every page size present.
  * False (nothing done) when that would visit more sets than a scan does.
@@ -288,8 +303,12 @@ static bool iotlb_match(const void *arg, uint64_t tag0, const uint64_t *d)
 static bool iotlb_probe_range(struct vtd *vtd, const struct vtd_iotlb_scope *s, unsigned *n)
 {
 	struct vtd_cache *c = &vtd->iotlb;
-	uint64_t probes = 0, first[3], last[3];
+	uint64_t probes = 0, first[3], last[3], bit;
+	int sum = iotlb_scope_sum(s, &bit);
 	bool present[3];
+
+	if (!vtd_cache_may_hold(c, sum, bit))
+		return true; /* nothing of the scope anywhere: done */
 
 	for (unsigned code = 0; code < 3; code++) {
 		unsigned shift = 12 + 9 * code;
@@ -313,8 +332,8 @@ static bool iotlb_probe_range(struct vtd *vtd, const struct vtd_iotlb_scope *s, 
 		for (uint64_t p = first[code];; p++) {
 			uint64_t tag0 = vtd_iotlb_tag0(p << (12 + 9 * code), code);
 
-			*n +=
-			    vtd_cache_drop_set(c, vtd_iotlb_set(vtd, s->did, tag0), iotlb_match, s);
+			*n += vtd_cache_drop_set(c, vtd_iotlb_set(vtd, s->did, tag0), sum, bit,
+						 iotlb_match, s);
 			if (p == last[code])
 				break;
 		}
@@ -325,19 +344,9 @@ static bool iotlb_probe_range(struct vtd *vtd, const struct vtd_iotlb_scope *s, 
 /* Every entry of the scope, looking only at the sets its summary bit names. */
 static unsigned iotlb_scan(struct vtd *vtd, const struct vtd_iotlb_scope *s)
 {
-	int sum = -1;
-	uint64_t bit = 0;
+	uint64_t bit;
+	int sum = iotlb_scope_sum(s, &bit);
 
-	if (s->by_did && s->by_pasid) {
-		sum = VTD_SUM_DP;
-		bit = vtd_dp_bit(s->did, s->pasid);
-	} else if (s->by_did && s->fs_only) {
-		sum = VTD_SUM_FSDID;
-		bit = vtd_did_bit(s->did);
-	} else if (s->by_did) {
-		sum = VTD_SUM_DID;
-		bit = vtd_did_bit(s->did);
-	}
 	return vtd_cache_drop_if(&vtd->iotlb, sum, bit, iotlb_match, s);
 }
 
@@ -507,10 +516,15 @@ static unsigned psc_inv(struct vtd *vtd, struct vtd_cache *c, const struct vtd_p
 	uint64_t probes = 0, tag1 = fs ? vtd_iotlb_tag1(s->did, s->pasid) : s->did;
 	unsigned n = 0;
 	vtd_cache_match_fn match = fs ? fspc_match : sspc_match;
+	/* The sets a probe may skip: first stage by DID and PASID, second stage by DID. */
+	int sum = fs ? VTD_SUM_DP : VTD_SUM_DID;
+	uint64_t bit = fs ? vtd_dp_bit(s->did, s->pasid) : vtd_did_bit(s->did);
 
 	if (!c->sets)
 		return 0;
 	if (s->by_range && s->by_did && (!fs || s->by_pasid) && !s->nested_only) {
+		if (!vtd_cache_may_hold(c, sum, bit))
+			return 0;
 		for (unsigned lvl = 2; lvl <= 5 && probes <= c->sets; lvl++) {
 			unsigned shift = 12 + 9 * (lvl - 1);
 			probes += (s->last >> shift) - (s->base >> shift) + 1;
@@ -524,7 +538,7 @@ static unsigned psc_inv(struct vtd *vtd, struct vtd_cache *c, const struct vtd_p
 					unsigned set = fs ? vtd_fspc_set(vtd, tag0, tag1)
 							  : sspc_set(vtd, tag0, s->did);
 
-					n += vtd_cache_drop_set(c, set, match, s);
+					n += vtd_cache_drop_set(c, set, sum, bit, match, s);
 					if (p == s->last >> shift)
 						break;
 				}

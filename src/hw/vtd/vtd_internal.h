@@ -74,6 +74,9 @@ struct vtd_cache {
 	uint64_t *sgen;	 /* the unit's structure generation: moved when a version wraps */
 	uint64_t *gen;	 /* the invalidation generation its fills check (cache.h) */
 	vtd_cache_sum_fn summarize;
+	/* Every summary bit any fill ever set, cache-wide (cache.h): an invalidation whose bit
+	 * is not here skips the cache without visiting a set. Never cleared. */
+	uint64_t gsum[VTD_CACHE_SUMS];
 	bool count_sizes; /* keep size[] (the IOTLB: tag0 bits 1:0 are the page-size code) */
 	uint32_t size[4]; /* valid entries per size code, when count_sizes */
 	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
