@@ -1258,7 +1258,8 @@ static bool field_check(struct parser *p, struct vec_stmt *s, const struct field
 			if (!parse_sid(p, &val, &sid))
 				return false;
 			v = sid;
-		} else if (field_names[n].field == VEC_F_AT && isalpha((unsigned char)*val.s)) {
+		} else if (field_names[n].field == VEC_F_AT && val.len &&
+			   isalpha((unsigned char)*val.s)) {
 			if (!parse_at(p, &val, &v))
 				return false;
 		} else if (!eval_max(p, &val, field_names[n].max, field_names[n].name, &v)) {

@@ -195,9 +195,9 @@ static int chunk_prepare(struct mem *mem, uint64_t pa, uint64_t tag0)
 }
 
 /*
- * A chunk that left its IOVA (unmapped and flushed): its tags intact, and every word a
- * device wrote holds the device address it was written to - `iova` of this chunk - and
- * the writing thread. 0 or -1.
+ * A chunk that left its IOVA (unmapped and flushed): its tags intact (else -1; devices
+ * never write them), and every word a device wrote holds the device address it was
+ * written to - `iova` of this chunk - and the writing thread (else 1). 0 when all is well.
  */
 static int chunk_verify(struct mem *mem, uint64_t pa, uint64_t iova, uint64_t tag0)
 {
@@ -210,7 +210,7 @@ static int chunk_verify(struct mem *mem, uint64_t pa, uint64_t iova, uint64_t ta
 			uint64_t want = (iova + pg * SZ_4K) | WR_MARK | k;
 
 			if (mem_read64(mem, pa + pg * SZ_4K + 64 + 8 * k, &v) || (v && v != want))
-				return -1;
+				return 1;
 		}
 	}
 	return 0;
@@ -295,6 +295,8 @@ struct core_world {
 	unsigned rounds;
 	unsigned long min_dmas; /* owners go on until the device threads did this many */
 	bool until_caught;	/* ... or until the device threads found a failure */
+	bool no_ats;		/* the devices without ATS (see test_core_driver_without_ats) */
+	unsigned long late_reads, late_writes; /* without ATS: accesses that landed late */
 };
 
 static uint64_t win_iova(unsigned o, unsigned w)
@@ -368,6 +370,7 @@ static void core_unmap(struct core_world *cw, unsigned o, unsigned d, unsigned w
 	struct machine_dev *fx = fixed_dev(cw, d);
 	unsigned rep0 = tl_reports;
 	ssize_t n;
+	int cv;
 
 	seq_begin(&win->seq);
 	if (rnd(rng, 3) == 0) {
@@ -406,7 +409,10 @@ static void core_unmap(struct core_world *cw, unsigned o, unsigned d, unsigned w
 	if (tl_reports != rep0)
 		fail(&cw->t, "checker reports after the owner's unmap of %#llx (%llu)", iova,
 		     tl_reports - rep0);
-	if (chunk_verify(cw->m->mem, chunk_pa(pl, c), iova, tag_of(d, o, w, 0, 0)))
+	cv = chunk_verify(cw->m->mem, chunk_pa(pl, c), iova, tag_of(d, o, w, 0, 0));
+	if (cv > 0 && cw->no_ats)
+		count(&cw->late_writes); /* a write translated before the unmap, landed after */
+	else if (cv)
 		fail(&cw->t, "chunk %#llx of %#llx written through a stale translation",
 		     chunk_pa(pl, c), iova);
 	pl->used[c] = false;
@@ -523,12 +529,17 @@ static void core_device_check(struct core_world *cw, unsigned k, uint64_t *rng)
 		count(&cw->t.gave_up);
 		return;
 	}
-	/* Whatever happened meanwhile, a read that succeeded found memory this IOVA may
-	 * reach: its page in either domain, or (identity) the untouched scratch page. */
-	if (!ret && !write && v && v != tag_of(DOM_FS, o, w, 0, pg) &&
-	    v != tag_of(DOM_SS, o, w, 0, pg))
-		fail(&cw->t, "DMA read at %#llx reached foreign memory: %#llx", iova, v);
 	stable = s1 == s2 && !(s1 & 1) && (sd > DOM_SS || (w1 == w2 && !(w1 & 1)));
+	/* Whatever happened meanwhile, a read that succeeded found memory this IOVA may
+	 * reach: its page in either domain, or (identity) the untouched scratch page -
+	 * except, without ATS, a read translated before an unmap that landed after it. */
+	if (!ret && !write && v && v != tag_of(DOM_FS, o, w, 0, pg) &&
+	    v != tag_of(DOM_SS, o, w, 0, pg)) {
+		if (cw->no_ats && !stable)
+			count(&cw->late_reads);
+		else
+			fail(&cw->t, "DMA read at %#llx reached foreign memory: %#llx", iova, v);
+	}
 	if (!stable) {
 		count(&cw->t.unstable);
 		return;
@@ -579,13 +590,14 @@ static void print_tally(const char *name, const struct tally *t, uint64_t ns)
 	       __atomic_load_n(&reports_total, __ATOMIC_RELAXED), t->failures);
 }
 
-static int core_setup(struct core_world *cw)
+static int core_setup(struct core_world *cw, bool ats)
 {
 	memset(cw, 0, sizeof(*cw));
+	cw->no_ats = !ats;
 	cw->m = stress_machine(INTEL_IOMMU_STAGE_AUTO);
 	CHECK_RET(cw->m);
 	for (unsigned i = 0; i < NDEV; i++) {
-		cw->dev[i] = robust_dev(cw->m, PCI_RID(0, 8 + i, 0), 20, true, 0);
+		cw->dev[i] = robust_dev(cw->m, PCI_RID(0, 8 + i, 0), 20, ats, 0);
 		CHECK_RET(cw->dev[i]);
 		CHECK_RET(checker_on(cw->m, cw->dev[i]) == 0);
 	}
@@ -647,7 +659,8 @@ static int core_teardown(struct core_world *cw)
 }
 
 /* One run of part 1: `rounds` per owner, with `skip` left out by the driver. */
-static int run_core(struct core_world *cw, unsigned rounds, enum intel_iommu_inv_kind skip)
+static int run_core(struct core_world *cw, unsigned rounds, enum intel_iommu_inv_kind skip,
+		    bool ats)
 {
 	struct owner_arg oa[NOWN];
 	struct devthr_arg da[NDEVTHR];
@@ -655,7 +668,7 @@ static int run_core(struct core_world *cw, unsigned rounds, enum intel_iommu_inv
 	uint64_t t0 = robust_now_ns();
 
 	__atomic_store_n(&reports_total, 0, __ATOMIC_RELAXED);
-	CHECK_RET(core_setup(cw) == 0);
+	CHECK_RET(core_setup(cw, ats) == 0);
 	cw->rounds = rounds;
 	cw->min_dmas = 20 * rounds;
 	cw->until_caught = skip != INTEL_IOMMU_INV_NONE;
@@ -675,8 +688,14 @@ static int run_core(struct core_world *cw, unsigned rounds, enum intel_iommu_inv
 	pthread_join(at, NULL);
 	for (unsigned k = 0; k < NDEVTHR; k++)
 		pthread_join(dt[k], NULL);
-	print_tally(skip ? "core+driver (one invalidation kind left out)" : "core+driver", &cw->t,
-		    robust_now_ns() - t0);
+	print_tally(skip  ? "core+driver (one invalidation kind left out)"
+		    : ats ? "core+driver"
+			  : "core+driver, devices without ATS",
+		    &cw->t, robust_now_ns() - t0);
+	if (!ats)
+		printf("  without ATS: %lu reads and %lu writes translated before an unmap landed "
+		       "after it\n",
+		       cw->late_reads, cw->late_writes);
 	CHECK_RET(intel_iommu_set_skip(cw->m->iommu, INTEL_IOMMU_INV_NONE) == 0);
 	return 0;
 }
@@ -685,9 +704,30 @@ static void test_core_driver(void)
 {
 	static struct core_world cw;
 
-	CHECK_EQ(run_core(&cw, stress_rounds(), INTEL_IOMMU_INV_NONE), 0);
+	CHECK_EQ(run_core(&cw, stress_rounds(), INTEL_IOMMU_INV_NONE, true), 0);
 	CHECK_EQ(cw.t.failures, 0);
 	/* Not vacuous: every kind of stable check happened. */
+	CHECK(cw.t.stable_mapped > 0 && cw.t.stable_unmapped > 0);
+	CHECK(cw.t.stable_blocked > 0 && cw.t.stable_identity > 0);
+	CHECK_EQ(core_teardown(&cw), 0);
+}
+
+/*
+ * What the model guarantees for devices without ATS (docs/robustness.md, "In-flight DMA
+ * without ATS"): every request translated after an unmap returned faults, every stable
+ * state gives its exact answer and nothing is stale - the same checks as with ATS, but for
+ * the ones that in-flight requests defeat: a request the unit translated before an
+ * invalidation may still do its access after the unmap returned (the model does not
+ * drain), so a racing read may find the page's next owner and a racing write may land in
+ * a chunk already handed on. Those are counted, not failed. (Not under ThreadSanitizer:
+ * such a late access is a data race with the page's next owner.)
+ */
+static __attribute__((unused)) void test_core_driver_without_ats(void)
+{
+	static struct core_world cw;
+
+	CHECK_EQ(run_core(&cw, stress_rounds(), INTEL_IOMMU_INV_NONE, false), 0);
+	CHECK_EQ(cw.t.failures, 0);
 	CHECK(cw.t.stable_mapped > 0 && cw.t.stable_unmapped > 0);
 	CHECK(cw.t.stable_blocked > 0 && cw.t.stable_identity > 0);
 	CHECK_EQ(core_teardown(&cw), 0);
@@ -702,7 +742,7 @@ static __attribute__((unused)) void test_core_driver_catches_missing_pdevtlb(voi
 {
 	static struct core_world cw;
 
-	CHECK_EQ(run_core(&cw, 100, INTEL_IOMMU_INV_PDEVTLB), 0);
+	CHECK_EQ(run_core(&cw, 100, INTEL_IOMMU_INV_PDEVTLB, true), 0);
 	CHECK(cw.t.device_failures > 0);
 	CHECK_EQ(core_teardown(&cw), 0);
 }
@@ -1100,6 +1140,7 @@ int main(void)
 	/* Under ThreadSanitizer the stale accesses this provokes are data races, which it
 	 * stops at (as it should); the plain and ASan builds run it. */
 	RUN(test_core_driver_catches_missing_pdevtlb);
+	RUN(test_core_driver_without_ats);
 #endif
 	RUN(test_dma_api_first_stage);
 	RUN(test_dma_api_second_stage);
