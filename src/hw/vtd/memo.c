@@ -113,8 +113,9 @@ void vtd_memo_fill(struct vtd *vtd, const struct pci_req *req, const struct pci_
 		     (uint32_t)run->pc_slot, run->sgen, legacy);
 }
 
-void vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
-		      const struct vtd_pe *pe, bool fpd, bool pass, const struct vtd_run *run)
+struct vtd_memo_rq *vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req,
+				     const struct vtd_access *a, const struct vtd_pe *pe, bool fpd,
+				     bool pass, const struct vtd_run *run)
 {
 	bool legacy = pe->flags & VTD_PE_LEGACY;
 	uint64_t w = vtd_memo_word(req);
@@ -124,8 +125,8 @@ void vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req, const struct v
 	if (run->ctx_slot < 0 || (!pass && !legacy && run->pc_slot < 0) ||
 	    __atomic_load_n(&vtd->check, __ATOMIC_RELAXED) ||
 	    !(m = run->memo ? run->memo : vtd_memo_create(vtd)))
-		return;
-	_Static_assert(sizeof(struct vtd_memo_rq) == 128, "a requester entry is two cache lines");
+		return NULL;
+	_Static_assert(sizeof(struct vtd_memo_rq) == 192, "a requester entry is three cache lines");
 	_Static_assert(sizeof(struct vtd_memo_psc) == 64, "a PSC entry is one cache line");
 	rq = vtd_memo_rq_slot(m, w);
 	rq->req = w;
@@ -141,6 +142,7 @@ void vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req, const struct v
 	rq->imix = vtd_iotlb_mix(pe->did);
 	rq->fmix = vtd_fspc_mix(rq->tag1);
 	vtd_iotlb_sums(pe->did, a->pasid, pe->pgtt, rq->sum);
+	return rq;
 }
 
 void vtd_memo_fini(struct vtd *vtd)
@@ -174,9 +176,14 @@ void vtd_memo_counters(const struct vtd *vtd, struct vtd_cache_counters out[VTD_
 			legacy += now;
 		else
 			scalable += now;
-		out[VTD_CACHE_CONTEXT].hits += legacy + scalable;
-		out[VTD_CACHE_PASID].hits += scalable;
-		out[VTD_CACHE_IOTLB].hits += legacy + scalable;
+		uint64_t fhit = __atomic_load_n(&m->fast_hit, __ATOMIC_RELAXED);
+		uint64_t fmiss = __atomic_load_n(&m->fast_miss, __ATOMIC_RELAXED);
+
+		out[VTD_CACHE_CONTEXT].hits += legacy + scalable + fhit + fmiss;
+		out[VTD_CACHE_PASID].hits += scalable + fhit + fmiss;
+		out[VTD_CACHE_IOTLB].hits += legacy + scalable + fhit;
+		out[VTD_CACHE_IOTLB].misses += fmiss;
+		out[VTD_CACHE_PSCACHE_FS].hits += fmiss;
 		for (int c = 0; c < VTD_CACHE_COUNT; c++) {
 			out[c].hits += __atomic_load_n(&m->ctr[c].hit, __ATOMIC_RELAXED);
 			out[c].misses += __atomic_load_n(&m->ctr[c].miss, __ATOMIC_RELAXED);

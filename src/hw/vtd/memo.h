@@ -160,10 +160,11 @@ void vtd_memo_fill(struct vtd *vtd, const struct pci_req *req, const struct pci_
  * with `pe` (legacy: made from the context entry) and access `a` (its PASID and flags), or
  * for a translated request, `pass`. The context and PASID-cache slots, the memo and the
  * structure generation are `run`'s; nothing happens unless both caches took part (legacy
- * and `pass`: the context cache) and check mode is off.
+ * and `pass`: the context cache) and check mode is off. Returns the entry written, or NULL.
  */
-void vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req, const struct vtd_access *a,
-		      const struct vtd_pe *pe, bool fpd, bool pass, const struct vtd_run *run);
+struct vtd_memo_rq *vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req,
+				     const struct vtd_access *a, const struct vtd_pe *pe, bool fpd,
+				     bool pass, const struct vtd_run *run);
 
 /* Free every memo of the unit (vtd_destroy: no thread is using it). */
 void vtd_memo_fini(struct vtd *vtd);

@@ -626,6 +626,28 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
+/*
+ * A requester-memo entry's permission table (struct vtd_memo_rq.ptab) for a first-stage
+ * entry `pe` and access `acc`: for each combination of W, X, U/S and G the walk may give,
+ * what translate_once() decides from it - the completion's permissions (granted()),
+ * whether they cover what the request needs and an ATS request is granted something, and
+ * whether the request sets D.
+ */
+static void rq_perm_table(const struct vtd_pe *pe, unsigned acc, uint16_t tab[16])
+{
+	bool ats = acc & VTD_ACC_ATS;
+	unsigned need = ats ? 0 : acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
+
+	for (unsigned key = 0; key < 16; key++) {
+		struct xl x = {.fs = VTD_XL_R | key << 1, .ss = XL_ALL};
+		unsigned perm = granted(pe, acc, &x);
+		bool dirty = ats ? (perm & PCI_PERM_W) : (acc & VTD_ACC_W);
+		bool ok = (perm & need) == need && (!ats || (perm & (PCI_PERM_R | PCI_PERM_W)));
+
+		tab[key] = (uint16_t)(perm | (ok ? VTD_RQ_OK : 0) | (dirty ? VTD_RQ_DIRTY : 0));
+	}
+}
+
 /* Scalable mode, 2.5 steps 3-4: the request against the context entry. 0 or a reason. */
 static inline uint8_t check_sm_request(const struct vtd *vtd, const struct vtd_ctx *ctx,
 				       struct vtd_access *a)
@@ -687,8 +709,12 @@ translate_scalable(struct vtd *vtd, uint64_t root, const struct pci_req *req, st
 		fail(vtd, req, r, fpd, resp, dry);
 		return;
 	}
-	if (caches && vtd->memo_ok)
-		vtd_memo_rq_fill(vtd, req, a, &pe, fpd, false, run);
+	if (caches && vtd->memo_ok) {
+		struct vtd_memo_rq *rq = vtd_memo_rq_fill(vtd, req, a, &pe, fpd, false, run);
+
+		if (rq && pe.pgtt == VTD_PGTT_FS)
+			rq_perm_table(&pe, a->acc, rq->ptab);
+	}
 	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
@@ -901,7 +927,8 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 			vtd_iotlb_decode(p, 0, &ent);
 		if (VTD_UNLIKELY(ent.neg) || !serve_hit(&a, pe, &ent, resp))
 			return false;
-		vtd_memo_count(m, VTD_CACHE_IOTLB, hit, 1);
+		/* A context, PASID-cache and IOTLB hit. */
+		__atomic_store_n(&m->fast_hit, m->fast_hit + 1, __ATOMIC_RELAXED);
 		vtd_memo_put(vtd, m, me, req, resp->addr & ~0xfffull, resp->page_size, resp->perm,
 			     slot, ver, rq->ctx_slot, rq->pc_slot, sgen, false);
 		return true;
@@ -911,7 +938,7 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 
 	const bool nxe = pe->flags & VTD_PE_NXE;
 	uint64_t leaf, and_all, out, word;
-	unsigned shift = 12, fsperm, nlev = 1;
+	unsigned shift = 12, key, nlev = 1;
 	bool psc = true;
 	struct vtd_walk w;
 
@@ -929,9 +956,10 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 		and_all = (~(uint64_t)(VTD_FL_RW | VTD_FL_US) | word) & leaf;
 		or_all = (word & VTD_FL_XD) | leaf;
 		out = (leaf & VTD_FL_ADDR_MASK) | (addr & 0xfff);
-		fsperm = VTD_XL_R | ((and_all & VTD_FL_RW) ? VTD_XL_W : 0) |
-			 ((and_all & VTD_FL_US) ? VTD_XL_US : 0) |
-			 ((or_all & VTD_FL_XD) ? 0 : VTD_XL_X) | ((leaf & VTD_FL_G) ? VTD_XL_G : 0);
+		/* The permissions as vtd_fs_done() makes them, as rq->ptab's index: W, X, U/S
+		 * and G in bits 0-3. */
+		key = (unsigned)(((and_all >> 1) & 1) | ((~or_all >> 62) & 2) | (and_all & 4) |
+				 ((leaf >> 5) & 8));
 	} else {
 		struct vtd_walk_start st;
 
@@ -944,26 +972,33 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 		and_all = w.and_all;
 		out = w.out;
 		shift = w.shift;
-		fsperm = w.perm;
+		key = (w.perm >> 1) & 15;
 	}
 
-	struct xl x = {.out = out, .shift = shift, .fs = fsperm, .ss = XL_ALL};
-	unsigned perm = granted(pe, acc, &x);
-	unsigned need = ats ? 0 : acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
-	bool dirty = ats ? (perm & PCI_PERM_W) : (acc & VTD_ACC_W);
+	/* What translate_once() decides from the permissions, from the requester's table
+	 * (granted(), what the request needs, whether it sets D); then A (EA) set at every
+	 * level, D on the leaf if needed, and an output outside the interrupt range. */
+	unsigned pt = rq->ptab[key], fsperm = VTD_XL_R | key << 1;
+	bool dirty = pt & VTD_RQ_DIRTY;
 	uint64_t acc_bits = VTD_FL_A | ((pe->flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
 
-	if (VTD_UNLIKELY((perm & need) != need || (ats && !(perm & (PCI_PERM_R | PCI_PERM_W))) ||
-			 in_intr_range(out) || (and_all & acc_bits) != acc_bits ||
-			 (dirty && !(leaf & VTD_FL_D))))
+	if (VTD_UNLIKELY(!(pt & VTD_RQ_OK) || in_intr_range(out) ||
+			 (and_all & acc_bits) != acc_bits || (dirty && !(leaf & VTD_FL_D))))
 		return false;
-	complete(resp, out, shift, perm);
-	vtd_memo_count(m, VTD_CACHE_IOTLB, miss, 1);
-	if (vtd->fspc.sets) {
-		if (psc)
-			vtd_memo_count(m, VTD_CACHE_PSCACHE_FS, hit, 1);
-		else
-			vtd_memo_count(m, VTD_CACHE_PSCACHE_FS, miss, 1);
+	complete(resp, out, shift, pt & 0xff);
+	if (VTD_LIKELY(psc && nlev == 1)) {
+		/* A context and PASID-cache hit, an IOTLB miss, a PDE hit. */
+		__atomic_store_n(&m->fast_miss, m->fast_miss + 1, __ATOMIC_RELAXED);
+	} else {
+		vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
+		vtd_memo_count(m, VTD_CACHE_PASID, hit, 1);
+		vtd_memo_count(m, VTD_CACHE_IOTLB, miss, 1);
+		if (vtd->fspc.sets) {
+			if (psc)
+				vtd_memo_count(m, VTD_CACHE_PSCACHE_FS, hit, 1);
+			else
+				vtd_memo_count(m, VTD_CACHE_PSCACHE_FS, miss, 1);
+		}
 	}
 
 	struct vtd_fill f;
@@ -988,7 +1023,7 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 	if (VTD_UNLIKELY(nlev > 1))
 		vtd_fspc_fill(vtd, pe->did, rq->pasid, false, &w, gen);
 	if (VTD_LIKELY(f.slot >= 0))
-		vtd_memo_put(vtd, m, me, req, out & ~0xfffull, 1ull << shift, (uint8_t)perm,
+		vtd_memo_put(vtd, m, me, req, out & ~0xfffull, 1ull << shift, (uint8_t)pt,
 			     (unsigned)f.slot, f.ver, rq->ctx_slot, rq->pc_slot, sgen, false);
 	return true;
 }
@@ -1030,18 +1065,20 @@ static __attribute__((noinline)) void translate_rq(struct vtd *vtd, struct vtd_m
 {
 	uint64_t clock = vtd_clock(vtd);
 
-	vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
 	vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, clock);
 	if (VTD_UNLIKELY(rq->pass)) {
+		vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
 		pass(resp, req->addr);
 		return;
 	}
-	if (rq->pc_slot != VTD_MEMO_NO_SLOT) {
-		vtd_memo_count(m, VTD_CACHE_PASID, hit, 1);
+	if (rq->pc_slot != VTD_MEMO_NO_SLOT)
 		vtd_cache_touch(&vtd->pc, rq->pc_slot, clock);
-	}
+	/* (fs_fast() counts the context and PASID-cache hits with what it counts.) */
 	if (VTD_LIKELY(rq->pe.pgtt == VTD_PGTT_FS) && fs_fast(vtd, m, e, rq, gen, sgen, req, resp))
 		return;
+	vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
+	if (rq->pc_slot != VTD_MEMO_NO_SLOT)
+		vtd_memo_count(m, VTD_CACHE_PASID, hit, 1);
 	translate_rq_full(vtd, m, rq, gen, sgen, req, resp);
 }
 

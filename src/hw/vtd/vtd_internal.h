@@ -365,7 +365,16 @@ struct vtd_memo_rq {
 	uint64_t fmix;		      /* tag1's part of the first-stage PSC set hash */
 	uint64_t sum[VTD_CACHE_SUMS]; /* the IOTLB's summary bits of its entries */
 	uint64_t pad2[2];
+	/* What a first-stage translation decides for this request, by its permissions: the
+	 * completion's PCI_PERM_* bits, whether they cover what the request needs (and an ATS
+	 * request is granted something), whether it sets D - indexed by W, X, U/S and G of
+	 * the walk (VTD_XL_* >> 1; R is always there). translate.c: rq_perm_table(). */
+	uint16_t ptab[16];
+	uint64_t pad3[4];
 };
+
+#define VTD_RQ_OK    (1u << 8) /* ptab: the request may go on */
+#define VTD_RQ_DIRTY (1u << 9) /* ptab: and it sets D on the leaf */
 
 /*
  * The paging-structure memo (memo.h): per thread and unit, a direct-mapped table of
@@ -388,6 +397,10 @@ struct vtd_memo_ctr {
 };
 
 struct vtd_memo {
+	/* The two common outcomes behind a requester-memo hit on a first-stage entry, each
+	 * one counter for the hits and misses they are (vtd_memo_counters): an IOTLB hit,
+	 * and an IOTLB miss whose walk started at a cached PDE. */
+	uint64_t fast_hit, fast_miss;
 	/* Hits served, for the cache counters (legacy mode has no PASID-cache lookup). Every
 	 * entry that can hit was made in the unit's current mode (a root change moves the
 	 * structure generation), so one counter runs, for `legacy`; `done` holds the counts
