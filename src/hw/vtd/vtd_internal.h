@@ -12,12 +12,17 @@
  *   inv_queue.c     queued invalidation: the queue, every descriptor, IQE/ITE/ICE (1.7, 5)
  *   reg_inv.c       register-based invalidation: CCMD, IOTLB_REG, IVA_REG (1.6)
  *   cache_inv.h     the invalidation entry points the translation caches implement (5.11)
+ *   cache.c         the cache engine: sets, LRU, fills and drops, generations (cache.h)
+ *   caches.c        the translation caches on it and their invalidation scopes (5.11)
+ *   memo.c          per-thread memos in front of the caches (memo.h)
+ *   check.c         check mode, and the cache counters
  *   stats.c         vtd_get_stats()
  *
  * The request path is a chain of uncached steps - context lookup, PASID lookup, walk -
  * each a plain function of (unit, memory, inputs) returning decoded results and an
  * internal status, so a cache layer can wrap each step and a checker can call the
- * uncached step to compare.
+ * uncached step to compare. In front of it, translate.c has the common cases' fast paths
+ * (docs/vtd_model.md), each of which leaves anything unusual to the full path.
  */
 #ifndef SOFTIOMMU_HW_VTD_INTERNAL_H
 #define SOFTIOMMU_HW_VTD_INTERNAL_H
