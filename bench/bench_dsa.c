@@ -31,6 +31,7 @@
 #include <softiommu/machine.h>
 
 #include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,7 @@ static void quiet_log(void *ctx, const char *line)
 	printf("  driver: %s\n", line);
 }
 
-static void build(struct setup *s)
+static void build(struct setup *s, bool timing)
 {
 	struct machine_config cfg;
 	struct machine_dev_config dc = {
@@ -96,7 +97,7 @@ static void build(struct setup *s)
 	dcfg.dma.alloc = s->m->alloc;
 	dcfg.use_pasid = true;
 	dcfg.dsa.wq_size[0] = 2 * QDEPTH;
-	dcfg.dsa.timing = true;
+	dcfg.dsa.timing = timing;
 	dcfg.log = quiet_log;
 	ret = dsa_drv_probe(&dcfg, &s->drv);
 	if (ret)
@@ -256,6 +257,49 @@ static long preemptions(void)
 	return sum;
 }
 
+/* The threads of this process, by id. */
+static int tasks(pid_t *t, int max)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	while (dir && (de = readdir(dir)))
+		if (de->d_name[0] != '.' && n < max)
+			t[n++] = (pid_t)atoi(de->d_name);
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* Build a setup and find its engine thread (the one thread it started). */
+static pid_t build_find_engine(struct setup *s, bool timing)
+{
+	pid_t before[64], after[64];
+	int nb = tasks(before, 64), na;
+
+	build(s, timing);
+	na = tasks(after, 64);
+	for (int i = 0; i < na; i++) {
+		bool old = false;
+
+		for (int j = 0; j < nb; j++)
+			old |= after[i] == before[j];
+		if (!old)
+			return after[i];
+	}
+	return 0;
+}
+
+static bool pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return !sched_setaffinity(tid, sizeof(set), &set);
+}
+
 /* Samples of one figure over the rounds, and which rounds ran without preemption. */
 struct samples {
 	double v[MAX_ROUNDS];
@@ -270,8 +314,8 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median and minimum of the samples (only the clean ones with `clean_only`); the count. */
-static int stat_of(const struct samples *s, bool clean_only, double *median, double *best)
+/* The median of the samples (only the clean ones with `clean_only`); the count. */
+static int median_of(const struct samples *s, bool clean_only, double *median)
 {
 	double v[MAX_ROUNDS];
 	int k = 0;
@@ -279,93 +323,176 @@ static int stat_of(const struct samples *s, bool clean_only, double *median, dou
 	for (int i = 0; i < s->n; i++)
 		if (!clean_only || s->clean[i])
 			v[k++] = s->v[i];
-	*median = *best = 0;
+	*median = 0;
 	if (!k)
 		return 0;
 	qsort(v, (size_t)k, sizeof(v[0]), cmp_double);
 	*median = k & 1 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-	*best = v[0];
 	return k;
 }
 
 static void add(struct samples *s, double v, bool clean)
 {
-	s->v[s->n] = v;
-	s->clean[s->n++] = clean;
+	if (s->n < MAX_ROUNDS) {
+		s->v[s->n] = v;
+		s->clean[s->n++] = clean;
+	}
 }
 
-/* One figure's line: median (and best) ns per 64 KiB and the share of memcpy's median. */
-static void line(const char *what, const struct samples *s, bool clean_only, double memcpy_ns)
-{
-	double med, best;
-	int k = stat_of(s, clean_only, &med, &best);
+/* What one placement (engine on one CPU, submitter on the other) and one mapping gave. */
+struct figures {
+	struct samples cpy, wall, busy, alone;	/* ns per 64 KiB */
+	struct samples r_wall, r_busy, r_alone; /* memcpy's time over each, per round */
+};
 
-	if (!k) {
-		printf("    %-34s no round qualified\n", what);
+static double med(const struct samples *s)
+{
+	double m;
+
+	median_of(s, false, &m);
+	return m;
+}
+
+/*
+ * One round for one mapping: memcpy and the device's DMA alone on the engine's CPU (the
+ * baseline runs where the engine runs: the two CPUs of a shared machine need not be
+ * equally fast), then the DSA with the submitter on the other CPU, by the wall clock (the
+ * setup without timing) and by the engine's busy time (the setup with it).
+ */
+static void round_once(struct setup *s, struct setup *st, int map, long k, int ecpu, int scpu,
+		       bool record, struct figures *f)
+{
+	double m, w, b, e;
+	long p0;
+	bool clean;
+
+	if (ecpu >= 0)
+		pin(0, ecpu);
+	p0 = preemptions();
+	m = run_memcpy(s, map, k);
+	clean = preemptions() == p0;
+	e = run_endpoint(s, map, k / 4 > 8 ? k / 4 : 8);
+	if (scpu >= 0)
+		pin(0, scpu);
+	p0 = preemptions();
+	w = run_dsa(s, map, k, &b);
+	clean = clean && preemptions() == p0;
+	run_dsa(st, map, k, &b);
+	if (!record)
 		return;
+	add(&f->cpy, m, true);
+	add(&f->wall, w, clean);
+	add(&f->busy, b, true);
+	add(&f->alone, e, true);
+	add(&f->r_wall, m / w, clean);
+	add(&f->r_busy, m / b, true);
+	add(&f->r_alone, m / e, true);
+}
+
+/* Pool the ratios of both placements. */
+static void pool(struct samples *out, const struct samples *a, const struct samples *b)
+{
+	*out = *a;
+	for (int i = 0; i < b->n; i++)
+		add(out, b->v[i], b->clean[i]);
+}
+
+static void report(struct setup *s, int map, struct figures f[2], int nplace, const int *cpus)
+{
+	struct samples w, b, e;
+	double rw, rwc, rb, re;
+	int kc, kall;
+
+	printf("  %s mappings (device TLB entry %llu KiB), target %d %%:\n",
+	       map ? "4 KiB" : "2 MiB", (unsigned long long)atc_size(s, map) / 1024, map ? 70 : 90);
+	for (int p = 0; p < nplace; p++) {
+		char where[32] = "engine and submitter";
+
+		if (cpus[0] >= 0)
+			snprintf(where, sizeof(where), "engine on CPU %d", cpus[p]);
+		printf("    %-20s memcpy %5.0f ns, DSA wall %5.0f ns (%4.1f %%), engine busy %5.0f "
+		       "ns, device DMA alone %5.0f ns\n",
+		       where, med(&f[p].cpy), med(&f[p].wall), 100 * med(&f[p].r_wall),
+		       med(&f[p].busy), med(&f[p].alone));
 	}
-	printf("    %-34s %6.0f ns (%5.1f GB/s, best %6.0f): %5.1f %% of memcpy  [%d rounds]\n",
-	       what, med, LEN / med, best, 100.0 * memcpy_ns / med, k);
+	pool(&w, &f[0].r_wall, nplace > 1 ? &f[1].r_wall : &(struct samples){0});
+	pool(&b, &f[0].r_busy, nplace > 1 ? &f[1].r_busy : &(struct samples){0});
+	pool(&e, &f[0].r_alone, nplace > 1 ? &f[1].r_alone : &(struct samples){0});
+	kc = median_of(&w, true, &rwc);
+	kall = median_of(&w, false, &rw);
+	median_of(&b, false, &rb);
+	median_of(&e, false, &re);
+	if (kc)
+		printf("    DSA bandwidth / memcpy's, wall clock, rounds without preemption: %5.1f "
+		       "%%  "
+		       "(%d of %d rounds)\n",
+		       100 * rwc, kc, kall);
+	else
+		printf(
+		    "    DSA bandwidth / memcpy's, wall clock: no round ran without preemption\n");
+	printf(
+	    "    ... wall clock, all rounds %5.1f %%; engine busy time %5.1f %%; device DMA alone "
+	    "%5.1f %%\n",
+	    100 * rw, 100 * rb, 100 * re);
 }
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 300;
 	int rounds = argc > 2 ? atoi(argv[2]) : 40;
-	/* [map]: memcpy, DSA wall, DSA wall with every thread on a core, engine busy,
-	 * endpoint only */
-	static struct samples cpy[2], wall[2], busy[2], ep[2];
+	static struct figures f[2][2]; /* [map][placement] */
+	int cpus[2] = {-1, -1}, nplace = 1;
 	struct pci_endpoint_stats es;
-	struct setup s;
+	struct setup s, st;
+	pid_t eng[2];
+	cpu_set_t set;
 
 	if (n < QDEPTH || rounds < 2 || rounds > MAX_ROUNDS)
 		return 1;
-	build(&s);
+	/* Two CPUs of this process's set: the engine runs on one, the submitter on the
+	 * other, and the other way round in alternate rounds. */
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) >= 2) {
+		for (int c = 0, k = 0; c < CPU_SETSIZE && k < 2; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[k++] = c;
+		nplace = 2;
+	}
+	/* Two machines: the engine's busy time needs two clock reads per descriptor, which
+	 * the wall-clock figure should not pay. */
+	eng[0] = build_find_engine(&s, false);
+	eng[1] = build_find_engine(&st, true);
+	if (nplace == 2 && (!eng[0] || !eng[1])) {
+		nplace = 1;
+		cpus[0] = cpus[1] = -1;
+	}
 	for (int r = 0; r < rounds; r++) {
-		for (int map = 0; map < 2; map++) {
-			double t, b;
-			long p0 = preemptions();
+		for (int p = 0; p < nplace; p++) {
+			int ecpu = cpus[p], scpu = nplace > 1 ? cpus[1 - p] : -1;
 
+			if (ecpu >= 0 && (!pin(eng[0], ecpu) || !pin(eng[1], ecpu)))
+				die("sched_setaffinity", -1);
 			/* Round 0 warms caches and the ATC and is not counted. */
-			t = run_memcpy(&s, map, r ? n : n / 8);
-			if (r)
-				add(&cpy[map], t, preemptions() == p0);
-			p0 = preemptions();
-			t = run_dsa(&s, map, r ? n : n / 8, &b);
-			if (r) {
-				add(&wall[map], t, preemptions() == p0);
-				add(&busy[map], b, true);
-			}
-			t = run_endpoint(&s, map, r ? n / 4 : n / 8);
-			if (r)
-				add(&ep[map], t, true);
+			for (int map = 0; map < 2; map++)
+				round_once(&s, &st, map, r ? n : n / 8, ecpu, scpu, r > 0,
+					   &f[map][p]);
 		}
 	}
+	if (nplace == 2)
+		sched_setaffinity(0, sizeof(set), &set);
 	pci_endpoint_get_stats(s.md->ep, &es);
 	printf("DSA memmove of 64 KiB with the kernel PASID and ATS vs memcpy (%d rounds of %ld "
-	       "descriptors, %d in flight; medians, GB/s from them)\n",
+	       "descriptors, %d in flight; medians)\n",
 	       rounds - 1, n, QDEPTH);
-	for (int map = 0; map < 2; map++) {
-		double m, mbest;
-
-		if (!stat_of(&cpy[map], true, &m, &mbest) && !stat_of(&cpy[map], false, &m, &mbest))
-			continue;
-		printf("  %s mappings (device TLB entry %llu KiB), target %d %%:\n",
-		       map ? "4 KiB" : "2 MiB", (unsigned long long)atc_size(&s, map) / 1024,
-		       map ? 70 : 90);
-		printf("    memcpy                             %6.0f ns (%5.1f GB/s, best %6.0f)\n",
-		       m, LEN / m, mbest);
-		line("DSA wall, threads never preempted:", &wall[map], true, m);
-		line("DSA wall, all rounds:", &wall[map], false, m);
-		line("engine busy time per descriptor:", &busy[map], false, m);
-		line("device DMA alone (one thread):", &ep[map], false, m);
-	}
+	for (int map = 0; map < 2; map++)
+		report(&s, map, f[map], nplace, cpus);
 	printf("  device TLB: %llu hits, %llu misses, %llu translated requests\n",
 	       (unsigned long long)es.hits, (unsigned long long)es.misses,
 	       (unsigned long long)es.translated_requests);
-	printf("  the target is judged on the first DSA line: wall clock while the submitting "
-	       "thread and the\n  engine each had a core (no involuntary context switch of "
-	       "any thread in the round)\n");
+	printf("  The target is judged on the wall clock of rounds without preemption: the "
+	       "bandwidth a user\n  sees with the submitter and the engine each on a core of its "
+	       "own (memcpy runs on the\n  engine's core; the figures per placement show whether "
+	       "the two cores differ).\n");
+	teardown(&st);
 	teardown(&s);
 	return 0;
 }

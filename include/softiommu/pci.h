@@ -174,6 +174,10 @@ static inline void pci_ats_decode_range(uint64_t addr, bool s, uint64_t *base, u
  * never starved by a stream of DMA):
  *  - read side: ATC lookups, and each page's memory access (at most 4 KiB of copying);
  *  - write side: ATC fills, invalidations, flushes, capability changes, the checker setter.
+ * A DMA thread takes the read side through a reader slot of its own in the endpoint when
+ * one is free (32 per endpoint, claimed on first use and given back when the thread exits):
+ * no shared line and no locked instruction after the access; a writer waits for every
+ * slot to be idle as it waits for the rwlock's readers.
  * The endpoint never holds its lock while it calls the translation agent, so the agent may
  * invalidate (call the port) from inside translate() or with its own locks held.
  * An invalidation takes the write lock, so it waits for page accesses that are using an

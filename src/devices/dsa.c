@@ -25,6 +25,17 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CLOCK_REALTIME, which pthread_cond_timedwait() measures by default. */
+static uint64_t now_ns_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define DRAIN_SLICE_NS 1000000ull
+
 static bool config_ok(const struct dsa_config *c)
 {
 	if (!c->ep || c->num_wqs > DSA_MAX_WQS || c->max_transfer_size > DSA_MAX_XFER_LIMIT)
@@ -175,8 +186,12 @@ int dsa_submit(struct dsa *dsa, unsigned wq_id, const struct dsa_desc *desc)
 	pthread_mutex_lock(&wq->lock);
 	if (!wq->enabled) {
 		ret = -ENODEV;
-	} else if (wq->tail - __atomic_load_n(&wq->head, __ATOMIC_ACQUIRE) >= wq->size) {
-		ret = -EAGAIN; /* the engine has not copied that slot out yet */
+	} else if (wq->tail - wq->head_seen >= wq->size &&
+		   wq->tail - (wq->head_seen = __atomic_load_n(&wq->head, __ATOMIC_ACQUIRE)) >=
+		       wq->size) {
+		/* The engine has not copied that slot out yet (its line is read only when the
+		 * ring looks full). */
+		ret = -EAGAIN;
 	} else {
 		wq->ring[wq->tail % wq->size] = *desc;
 		/* The engine takes the slot without the lock once it sees the new tail; a
@@ -234,21 +249,31 @@ int dsa_wq_drain(struct dsa *dsa, unsigned wq_id, uint64_t timeout_ns)
 {
 	struct dsa_wq *wq = get_wq(dsa, wq_id);
 	uint64_t target, deadline;
-	struct timespec ts;
 	int ret = 0;
 
 	if (!wq)
 		return -EINVAL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	deadline = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + timeout_ns;
-	ts.tv_sec = (time_t)(deadline / 1000000000ull);
-	ts.tv_nsec = (long)(deadline % 1000000000ull);
+	deadline = now_ns_realtime() + timeout_ns;
 	pthread_mutex_lock(&wq->lock);
 	target = wq->tail;
-	/* Sequentially consistent with the engine's `completed` (see finished()). */
+	/* Sequentially consistent with the engine's idle check (see finished()). */
 	__atomic_add_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST);
-	while (wq->running && __atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) < target && !ret)
-		ret = -pthread_cond_timedwait(&wq->idle, &wq->lock, &ts);
+	while (wq->running && __atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) < target && !ret) {
+		/* Short waits: a busy engine wakes drainers without a fence and may miss one
+		 * that has just come in. */
+		uint64_t now = now_ns_realtime(), until = now + DRAIN_SLICE_NS;
+		struct timespec slice;
+
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (until > deadline)
+			until = deadline;
+		slice.tv_sec = (time_t)(until / 1000000000ull);
+		slice.tv_nsec = (long)(until % 1000000000ull);
+		pthread_cond_timedwait(&wq->idle, &wq->lock, &slice);
+	}
 	__atomic_sub_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) >= target || !wq->running)
 		ret = 0;

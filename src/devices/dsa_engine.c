@@ -271,16 +271,35 @@ static bool wait_desc(struct dsa_wq *wq, uint64_t head)
 	return true;
 }
 
-/* A descriptor is finished: wake drainers if there are any. `completed` and `drainers` are
- * sequentially consistent, so either the drainer sees the new count or this sees it. */
+static void wake_drainers(struct dsa_wq *wq)
+{
+	pthread_mutex_lock(&wq->lock);
+	pthread_cond_broadcast(&wq->idle);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+/*
+ * A descriptor is finished. Drainers are woken without a fence here (a release store and a
+ * relaxed load: no locked instruction on the busy path); the one this may miss, a drainer
+ * that came in while the count was in flight, is woken by the next completion, by
+ * idle_check() before the engine waits, or by its own short timed waits (dsa_wq_drain).
+ */
 static void finished(struct dsa_wq *wq, uint64_t n)
 {
-	__atomic_store_n(&wq->completed, n, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&wq->drainers, __ATOMIC_SEQ_CST)) {
-		pthread_mutex_lock(&wq->lock);
-		pthread_cond_broadcast(&wq->idle);
-		pthread_mutex_unlock(&wq->lock);
-	}
+	__atomic_store_n(&wq->completed, n, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&wq->drainers, __ATOMIC_RELAXED))
+		wake_drainers(wq);
+}
+
+/*
+ * The ring is empty: no drainer may wait for what is done. A read-modify-write of
+ * `drainers` reads its latest value: either it sees a drainer that came in, or that
+ * drainer's own increment comes after it and (acquire on release) sees `completed`.
+ */
+static void idle_check(struct dsa_wq *wq)
+{
+	if (__atomic_fetch_add(&wq->drainers, 0, __ATOMIC_ACQ_REL))
+		wake_drainers(wq);
 }
 
 void *dsa_engine_main(void *arg)
@@ -288,13 +307,28 @@ void *dsa_engine_main(void *arg)
 	struct dsa_wq *wq = arg;
 	bool timing = wq->dsa->cfg.timing;
 	uint64_t head = wq->head; /* this thread is the only writer */
+	uint64_t avail = head;	  /* a `tail` seen: the slots below it are published */
 	struct timespec ts;
 	struct dsa_desc d;
 
-	while (wait_desc(wq, head)) {
+	for (;;) {
+		if (head == avail) {
+			/* Look at the submitters' line only when the descriptors seen are done. */
+			avail = __atomic_load_n(&wq->tail, __ATOMIC_ACQUIRE);
+			if (head == avail) {
+				idle_check(wq);
+				if (!wait_desc(wq, head))
+					break;
+				avail = __atomic_load_n(&wq->tail, __ATOMIC_ACQUIRE);
+			}
+		}
 		d = wq->ring[head % wq->size];
 		/* The slot is copied out: submitters may reuse it. */
 		__atomic_store_n(&wq->head, ++head, __ATOMIC_RELEASE);
+		/* Fetch the next descriptor while this one runs, as an engine's fetch unit does
+		 * (a hint: no access is made before the slot is taken). */
+		if (head != avail)
+			__builtin_prefetch(&wq->ring[head % wq->size]);
 		if (timing) {
 			uint64_t t0 = mono_ns();
 

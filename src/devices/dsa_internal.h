@@ -40,8 +40,11 @@ struct dsa_wq {
 	unsigned drainers; /* threads in dsa_wq_drain() (atomic; changed under lock) */
 	bool exited;	   /* the thread has added its CPU time to cpu_done and is leaving */
 	uint64_t cpu_done; /* CPU ns of the engine threads that have left */
-	/* Written by submitters (under lock): the next free slot; tail - head <= size. */
+	/* Written by submitters (under lock): the next free slot; tail - head <= size; and a
+	 * value of `head` they have seen (the engine's line is read only when the ring looks
+	 * full). */
 	_Alignas(64) uint64_t tail;
+	uint64_t head_seen;
 	/* Written by the engine only: the next descriptor it takes, and how many it has
 	 * finished (drainers wait for it). */
 	_Alignas(64) uint64_t head;

@@ -53,9 +53,9 @@ static int ep_invalidate(void *ctx, const struct pci_ats_inv *inv)
 		return -ETIMEDOUT;
 	}
 	sel = inv_sel(ep, inv);
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	n = ep_atc_remove(ep, &sel, inv->addr, inv->size);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	EP_STAT_INC(ep, invalidations);
 	EP_STAT_ADD(ep, inv_entries, n);
 	return 0;

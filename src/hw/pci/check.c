@@ -49,7 +49,7 @@ int pci_endpoint_set_checker(struct pci_endpoint *ep, const struct pci_translati
 {
 	if (!ep || (ref && (!ref->translate || !fn)))
 		return -EINVAL;
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	if (ref) {
 		ep->ref = *ref;
 		ep->check_fn = fn;
@@ -60,6 +60,6 @@ int pci_endpoint_set_checker(struct pci_endpoint *ep, const struct pci_translati
 		ep->check_ctx = NULL;
 	}
 	__atomic_store_n(&ep->checking, ep->check_fn != NULL, __ATOMIC_RELAXED);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	return 0;
 }

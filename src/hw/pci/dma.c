@@ -228,6 +228,7 @@ static void route_locked(struct dma_op *op, uint64_t addr)
 /* How the request for `addr` goes: ROUTE_* or -EOPNOTSUPP. */
 static int page_route(struct dma_op *op, uint64_t addr, uint64_t *gen, struct checker *chk)
 {
+	struct ep_read rl;
 	struct pci_endpoint *ep = op->ep;
 	uint32_t ctl = ep_ctl(ep);
 	struct route *r = &op->next;
@@ -240,9 +241,9 @@ static int page_route(struct dma_op *op, uint64_t addr, uint64_t *gen, struct ch
 		return ROUTE_UNTRANSLATED;
 	}
 	if (!r->valid || r->addr != addr) {
-		pthread_rwlock_rdlock(&ep->lock);
+		ep_read_lock(ep, &rl);
 		route_locked(op, addr);
-		pthread_rwlock_unlock(&ep->lock);
+		ep_read_unlock(ep, &rl);
 	}
 	r->valid = false;
 	*gen = r->gen;
@@ -295,20 +296,20 @@ static int dma_fill(struct dma_op *op, uint64_t addr, uint64_t gen)
 	if (!global)
 		perm &= (uint8_t)~PCI_PERM_GLOBAL;
 
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	if (ep->inv_gen != gen) {
-		pthread_rwlock_unlock(&ep->lock);
+		ep_write_unlock(ep);
 		return RACE;
 	}
 	if (!completion_ok(&req, &resp, ep_ctl_stu(ep->ctl))) {
-		pthread_rwlock_unlock(&ep->lock);
+		ep_write_unlock(ep);
 		return fail(op, -EPROTO, PCI_AT_TRANSLATION, resp.addr, &resp);
 	}
 	e = atc_insert(&ep->atc, &op->key, global, req.addr & ~(resp.page_size - 1),
 		       (unsigned)__builtin_ctzll(resp.page_size), resp.addr & ~(resp.page_size - 1),
 		       perm, &evicted);
 	hold(op, e);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	if (evicted)
 		EP_STAT_INC(ep, evictions);
 	if (!perm_usable(op, op->view.perm))
@@ -320,6 +321,7 @@ static int dma_fill(struct dma_op *op, uint64_t addr, uint64_t gen)
  * memory access, under the read lock, if the entry is still there. */
 static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n)
 {
+	struct ep_read rl;
 	struct pci_endpoint *ep = op->ep;
 	uint64_t pa = op->view.pa + (addr - op->view.addr);
 	struct pci_req req = {
@@ -338,16 +340,16 @@ static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n
 	if (resp.status != PCI_SC)
 		return fail(op, -EFAULT, PCI_AT_TRANSLATED, pa, &resp);
 
-	pthread_rwlock_rdlock(&ep->lock);
+	ep_read_lock(ep, &rl);
 	if (op->e->version != op->version) {
-		pthread_rwlock_unlock(&ep->lock);
+		ep_read_unlock(ep, &rl);
 		op->e = NULL;
 		return RACE;
 	}
 	ret = mem_access(ep->cfg.mem, op->write, pa, p, n);
 	if (!ret && op->has_next)
 		route_locked(op, op->next_addr);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_read_unlock(ep, &rl);
 	if (ret)
 		return fail(op, -EIO, PCI_AT_TRANSLATED, pa, &resp);
 	return 0;
@@ -636,6 +638,7 @@ static int fast_translated(struct pci_endpoint *ep, uint64_t addr, uint64_t pa, 
 static int dma_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
 		    void *buf, size_t len, struct pci_dma_status *st, bool write)
 {
+	struct ep_read rl;
 	const struct ep_memo_run *m;
 	struct pci_resp resp;
 	struct fast_req f;
@@ -652,15 +655,15 @@ static int dma_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uin
 	ret = fast_translated(ep, addr, pa, write, false, &resp, st);
 	if (ret)
 		return ret;
-	pthread_rwlock_rdlock(&ep->lock);
+	ep_read_lock(ep, &rl);
 	if (ep->check_fn || !run_valid_locked(m, first, n)) {
-		pthread_rwlock_unlock(&ep->lock);
+		ep_read_unlock(ep, &rl);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
 	ret = mem_access(ep->cfg.mem, write, pa, buf, len);
 	atc_touch_run(&ep->atc, m->held + first, n);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_read_unlock(ep, &rl);
 	if (ret)
 		return fast_fail(ep, st, -EIO, addr, pa, &resp, false);
 	if (st)
@@ -783,6 +786,7 @@ static void side_extend_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 /* Translate the run of one side that starts at `addr`: 0, or an error in op->f. */
 static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 {
+	struct ep_read rl;
 	struct dma_op *op = &s->op;
 
 	for (unsigned tries = 0;; tries++) {
@@ -825,9 +829,9 @@ static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 		s->len = min_u64(op->view.addr + op->view.size - addr, max);
 		s->upto[0] = s->len;
 		if (s->len < max) {
-			pthread_rwlock_rdlock(&op->ep->lock);
+			ep_read_lock(op->ep, &rl);
 			side_extend_locked(s, addr, max);
-			pthread_rwlock_unlock(&op->ep->lock);
+			ep_read_unlock(op->ep, &rl);
 		}
 		return 0;
 	}
@@ -893,16 +897,17 @@ static void side_memo_put(struct copy_side *s, uint64_t addr)
 static bool copy_lookup_fast(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
 			     uint64_t max)
 {
+	struct ep_read rl;
 	struct pci_endpoint *ep = rd->op.ep;
 	uint32_t ctl = ep_ctl(ep);
 	bool ok;
 
 	if ((ctl & rd->op.ctl_req) != rd->op.ctl_req || !(ctl & EP_CTL_ATS_EN))
 		return false;
-	pthread_rwlock_rdlock(&ep->lock);
+	ep_read_lock(ep, &rl);
 	ok = !ep->check_fn && side_hit_locked(rd, src, max) &&
 	     side_hit_locked(wr, dst, min_u64(max, rd->len));
-	pthread_rwlock_unlock(&ep->lock);
+	ep_read_unlock(ep, &rl);
 	return ok;
 }
 
@@ -968,6 +973,7 @@ static int copy_memory(struct mem *m, uint64_t dst, uint64_t src, uint64_t n)
 static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
 			  uint64_t left, bool *wfail)
 {
+	struct ep_read rl;
 	struct pci_endpoint *ep = rd->op.ep;
 	uint64_t max = min_u64(left, COPY_PIECE_MAX), n;
 	int ret;
@@ -992,14 +998,14 @@ static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t s
 	if (wr->translated && (ret = side_translated(wr)))
 		return ret;
 
-	pthread_rwlock_rdlock(&ep->lock);
+	ep_read_lock(ep, &rl);
 	if (!side_still_valid(rd) || !side_still_valid(wr)) {
-		pthread_rwlock_unlock(&ep->lock);
+		ep_read_unlock(ep, &rl);
 		rd->op.e = wr->op.e = NULL;
 		return 0;
 	}
 	ret = copy_memory(ep->cfg.mem, wr->pa, rd->pa, n);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_read_unlock(ep, &rl);
 	if (ret) {
 		*wfail = ret == -2;
 		return fail(*wfail ? &wr->op : &rd->op, -EIO,
@@ -1035,6 +1041,7 @@ static void copy_finish(struct copy_side *rd, struct copy_side *wr, struct copy_
 static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
 		     uint64_t src, size_t len, struct pci_dma_status *st)
 {
+	struct ep_read rl;
 	const struct ep_memo_run *a, *b;
 	unsigned fa, na, fb, nb;
 	struct fast_req fr, fw;
@@ -1060,16 +1067,16 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 	ret = fast_translated(ep, dst, dpa, true, true, &resp, st);
 	if (ret)
 		return ret;
-	pthread_rwlock_rdlock(&ep->lock);
+	ep_read_lock(ep, &rl);
 	if (ep->check_fn || !run_valid_locked(a, fa, na) || !run_valid_locked(b, fb, nb)) {
-		pthread_rwlock_unlock(&ep->lock);
+		ep_read_unlock(ep, &rl);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
 	ret = copy_memory(ep->cfg.mem, dpa, spa, len);
 	atc_touch_run(&ep->atc, a->held + fa, na);
 	atc_touch_run(&ep->atc, b->held + fb, nb);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_read_unlock(ep, &rl);
 	if (ret == -1)
 		return fast_fail(ep, st, -EIO, src, spa, NULL, false);
 	if (ret)

@@ -8,7 +8,9 @@
  */
 #include "hw/pci/endpoint.h"
 
+#include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PASID_WIDTH_MAX	 20
 #define ATS_STU_MAX	 31
@@ -71,10 +73,17 @@ int pci_endpoint_create(const struct pci_endpoint_config *cfg, struct pci_endpoi
 	ep->cfg = *cfg;
 	ep->ctl = config_ctl(cfg);
 	ep->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	ep->readers = aligned_alloc(_Alignof(struct ep_reader), EP_READERS * sizeof(*ep->readers));
+	if (!ep->readers) {
+		free(ep);
+		return -ENOMEM;
+	}
+	memset(ep->readers, 0, EP_READERS * sizeof(*ep->readers));
 	/* Without ATS a one-entry cache keeps every path free of NULL checks; it stays empty
 	 * because fills need ATS Enable. */
 	ret = atc_init(&ep->atc, cfg->ats ? cfg->atc_sets : 1, cfg->ats ? cfg->atc_ways : 1);
 	if (ret) {
+		free(ep->readers);
 		free(ep);
 		return ret;
 	}
@@ -86,9 +95,11 @@ int pci_endpoint_create(const struct pci_endpoint_config *cfg, struct pci_endpoi
 	pthread_rwlockattr_destroy(&attr);
 	if (ret) {
 		atc_fini(&ep->atc);
+		free(ep->readers);
 		free(ep);
 		return -ret;
 	}
+	ep_register(ep);
 	*out = ep;
 	return 0;
 }
@@ -97,9 +108,39 @@ void pci_endpoint_destroy(struct pci_endpoint *ep)
 {
 	if (!ep)
 		return;
+	ep_unregister(ep);
 	pthread_rwlock_destroy(&ep->lock);
 	atc_fini(&ep->atc);
+	free(ep->readers);
 	free(ep);
+}
+
+/* Spin, then offer the CPU: a reader may have been preempted inside its access. */
+static void wait_reader(const struct ep_reader *r)
+{
+	for (unsigned i = 0; __atomic_load_n(&r->busy, __ATOMIC_SEQ_CST); i++) {
+		if (i < 256) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+void ep_write_lock(struct pci_endpoint *ep)
+{
+	pthread_rwlock_wrlock(&ep->lock);
+	__atomic_store_n(&ep->writer, 1, __ATOMIC_SEQ_CST);
+	for (uint64_t m = __atomic_load_n(&ep->readers_claimed, __ATOMIC_SEQ_CST); m; m &= m - 1)
+		wait_reader(&ep->readers[__builtin_ctzll(m)]);
+}
+
+void ep_write_unlock(struct pci_endpoint *ep)
+{
+	__atomic_store_n(&ep->writer, 0, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&ep->lock);
 }
 
 int pci_endpoint_get_config(struct pci_endpoint *ep, struct pci_endpoint_config *out)
@@ -139,11 +180,11 @@ int pci_endpoint_pasid_enable(struct pci_endpoint *ep, bool exec, bool priv)
 	if (!ep->cfg.pasid_width || (exec && !ep->cfg.pasid_exec_supported) ||
 	    (priv && !ep->cfg.pasid_priv_supported))
 		return -EOPNOTSUPP;
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	ctl = ep->ctl & ~(EP_CTL_EXEC_EN | EP_CTL_PRIV_EN);
 	ctl |= EP_CTL_PASID_EN | (exec ? EP_CTL_EXEC_EN : 0) | (priv ? EP_CTL_PRIV_EN : 0);
 	ep_set_ctl(ep, ctl);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	return 0;
 }
 
@@ -155,10 +196,10 @@ int pci_endpoint_pasid_disable(struct pci_endpoint *ep)
 		return -EINVAL;
 	if (!ep->cfg.pasid_width)
 		return -EOPNOTSUPP;
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	ep_set_ctl(ep, ep->ctl & ~(EP_CTL_PASID_EN | EP_CTL_EXEC_EN | EP_CTL_PRIV_EN));
 	ep_atc_remove(ep, &sel, 0, 0);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	return 0;
 }
 
@@ -170,14 +211,14 @@ int pci_endpoint_ats_enable(struct pci_endpoint *ep, unsigned stu)
 		return -EINVAL;
 	if (!ep->cfg.ats)
 		return -EOPNOTSUPP;
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	/* PCIe ATS Control: STU may be changed only while Enable is clear. */
 	if ((ep->ctl & EP_CTL_ATS_EN) && ep_ctl_stu(ep->ctl) != stu)
 		ret = -EBUSY;
 	else
 		ep_set_ctl(ep,
 			   (ep->ctl & ~EP_CTL_STU_MASK) | EP_CTL_ATS_EN | stu << EP_CTL_STU_SHIFT);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	return ret;
 }
 
@@ -189,10 +230,10 @@ int pci_endpoint_ats_disable(struct pci_endpoint *ep)
 		return -EINVAL;
 	if (!ep->cfg.ats)
 		return -EOPNOTSUPP;
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	ep_set_ctl(ep, ep->ctl & ~EP_CTL_ATS_EN);
 	ep_atc_remove(ep, &sel, 0, 0);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	return 0;
 }
 
@@ -202,11 +243,11 @@ int pci_endpoint_flr(struct pci_endpoint *ep)
 
 	if (!ep)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&ep->lock);
+	ep_write_lock(ep);
 	ep_set_ctl(ep, 0);
 	ep_atc_remove(ep, &sel, 0, 0);
 	__atomic_store_n(&ep->state, PCI_EP_ACTIVE, __ATOMIC_RELAXED);
-	pthread_rwlock_unlock(&ep->lock);
+	ep_write_unlock(ep);
 	return 0;
 }
 

@@ -26,8 +26,27 @@
 #define EP_CTL_STU_SHIFT 8 /* bits 12:8 */
 #define EP_CTL_STU_MASK	 (0x1fu << EP_CTL_STU_SHIFT)
 
+/*
+ * The read side of a DMA thread that has a reader slot of its own (see ep_read_lock()):
+ * `busy` is set with a sequentially consistent exchange on entry and cleared with a release
+ * store on exit. Only the slot's owner writes `busy`; `owner` (a thread token, 0 = free) is
+ * claimed with a compare-and-swap and given back when the thread exits (memo.c).
+ */
+#define EP_READERS 32
+
+struct ep_reader {
+	_Alignas(64) uint64_t busy;
+	uint64_t owner;
+};
+
 struct pci_endpoint {
 	pthread_rwlock_t lock;
+	/* Reader slots (EP_READERS of them, cache-line aligned), the claimed ones (bit i:
+	 * slot i was ever claimed), and the flag a writer raises before it waits for them. */
+	struct ep_reader *readers;
+	uint64_t readers_claimed;
+	int writer;
+	struct pci_endpoint *reg_prev, *reg_next; /* the registry of live endpoints (memo.c) */
 	uint64_t id; /* unique in the process, never reused: names the endpoint in memos */
 	struct pci_endpoint_config cfg; /* the capabilities; constant after creation */
 	uint32_t ctl;			/* EP_CTL_* */
@@ -43,6 +62,60 @@ struct pci_endpoint {
 	bool checking; /* check_fn != NULL, also read without the lock (relaxed atomic) */
 	struct pci_endpoint_stats stats; /* relaxed atomic counters; atc_entries unused */
 };
+
+/*
+ * The endpoint lock. The write side is the rwlock's write lock plus `writer` raised and
+ * every claimed reader slot seen idle. The read side is either the thread's reader slot
+ * (an exchange to enter and a plain release store to leave: no locked instruction after
+ * the access, so a large copy's stores drain while the thread goes on; entered only while
+ * no writer is in or coming, else the thread waits on the rwlock's read side like a thread
+ * without a slot) or the rwlock's read lock.
+ *
+ * Why a writer never overlaps a slot reader (a Dekker handshake, both sides sequentially
+ * consistent): the reader sets `busy` and then looks at `writer`; the writer sets `writer`
+ * and then looks at every `busy`. One of them sees the other: the reader backs off to the
+ * rwlock, or the writer waits for `busy` to clear, which the reader does with a release
+ * store after its last access (so the writer's acquire load orders that access before
+ * whatever the writer changes next).
+ */
+struct ep_read {
+	struct ep_reader *slot; /* NULL: the rwlock's read side */
+};
+
+/* This thread's reader slot in `ep`, claimed on first use; NULL if none is free (memo.c). */
+struct ep_reader *ep_reader_slot(struct pci_endpoint *ep);
+
+static inline void ep_read_lock(struct pci_endpoint *ep, struct ep_read *h)
+{
+	struct ep_reader *r = ep_reader_slot(ep);
+
+	if (__builtin_expect(r != NULL, 1)) {
+		__atomic_exchange_n(&r->busy, 1, __ATOMIC_SEQ_CST);
+		if (__builtin_expect(!__atomic_load_n(&ep->writer, __ATOMIC_SEQ_CST), 1)) {
+			h->slot = r;
+			return;
+		}
+		__atomic_store_n(&r->busy, 0, __ATOMIC_RELEASE);
+	}
+	pthread_rwlock_rdlock(&ep->lock);
+	h->slot = NULL;
+}
+
+static inline void ep_read_unlock(struct pci_endpoint *ep, const struct ep_read *h)
+{
+	if (h->slot)
+		__atomic_store_n(&h->slot->busy, 0, __ATOMIC_RELEASE);
+	else
+		pthread_rwlock_unlock(&ep->lock);
+}
+
+/* The registry of live endpoints (memo.c): create and destroy. */
+void ep_register(struct pci_endpoint *ep);
+void ep_unregister(struct pci_endpoint *ep);
+
+/* The write side (endpoint.c). */
+void ep_write_lock(struct pci_endpoint *ep);
+void ep_write_unlock(struct pci_endpoint *ep);
 
 #define EP_STAT_ADD(ep, field, n) __atomic_fetch_add(&(ep)->stats.field, (n), __ATOMIC_RELAXED)
 #define EP_STAT_INC(ep, field)	  EP_STAT_ADD(ep, field, 1)
