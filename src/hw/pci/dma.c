@@ -94,15 +94,13 @@ static int fail(struct dma_op *op, int err, uint8_t at, uint64_t pa, const struc
  * bytes, is stored last with release semantics (loaded first with acquire), so a CPU that
  * polls it with an acquire load also sees everything written before it.
  */
-static bool mem_access_ordered(struct mem *m, bool write, uint64_t pa, uint8_t *p, size_t n)
+/* The ordered forms below on host memory `q` (the access's memory at translated address
+ * `pa`, whose alignment decides): false if the access is not one of them. */
+static bool host_ordered(uint8_t *q, uint64_t pa, bool write, uint8_t *p, size_t n)
 {
-	uint8_t *q;
-
 	if (n == 4 && !(pa & 3)) {
 		uint32_t v;
 
-		if (!(q = mem_ptr(m, pa, 4)))
-			return false;
 		if (write) {
 			memcpy(&v, p, 4);
 			__atomic_store_n((uint32_t *)(void *)q, v, __ATOMIC_RELEASE);
@@ -113,8 +111,6 @@ static bool mem_access_ordered(struct mem *m, bool write, uint64_t pa, uint8_t *
 		return true;
 	}
 	if (n < 8 || n > 64 || (pa & 7) || (pa >> 6) != ((pa + n - 1) >> 6))
-		return false;
-	if (!(q = mem_ptr(m, pa, n)))
 		return false;
 	if (write) {
 		uint64_t v;
@@ -131,9 +127,23 @@ static bool mem_access_ordered(struct mem *m, bool write, uint64_t pa, uint8_t *
 	return true;
 }
 
+/* An access to host memory `q` (translated address `pa`): ordered where it must be. */
+static int host_access(uint8_t *q, uint64_t pa, bool write, uint8_t *p, size_t n)
+{
+	if (n <= 64 && host_ordered(q, pa, write, p, n))
+		return 0;
+	if (write)
+		memcpy(q, p, n);
+	else
+		memcpy(p, q, n);
+	return 0;
+}
+
 static int mem_access(struct mem *m, bool write, uint64_t pa, uint8_t *p, size_t n)
 {
-	if (n <= 64 && mem_access_ordered(m, write, pa, p, n))
+	uint8_t *q;
+
+	if (n <= 64 && (q = mem_ptr(m, pa, n)) && host_ordered(q, pa, write, p, n))
 		return 0;
 	return write ? mem_write(m, pa, p, n) : mem_read(m, pa, p, n);
 }
@@ -377,8 +387,7 @@ static void memo_put_held(struct dma_op *op)
 	if (!op->e || (op->view.perm & PCI_PERM_U) || !perm_usable(op, op->view.perm))
 		return;
 	r = (struct ep_memo_run){
-	    .key = op->key,
-	    .need = op->need,
+	    .who = ep_who(op->key.pasid, op->key.tag, op->need),
 	    .addr = op->view.addr,
 	    .len = op->view.size,
 	    .pa = op->view.pa,
@@ -531,59 +540,69 @@ static int dma_run(struct dma_op *op, uint64_t addr, size_t len, struct pci_dma_
  */
 #define NOT_FAST 2
 
-struct fast_req {
-	struct pci_endpoint *ep;
-	struct atc_key key;
-	uint8_t need;
-};
-
-/* Is this a DMA the memo may serve? ATS and every feature it needs enabled, no check mode,
- * arguments the general path would accept. */
-static bool fast_setup(struct fast_req *f, struct pci_endpoint *ep, unsigned flags, uint32_t pasid,
-		       bool write)
+/* Who the request is (ep_who()), if the memo may serve it: ATS and every feature it needs
+ * enabled, no check mode, arguments the general path would accept; else 0. */
+static uint64_t fast_who(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint8_t need)
 {
-	uint32_t ctl_req = EP_CTL_ATS_EN, ctl;
+	uint32_t want = EP_CTL_ATS_EN;
+	uint8_t tag = 0;
 
-	if (!ep || (flags & ~(unsigned)(PCI_DMA_PASID | PCI_DMA_PRIV)))
-		return false;
-	f->ep = ep;
-	f->key = (struct atc_key){0};
-	f->need = write ? PCI_PERM_W : PCI_PERM_R;
+	if (flags & ~(unsigned)(PCI_DMA_PASID | PCI_DMA_PRIV))
+		return 0;
 	if (flags & PCI_DMA_PASID) {
 		if (pasid >> ep->cfg.pasid_width)
-			return false;
-		f->key = (struct atc_key){.pasid = pasid, .tag = ATC_T_PASID};
-		ctl_req |= EP_CTL_PASID_EN;
+			return 0;
+		tag = ATC_T_PASID;
+		want |= EP_CTL_PASID_EN;
+	} else {
+		pasid = 0;
 	}
 	if (flags & PCI_DMA_PRIV) {
 		if (!(flags & PCI_DMA_PASID))
-			return false;
-		f->key.tag |= ATC_T_PRIV;
-		ctl_req |= EP_CTL_PRIV_EN;
+			return 0;
+		tag |= ATC_T_PRIV;
+		want |= EP_CTL_PRIV_EN;
 	}
-	ctl = ep_ctl(ep);
-	return (ctl & ctl_req) == ctl_req && !__atomic_load_n(&ep->checking, __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&ep->state, __ATOMIC_RELAXED) != PCI_EP_REMOVED;
+	if ((ep_ctl(ep) & want) != want || __atomic_load_n(&ep->checking, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&ep->state, __ATOMIC_RELAXED) == PCI_EP_REMOVED)
+		return 0;
+	return ep_who(pasid, tag, need);
 }
 
-/* The memo run that covers [addr, addr + len) for `f` and is still current, with the first
- * entry and the number of entries that translate that range; NULL if none. */
-static const struct ep_memo_run *fast_run(const struct fast_req *f, uint64_t addr, uint64_t len,
-					  unsigned *first, unsigned *n)
+/* The part of run `m` that translates [m->addr + off, + len) (inside the run): its first
+ * entry and how many. */
+static void run_part(const struct ep_memo_run *m, uint64_t off, uint64_t len, unsigned *first,
+		     unsigned *n)
 {
-	const struct ep_memo_run *m = ep_memo_find(f->ep, &f->key, f->need, addr);
-	uint64_t off;
 	unsigned i = 0, j;
 
-	if (!m || addr - m->addr + (len - 1) >= m->len || !ep_memo_current(m))
-		return NULL;
-	off = addr - m->addr;
+	if (m->nheld == 1) {
+		*first = 0;
+		*n = 1;
+		return;
+	}
 	while (m->upto[i] <= off)
 		i++;
 	for (j = i; m->upto[j] < off + len; j++)
 		;
 	*first = i;
 	*n = j - i + 1;
+}
+
+/* The memo run of `t` that covers [addr, addr + len) for `who` with every entry of that
+ * part still in place (relaxed loads: whatever removal happened before the DMA call began is
+ * seen); its part in *first, *n. NULL if none. No lock. */
+static const struct ep_memo_run *fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr,
+					  uint64_t len, unsigned *first, unsigned *n)
+{
+	const struct ep_memo_run *m = ep_memo_find(t, who, addr);
+
+	if (!m || addr - m->addr + (len - 1) >= m->len)
+		return NULL;
+	run_part(m, addr - m->addr, len, first, n);
+	for (unsigned i = *first; i < *first + *n; i++)
+		if (__atomic_load_n(&m->held[i]->version, __ATOMIC_RELAXED) != m->ver[i])
+			return NULL;
 	return m;
 }
 
@@ -638,34 +657,38 @@ static int fast_translated(struct pci_endpoint *ep, uint64_t addr, uint64_t pa, 
 static int dma_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
 		    void *buf, size_t len, struct pci_dma_status *st, bool write)
 {
-	struct ep_read rl;
 	const struct ep_memo_run *m;
+	const struct ep_thread *t;
 	struct pci_resp resp;
-	struct fast_req f;
+	struct ep_read rl;
 	unsigned first, n;
-	uint64_t pa;
+	uint64_t who, off;
 	int ret;
 
-	if (!buf || !len || (addr & ~PAGE_MASK_4K) + len > PAGE_SIZE_4K ||
-	    !fast_setup(&f, ep, flags, pasid, write) || !(m = fast_run(&f, addr, len, &first, &n)))
+	if (!ep || !buf || !len || (addr & ~PAGE_MASK_4K) + len > PAGE_SIZE_4K ||
+	    !(who = fast_who(ep, flags, pasid, write ? PCI_PERM_W : PCI_PERM_R)) ||
+	    !(t = ep_thread_of(ep)) || !(m = fast_run(t, who, addr, len, &first, &n)))
 		return NOT_FAST;
-	pa = m->pa + (addr - m->addr);
+	off = addr - m->addr;
 	EP_STAT_INC(ep, hits);
 	EP_STAT_INC(ep, translated_requests);
-	ret = fast_translated(ep, addr, pa, write, false, &resp, st);
+	ret = fast_translated(ep, addr, m->pa + off, write, false, &resp, st);
 	if (ret)
 		return ret;
-	ep_read_lock(ep, &rl);
+	ep_read_lock_t(ep, t, &rl);
 	if (ep->check_fn || !run_valid_locked(m, first, n)) {
 		ep_read_unlock(ep, &rl);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
-	ret = mem_access(ep->cfg.mem, write, pa, buf, len);
+	if (m->hva)
+		ret = host_access(m->hva + off, m->pa + off, write, buf, len);
+	else
+		ret = mem_access(ep->cfg.mem, write, m->pa + off, buf, len);
 	atc_touch_run(&ep->atc, m->held + first, n);
 	ep_read_unlock(ep, &rl);
 	if (ret)
-		return fast_fail(ep, st, -EIO, addr, pa, &resp, false);
+		return fast_fail(ep, st, -EIO, addr, m->pa + off, &resp, false);
 	if (st)
 		*st = (struct pci_dma_status){.done = len};
 	return 0;
@@ -873,8 +896,7 @@ static void side_memo_put(struct copy_side *s, uint64_t addr)
 
 	if (!s->translated || !s->nheld)
 		return;
-	r.key = op->key;
-	r.need = op->need;
+	r.who = ep_who(op->key.pasid, op->key.tag, op->need);
 	r.nheld = s->nheld;
 	if (s->nheld == 1 && s->held[0] == op->e) {
 		/* One entry: all of it (op->view is its view from the lookup). */
@@ -1041,46 +1063,50 @@ static void copy_finish(struct copy_side *rd, struct copy_side *wr, struct copy_
 static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
 		     uint64_t src, size_t len, struct pci_dma_status *st)
 {
-	struct ep_read rl;
 	const struct ep_memo_run *a, *b;
+	const struct ep_thread *t;
 	unsigned fa, na, fb, nb;
-	struct fast_req fr, fw;
 	struct pci_resp resp;
-	uint64_t spa, dpa;
+	uint64_t who, soff, doff;
+	struct ep_read rl;
 	int ret;
 
-	if (!len || len > COPY_PIECE_MAX || src + (len - 1) < src || dst + (len - 1) < dst ||
-	    (src < dst + len && dst < src + len) || !fast_setup(&fr, ep, flags, pasid, false))
+	if (!ep || !len || len > COPY_PIECE_MAX || src + (len - 1) < src || dst + (len - 1) < dst ||
+	    (src < dst + len && dst < src + len) ||
+	    !(who = fast_who(ep, flags, pasid, PCI_PERM_R)) || !(t = ep_thread_of(ep)) ||
+	    !(a = fast_run(t, who, src, len, &fa, &na)) ||
+	    !(b = fast_run(t, who ^ PCI_PERM_R ^ PCI_PERM_W, dst, len, &fb, &nb)))
 		return NOT_FAST;
-	fw = fr;
-	fw.need = PCI_PERM_W;
-	if (!(a = fast_run(&fr, src, len, &fa, &na)) || !(b = fast_run(&fw, dst, len, &fb, &nb)))
-		return NOT_FAST;
-	spa = a->pa + (src - a->addr);
-	dpa = b->pa + (dst - b->addr);
+	soff = src - a->addr;
+	doff = dst - b->addr;
 	EP_STAT_ADD(ep, hits, na + nb);
 	EP_STAT_INC(ep, translated_requests);
-	ret = fast_translated(ep, src, spa, false, false, &resp, st);
+	ret = fast_translated(ep, src, a->pa + soff, false, false, &resp, st);
 	if (ret)
 		return ret;
 	EP_STAT_INC(ep, translated_requests);
-	ret = fast_translated(ep, dst, dpa, true, true, &resp, st);
+	ret = fast_translated(ep, dst, b->pa + doff, true, true, &resp, st);
 	if (ret)
 		return ret;
-	ep_read_lock(ep, &rl);
+	ep_read_lock_t(ep, t, &rl);
 	if (ep->check_fn || !run_valid_locked(a, fa, na) || !run_valid_locked(b, fb, nb)) {
 		ep_read_unlock(ep, &rl);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
-	ret = copy_memory(ep->cfg.mem, dpa, spa, len);
+	if (a->hva && b->hva) {
+		memmove(b->hva + doff, a->hva + soff, len);
+		ret = 0;
+	} else {
+		ret = copy_memory(ep->cfg.mem, b->pa + doff, a->pa + soff, len);
+	}
 	atc_touch_run(&ep->atc, a->held + fa, na);
 	atc_touch_run(&ep->atc, b->held + fb, nb);
 	ep_read_unlock(ep, &rl);
 	if (ret == -1)
-		return fast_fail(ep, st, -EIO, src, spa, NULL, false);
+		return fast_fail(ep, st, -EIO, src, a->pa + soff, NULL, false);
 	if (ret)
-		return fast_fail(ep, st, -EIO, dst, dpa, NULL, true);
+		return fast_fail(ep, st, -EIO, dst, b->pa + doff, NULL, true);
 	if (st)
 		*st = (struct pci_dma_status){.done = len};
 	return 0;

@@ -64,6 +64,77 @@ struct pci_endpoint {
 };
 
 /*
+ * What a DMA thread keeps per endpoint (memo.c): its reader slot and its request memos.
+ *
+ * A memo run is a run of ATC entries the thread resolved, each slot with its version then.
+ * Entry i translates [addr + upto[i - 1], addr + upto[i]) (upto[-1] = 0) to pa + the same
+ * offsets; upto[nheld - 1] == len. `who` is ep_who() of the requests it may serve.
+ */
+#define EP_MEMO_HELD 16
+#define EP_MEMO_RUNS 4
+
+struct ep_memo_run {
+	uint64_t who; /* 0: free */
+	uint64_t addr, len, pa;
+	uint8_t *hva; /* the run's memory in this process (mem_ptr), or NULL */
+	unsigned nheld;
+	struct atc_entry *held[EP_MEMO_HELD];
+	uint64_t ver[EP_MEMO_HELD];
+	uint64_t upto[EP_MEMO_HELD];
+};
+
+struct ep_thread {
+	uint64_t ep_id; /* 0: unused */
+	struct pci_endpoint *ep;
+	struct ep_reader *slot; /* NULL: every slot was taken */
+	unsigned next_run;	/* round-robin victim */
+	struct ep_memo_run run[EP_MEMO_RUNS];
+};
+
+/* Who makes a request, in one word: the ATC key (PASID and tag) and the permission it needs
+ * (never 0). */
+static inline uint64_t ep_who(uint32_t pasid, uint8_t tag, uint8_t need)
+{
+	return (uint64_t)pasid << 16 | (uint64_t)tag << 8 | need;
+}
+
+/* The state this thread used last, and the lookup behind it (NULL without memory). */
+extern __thread struct ep_thread *ep_thread_last __attribute__((tls_model("initial-exec")));
+struct ep_thread *ep_thread_find(struct pci_endpoint *ep);
+
+/* This thread's state in `ep`, created on first use (its reader slot claimed); NULL when
+ * there is no memory for it. */
+static inline struct ep_thread *ep_thread_of(struct pci_endpoint *ep)
+{
+	struct ep_thread *t = ep_thread_last;
+
+	if (__builtin_expect(t && t->ep_id == ep->id, 1))
+		return t;
+	return ep_thread_find(ep);
+}
+
+/* The thread's memo run for `who` that contains `addr`, or NULL. No lock. */
+static inline const struct ep_memo_run *ep_memo_find(const struct ep_thread *t, uint64_t who,
+						     uint64_t addr)
+{
+	for (unsigned i = 0; i < EP_MEMO_RUNS; i++) {
+		const struct ep_memo_run *r = &t->run[i];
+
+		if (r->who == who && addr - r->addr < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+/* Remember a run for this thread (replacing one of the same requester it overlaps, or the
+ * oldest). */
+void ep_memo_put(struct pci_endpoint *ep, const struct ep_memo_run *run);
+
+/* The registry of live endpoints (memo.c): create and destroy. */
+void ep_register(struct pci_endpoint *ep);
+void ep_unregister(struct pci_endpoint *ep);
+
+/*
  * The endpoint lock. The write side is the rwlock's write lock plus `writer` raised and
  * every claimed reader slot seen idle. The read side is either the thread's reader slot
  * (an exchange to enter and a plain release store to leave: no locked instruction after
@@ -82,12 +153,11 @@ struct ep_read {
 	struct ep_reader *slot; /* NULL: the rwlock's read side */
 };
 
-/* This thread's reader slot in `ep`, claimed on first use; NULL if none is free (memo.c). */
-struct ep_reader *ep_reader_slot(struct pci_endpoint *ep);
-
-static inline void ep_read_lock(struct pci_endpoint *ep, struct ep_read *h)
+/* The read side through `t`'s reader slot if it has one (t may be NULL). */
+static inline void ep_read_lock_t(struct pci_endpoint *ep, const struct ep_thread *t,
+				  struct ep_read *h)
 {
-	struct ep_reader *r = ep_reader_slot(ep);
+	struct ep_reader *r = t ? t->slot : NULL;
 
 	if (__builtin_expect(r != NULL, 1)) {
 		__atomic_exchange_n(&r->busy, 1, __ATOMIC_SEQ_CST);
@@ -101,6 +171,11 @@ static inline void ep_read_lock(struct pci_endpoint *ep, struct ep_read *h)
 	h->slot = NULL;
 }
 
+static inline void ep_read_lock(struct pci_endpoint *ep, struct ep_read *h)
+{
+	ep_read_lock_t(ep, ep_thread_of(ep), h);
+}
+
 static inline void ep_read_unlock(struct pci_endpoint *ep, const struct ep_read *h)
 {
 	if (h->slot)
@@ -108,10 +183,6 @@ static inline void ep_read_unlock(struct pci_endpoint *ep, const struct ep_read 
 	else
 		pthread_rwlock_unlock(&ep->lock);
 }
-
-/* The registry of live endpoints (memo.c): create and destroy. */
-void ep_register(struct pci_endpoint *ep);
-void ep_unregister(struct pci_endpoint *ep);
 
 /* The write side (endpoint.c). */
 void ep_write_lock(struct pci_endpoint *ep);
@@ -154,33 +225,6 @@ struct ep_hit {
  * Called without the lock, with a copy of the checker taken under it. */
 void ep_check_hit(struct pci_endpoint *ep, const struct pci_translation_agent *ref,
 		  pci_atc_check_fn fn, void *ctx, const struct ep_hit *hit);
-
-/*
- * Request memos (memo.c): a run of ATC entries a thread resolved, each slot with its
- * version then. Entry i translates [addr + upto[i - 1], addr + upto[i]) (upto[-1] = 0) to
- * pa + the same offsets; upto[nheld - 1] == len.
- */
-#define EP_MEMO_HELD 16
-
-struct ep_memo_run {
-	uint64_t ep_id; /* 0: free */
-	struct atc_key key;
-	uint8_t need; /* PCI_PERM_* the run's entries grant (checked when it was made) */
-	uint64_t addr, len, pa;
-	unsigned nheld;
-	struct atc_entry *held[EP_MEMO_HELD];
-	uint64_t ver[EP_MEMO_HELD];
-	uint64_t upto[EP_MEMO_HELD];
-};
-
-/* This thread's memo of `ep` for `key` and `need` that contains `addr`, or NULL. No lock. */
-const struct ep_memo_run *ep_memo_find(const struct pci_endpoint *ep, const struct atc_key *key,
-				       uint8_t need, uint64_t addr);
-/* Every slot of the run still holds the entry it was made from (relaxed loads: whatever
- * removal happened before the caller's request began is seen). No lock. */
-bool ep_memo_current(const struct ep_memo_run *r);
-/* Remember a run for this thread (replacing one it overlaps, or the oldest). */
-void ep_memo_put(const struct pci_endpoint *ep, const struct ep_memo_run *run);
 
 /* Fill a struct pci_atc_view from an entry (read side). */
 void ep_atc_view(const struct atc_entry *e, struct pci_atc_view *v);
