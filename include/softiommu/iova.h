@@ -16,9 +16,12 @@
  *  - Per-thread caches for sizes up to IOVA_RCACHE_MAX_SIZE granules ("cached sizes"),
  *    which are rounded up to a power of two and size-aligned: six size classes (1, 2, 4, 8,
  *    16, 32), each with a loaded and a previous magazine of 127 freed ranges per
- *    thread, and per domain a depot of full magazines per class. A freed range stays
- *    allocated in the tree while it is cached; the next allocation of its class on the same
- *    thread takes it back without touching the tree. This is the common DMA map/unmap path.
+ *    thread, up to two more full magazines the thread keeps before passing them on, and
+ *    per domain a depot of full magazines per class. A freed range stays allocated in the
+ *    tree while it is cached; the next allocation of its class on the same thread takes it
+ *    back without touching the tree. This is the common DMA map/unmap path. With
+ *    iova_config.line_pfns, a miss for a size below a page-table line takes a whole line
+ *    from the tree and caches the rest of it, so that threads keep to lines of their own.
  *
  * Per-thread caches are thread-local: nothing to set up. A thread gets its cache for a
  * domain on its first iova_alloc()/iova_free() there (one registry lock, once), and its
@@ -36,8 +39,8 @@
  *  - The fast path (a cached size, served from or returned to the calling thread's loaded
  *    or previous magazine) takes only that thread's own cache lock, which nobody else takes
  *    except iova_flush_rcaches(), iova_stats() and iova_domain_destroy().
- *  - A depot mutex per size class: taken when a thread's magazines are both empty or both
- *    full.
+ *  - A depot mutex per size class: taken when a thread's magazines and spares are all
+ *    empty, or all full.
  *  - The tree mutex, one per domain: cache misses, uncached sizes, frees of uncached sizes,
  *    iova_reserve(), iova_find(), and magazines returned to the tree.
  *  - A process-wide registry mutex: a thread's first use of a domain, thread exit,
@@ -73,6 +76,16 @@ struct iova_config {
 	uint64_t limit_pfn;
 	/* Full magazines kept per size class in the domain's depot; 0 means 32. */
 	unsigned int depot_max;
+	/*
+	 * 0, or a power of two from 2 to 64: the pfns whose page-table entries share a CPU
+	 * cache line (8 for 8-byte entries in 64-byte lines). A cached size smaller than that
+	 * which the thread's cache cannot serve then takes a whole aligned line of pfns from
+	 * the tree: the top range is handed out and the others go to the thread's cache, so
+	 * that the ranges two threads map and unmap at once never have their entries in one
+	 * line (which the CPUs would pass back and forth). Otherwise (0) such a miss takes the
+	 * one range it needs.
+	 */
+	unsigned int line_pfns;
 };
 
 /*

@@ -83,6 +83,9 @@ static int dma_iova_setup(struct dma_dev *dev)
 		return -EINVAL;
 	last = d->aperture_end < dev->dma_mask ? d->aperture_end : dev->dma_mask;
 	ic.granule_shift = dev->shift;
+	/* Both VT-d table formats have 8-byte entries: 8 granules' entries share a 64-byte
+	 * line. Threads then map and unmap in lines of their own (iova_config). */
+	ic.line_pfns = 8;
 	ic.start_pfn = (d->aperture_start + dev->gmask) >> dev->shift;
 	if (!ic.start_pfn)
 		ic.start_pfn = 1;

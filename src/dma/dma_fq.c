@@ -15,11 +15,20 @@
  *
  * Flushes happen when a ring is full (synchronously, on the unmapping thread), when the
  * timer fires (fq_timeout_ms after it was armed by an unmap that found it idle; it runs on
- * the device's timer thread, so queued IOVAs never wait longer than that even if the CPU
+ * the device's timer thread, so no queued translation outlives that even if the CPU
  * threads stop unmapping), when the IOVA space is exhausted, and on dma_flush_queues()
  * and teardown. The timer thread was chosen over checking the time on the map/unmap path
  * because it bounds how long a stale translation may live regardless of traffic, and it
  * keeps a clock read off the fast path.
+ *
+ * What the timer's flush covers is released by the ring's own thread when that thread
+ * queued in the current timer period: it does so at its next unmap (covered entries go
+ * first). The timer releases only the rings of threads that did not (so a thread that
+ * stops unmapping gets its IOVAs released by the next expiry: within two timeouts), and
+ * re-arms itself while active rings hold entries. Releasing an active thread's IOVAs from
+ * the timer thread would put them in the timer thread's IOVA cache, from where other
+ * threads would get them: their page-table lines and allocation state would then move
+ * between CPUs on every map and unmap (iova_config.line_pfns).
  *
  * Page-table pages freed by an unmap are never reused before the flush: they stay in the
  * entry's freelist, which goes back to the allocator only on release.
@@ -134,6 +143,7 @@ void dma_fq_queue(struct dma_dev *dev, struct dma_slot *slot, uint64_t pfn, uint
 	e->freelist = (struct iommu_pages_list)IOMMU_PAGES_LIST_INIT;
 	iommu_pages_list_move(&e->freelist, freelist);
 	fq->count++;
+	slot->tick = atomic_load_explicit(&dev->fq_tick, memory_order_relaxed);
 	pthread_mutex_unlock(&slot->lock);
 	atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
 
@@ -160,6 +170,42 @@ unsigned dma_fq_flush_drain(struct dma_dev *dev, enum dma_flush_reason why)
 		pthread_mutex_unlock(&s->lock);
 	}
 	return n;
+}
+
+/*
+ * The timer fired: flush if a queued entry is not covered yet, and release what is covered
+ * in the rings whose threads did not queue in this timer period (see the top). True if
+ * entries remain that need the timer again.
+ */
+bool dma_fq_timer_fire(struct dma_dev *dev)
+{
+	uint64_t covered = atomic_load(&dev->fq_flush_finish), tick;
+	bool need = false, again = false;
+
+	for (unsigned i = 0; i < DMA_FQ_MAX && !need; i++) {
+		struct dma_slot *s = &dev->slots[i];
+
+		pthread_mutex_lock(&s->lock);
+		if (s->fq && s->fq->count)
+			need = s->fq->entries[(s->fq->head + s->fq->count - 1) % s->fq->size]
+				   .counter >= covered;
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (need)
+		covered = dma_fq_flush_iotlb(dev, DMA_FLUSH_TIMEOUT);
+	tick = atomic_fetch_add(&dev->fq_tick, 1);
+	for (unsigned i = 0; i < DMA_FQ_MAX; i++) {
+		struct dma_slot *s = &dev->slots[i];
+
+		pthread_mutex_lock(&s->lock);
+		if (s->fq && s->fq->count) {
+			if (s->tick != tick)
+				dma_fq_ring_free(dev, s->fq, covered);
+			again |= s->fq->count != 0;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return again;
 }
 
 unsigned dma_flush_queues(struct dma_dev *dev)
@@ -213,7 +259,8 @@ static void *dma_timer_main(void *arg)
 		pthread_mutex_unlock(&dev->tmr_lock);
 		/* Cleared first, so an unmap racing with this flush arms the next one. */
 		atomic_store(&dev->fq_timer_on, 0);
-		dma_fq_flush_drain(dev, DMA_FLUSH_TIMEOUT);
+		if (dma_fq_timer_fire(dev) && !atomic_exchange(&dev->fq_timer_on, 1))
+			dma_timer_arm(dev);
 		pthread_mutex_lock(&dev->tmr_lock);
 	}
 	pthread_mutex_unlock(&dev->tmr_lock);

@@ -51,6 +51,7 @@ struct dma_fq {
 struct dma_slot {
 	_Alignas(128) pthread_mutex_t lock; /* the flush queue */
 	struct dma_fq *fq;
+	uint64_t tick; /* dev->fq_tick when this slot last queued (lock) */
 	atomic_uint_least64_t maps, unmaps, map_errors, syncs, queued, inv_ns;
 };
 
@@ -93,6 +94,7 @@ struct dma_dev {
 	unsigned fq_timeout_ms;
 	_Alignas(128) atomic_uint_least64_t fq_flush_start;
 	atomic_uint_least64_t fq_flush_finish;
+	atomic_uint_least64_t fq_tick; /* timer expiries so far (dma_fq.c) */
 	atomic_int fq_timer_on;
 	atomic_uint_least64_t flushes[DMA_FLUSH_NR];
 	atomic_uint_least64_t flush_ns;
@@ -138,6 +140,7 @@ void dma_fq_destroy(struct dma_dev *dev);
 void dma_fq_queue(struct dma_dev *dev, struct dma_slot *slot, uint64_t pfn, uint64_t npages,
 		  struct iommu_pages_list *freelist, uint64_t buf_phys, int buf_order);
 unsigned dma_fq_flush_drain(struct dma_dev *dev, enum dma_flush_reason why);
+bool dma_fq_timer_fire(struct dma_dev *dev);
 uint64_t dma_fq_pending(struct dma_dev *dev);
 
 /* dma_pasid.c */

@@ -75,7 +75,8 @@ int iova_domain_create(const struct iova_config *cfg, struct iova_domain **out)
 		return -EINVAL;
 	shift = cfg->granule_shift ? cfg->granule_shift : IOVA_GRANULE_SHIFT_DEFAULT;
 	if (shift < 12 || shift > 30 || cfg->start_pfn > cfg->limit_pfn ||
-	    cfg->limit_pfn >= (1ull << (64 - shift)) || cfg->limit_pfn >= (1ull << 52))
+	    cfg->limit_pfn >= (1ull << (64 - shift)) || cfg->limit_pfn >= (1ull << 52) ||
+	    cfg->line_pfns == 1 || cfg->line_pfns > 64 || (cfg->line_pfns & (cfg->line_pfns - 1)))
 		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -86,6 +87,7 @@ int iova_domain_create(const struct iova_config *cfg, struct iova_domain **out)
 	d->limit_pfn = cfg->limit_pfn;
 	d->dma32_pfn = (1ull << (32 - shift)) - 1;
 	d->depot_max = cfg->depot_max ? cfg->depot_max : IOVA_DEPOT_MAX_DEFAULT;
+	d->line_pfns = cfg->line_pfns;
 	atomic_init(&d->max32_any, UINT64_MAX);
 	atomic_init(&d->max32_aligned, UINT64_MAX);
 	iova_tree_init(&d->tree);
@@ -284,6 +286,61 @@ out:
 	return ret;
 }
 
+/*
+ * A miss for cached class k below the line size (iova_config.line_pfns): an aligned line
+ * of pfns from the tree, as line_pfns >> k ranges of the class; the top one is the
+ * caller's (LIVE | track), the others go to this thread's cache (CACHED), the next below
+ * on top. If no whole line fits, the one range alone. 0 or an error.
+ */
+static int iova_tree_alloc_line(struct iova_domain *d, unsigned int k, uint64_t limit,
+				uint64_t track, uint64_t *pfn)
+{
+	uint64_t granted = 1ull << k, line = d->line_pfns, n = line >> k, where;
+	struct iova_node *nodes[64], *above;
+	_Atomic uint8_t *states[64];
+	uint64_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if (!(nodes[i] = calloc(1, sizeof(*nodes[i])))) {
+			while (i)
+				free(nodes[--i]);
+			return -ENOMEM;
+		}
+	}
+	pthread_mutex_lock(&d->tree_lock);
+	ret = iova_place(d, line, ~(line - 1), limit, &above, &where);
+	for (i = 0; !ret && i < n; i++)
+		if (!(states[i] = iova_map_slot_alloc(&d->map, where + i * granted)))
+			ret = -ENOMEM;
+	if (!ret) {
+		/* Highest first, each just below the one before. */
+		for (i = n; i--;) {
+			nodes[i]->pfn_lo = where + i * granted;
+			nodes[i]->pfn_hi = nodes[i]->pfn_lo + granted - 1;
+			iova_tree_insert_before(&d->tree, nodes[i], above);
+			above = nodes[i];
+		}
+		iova_link_update(d, nodes[0]);
+		d->tree_allocs += n;
+		for (i = 0; i + 1 < n; i++)
+			atomic_store_explicit(states[i], IOVA_STATE_CACHED, memory_order_relaxed);
+		atomic_store_explicit(states[n - 1], (uint8_t)(IOVA_STATE_LIVE | track),
+				      memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&d->tree_lock);
+	if (ret) {
+		for (i = 0; i < n; i++)
+			free(nodes[i]);
+		/* No whole line fits (or no map leaf): the one range the caller needs. */
+		return ret == -ENOSPC ? iova_tree_alloc(d, granted, limit, true, track, pfn) : ret;
+	}
+	for (i = 0; i + 1 < n; i++)
+		iova_rcache_put(d, k, where + i * granted, states[i]);
+	*pfn = where + (n - 1) * granted;
+	return 0;
+}
+
 void iova_tree_free_cached(struct iova_domain *d, const uint64_t *pfns, uint64_t n)
 {
 	pthread_mutex_lock(&d->tree_lock);
@@ -339,6 +396,8 @@ static int iova_alloc_below(struct iova_domain *d, uint64_t size, uint64_t limit
 					      memory_order_relaxed);
 			return 0;
 		}
+		if (granted < d->line_pfns)
+			return iova_tree_alloc_line(d, k, limit, size, pfn);
 		return iova_tree_alloc(d, granted, limit, true, size, pfn);
 	}
 	if (limit - d->start_pfn + 1 < size)

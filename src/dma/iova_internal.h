@@ -72,9 +72,12 @@ long iova_tree_check(const struct iova_tree *t);
  * space) ending in 4 KiB leaves of 4096 pfns, filled under the tree lock and never freed
  * before the domain; readers walk it with acquire loads and no lock.
  *
- * Within a leaf the index is the pfn's low 12 bits times 65 (a permutation), so that
- * neighbouring pfns (which top-down allocation hands to different threads) sit 65 bytes
- * apart, not in one cache line that their threads would pull back and forth.
+ * Within a leaf the pfn's low 12 bits are permuted so that each aligned block of 8 pfns
+ * (a page-table line's worth, which a domain with iova_config.line_pfns = 8 hands to one
+ * thread at a time) has its 8 bytes together, and neighbouring blocks (likely another
+ * thread's) sit in different cache lines: bits 0-2 stay, bits 3-8 pick the line, bits 9-11
+ * the block's place in it. A line then holds blocks 512 pfns apart, which one thread
+ * rarely holds at the same time as another holds a neighbour.
  */
 #define IOVA_STATE_LIVE	    0x80u
 #define IOVA_STATE_CACHED   0x40u
@@ -89,7 +92,9 @@ struct iova_state_map {
 
 static inline unsigned int iova_map_leaf_index(uint64_t pfn)
 {
-	return (unsigned int)(pfn * 65) & ((1u << IOVA_MAP_LEAF_BITS) - 1);
+	unsigned int p = (unsigned int)pfn;
+
+	return (p & 7u) | ((p >> 9) & 7u) << 3 | ((p >> 3) & 63u) << 6;
 }
 
 /* The general walk, for IOVA spaces above 48 bits. */
@@ -146,6 +151,7 @@ static inline _Atomic uint8_t *iova_state_slot(const struct iova_state_map *m, u
 #define IOVA_MAG_SIZE	       127
 #define IOVA_TLS_SLOTS	       16 /* per thread: direct-mapped (domain id -> cache) */
 #define IOVA_DEPOT_MAX_DEFAULT 32
+#define IOVA_TC_SPARES	       2 /* full magazines a thread keeps before the depot */
 
 struct iova_mag {
 	struct iova_mag *next; /* depot list */
@@ -167,6 +173,10 @@ struct iova_tc {
 	alignas(64) atomic_int lock;
 	struct iova_mag *loaded[IOVA_RCACHE_CLASSES];
 	struct iova_mag *prev[IOVA_RCACHE_CLASSES];
+	/* Full magazines kept by the thread before the depot gets them (at most
+	 * IOVA_TC_SPARES per class, linked by `next`), see iova_rcache.c. */
+	struct iova_mag *spare[IOVA_RCACHE_CLASSES];
+	unsigned char nspare[IOVA_RCACHE_CLASSES];
 	struct iova_domain *domain;
 	struct iova_tc *dnext; /* the domain's list */
 	struct iova_tc *tnext; /* the owning thread's list */
@@ -205,6 +215,7 @@ struct iova_domain {
 	uint64_t start_pfn, limit_pfn, dma32_pfn;
 	unsigned int shift;
 	unsigned int depot_max;
+	unsigned int line_pfns; /* iova_config.line_pfns */
 	struct iova_state_map map;
 
 	struct iova_depot depot[IOVA_RCACHE_CLASSES];

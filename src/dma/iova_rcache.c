@@ -6,11 +6,15 @@
  *
  * Each thread keeps, per domain it uses, an `iova_tc` with a loaded and a previous
  * magazine per class. Allocation pops from the loaded one; when it is empty the two are
- * swapped, and when both are empty a full magazine comes from the depot. Freeing pushes
- * onto the loaded one; when it is full the two are swapped, and when both are full the
- * previous one goes to the depot (or, with the depot at its limit, back to the tree) and an
- * empty one is loaded. So a thread that alternates allocation and freeing touches the depot
- * at most once per IOVA_MAG_SIZE operations, and the tree never.
+ * swapped, and when both are empty a full magazine comes from the thread's spares, else
+ * from the depot. Freeing pushes onto the loaded one; when it is full the two are swapped,
+ * and when both are full the previous one becomes a spare (up to IOVA_TC_SPARES), else goes
+ * to the depot (or, with the depot at its limit, back to the tree) and an empty one is
+ * loaded. So a thread that alternates allocation and freeing touches the depot at most once
+ * per IOVA_MAG_SIZE operations, and the tree never; and one that frees in batches of up to
+ * 2 + IOVA_TC_SPARES magazines - a lazy DMA domain's flush queue releases 256 ranges at
+ * once - keeps reusing its own ranges: they do not go through the shared depot to another
+ * thread, whose use of them would pull their page-table lines from this thread's cache.
  *
  * Lifetimes: a process-wide registry mutex links caches to their thread and their domain.
  * A thread's exit (the key destructor) returns its caches' ranges: full magazines to the
@@ -141,10 +145,14 @@ static bool iova_rcache_get_locked(struct iova_domain *d, struct iova_tc *tc, un
 			tc->loaded[k] = tc->prev[k];
 			tc->prev[k] = m;
 		} else {
-			struct iova_mag *full = iova_depot_pop(d, k);
+			struct iova_mag *full = tc->spare[k];
 
-			if (!full)
+			if (full) {
+				tc->spare[k] = full->next;
+				tc->nspare[k]--;
+			} else if (!(full = iova_depot_pop(d, k))) {
 				return false;
+			}
 			free(m);
 			tc->loaded[k] = full;
 		}
@@ -186,7 +194,13 @@ static bool iova_rcache_make_room(struct iova_domain *d, struct iova_tc *tc, uns
 	m = iova_mag_new();
 	if (!m)
 		return false;
-	iova_depot_push(d, k, tc->prev[k]);
+	if (tc->nspare[k] < IOVA_TC_SPARES) {
+		tc->prev[k]->next = tc->spare[k];
+		tc->spare[k] = tc->prev[k];
+		tc->nspare[k]++;
+	} else {
+		iova_depot_push(d, k, tc->prev[k]);
+	}
 	tc->prev[k] = tc->loaded[k];
 	tc->loaded[k] = m;
 	return true;
@@ -212,11 +226,25 @@ int iova_rcache_put(struct iova_domain *d, unsigned int k, uint64_t pfn, _Atomic
 
 /* ---- thread caches and their registry ------------------------------------------------- */
 
+/* Free a thread's spare magazines of class k (their ranges are the caller's business). */
+static void iova_spares_free(struct iova_tc *tc, unsigned int k)
+{
+	struct iova_mag *m, *next;
+
+	for (m = tc->spare[k]; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	tc->spare[k] = NULL;
+	tc->nspare[k] = 0;
+}
+
 static void iova_tc_free(struct iova_tc *tc)
 {
 	for (unsigned int k = 0; k < IOVA_RCACHE_CLASSES; k++) {
 		free(tc->loaded[k]);
 		free(tc->prev[k]);
+		iova_spares_free(tc, k);
 	}
 	free(tc);
 }
@@ -337,6 +365,13 @@ static void iova_tc_release(struct iova_domain *d, struct iova_tc *tc)
 				iova_mag_drain(d, *mags[i]);
 			}
 		}
+		while (tc->spare[k]) {
+			struct iova_mag *m = tc->spare[k];
+
+			tc->spare[k] = m->next;
+			iova_depot_push(d, k, m);
+		}
+		tc->nspare[k] = 0;
 	}
 }
 
@@ -371,6 +406,7 @@ void iova_rcache_destroy(struct iova_domain *d)
 			free(tc->loaded[k]);
 			free(tc->prev[k]);
 			tc->loaded[k] = tc->prev[k] = NULL;
+			iova_spares_free(tc, k);
 		}
 		tc->domain = NULL;
 		iova_tc_unlock(tc);
@@ -402,6 +438,9 @@ void iova_flush_rcaches(struct iova_domain *d)
 		for (unsigned int k = 0; k < IOVA_RCACHE_CLASSES; k++) {
 			iova_mag_drain(d, tc->loaded[k]);
 			iova_mag_drain(d, tc->prev[k]);
+			for (struct iova_mag *m = tc->spare[k]; m; m = m->next)
+				iova_mag_drain(d, m);
+			iova_spares_free(tc, k);
 		}
 		iova_tc_unlock(tc);
 	}
@@ -428,8 +467,11 @@ void iova_rcache_count(struct iova_domain *d, struct iova_stats *st)
 	pthread_mutex_lock(&iova_registry);
 	for (struct iova_tc *tc = d->tcs; tc; tc = tc->dnext) {
 		iova_tc_lock(tc);
-		for (unsigned int k = 0; k < IOVA_RCACHE_CLASSES; k++)
+		for (unsigned int k = 0; k < IOVA_RCACHE_CLASSES; k++) {
 			st->cached += tc->loaded[k]->n + tc->prev[k]->n;
+			for (const struct iova_mag *m = tc->spare[k]; m; m = m->next)
+				st->cached += m->n;
+		}
 		iova_tc_unlock(tc);
 		st->thread_caches++;
 	}

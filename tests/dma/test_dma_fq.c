@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "dma/dma_internal.h"
 #include "dma/dma_mock.h"
 
 static uint64_t now_ms(void)
@@ -144,6 +145,61 @@ static void t_lazy_timeout(void)
 	while (stats(s.dma).fq_pending && now_ms() - t0 < 10000)
 		nanosleep(&(struct timespec){0, 2000000}, NULL);
 	CHECK_EQ(stats(s.dma).fq_flush_timeout, 2);
+	CHECK_EQ(dmock_sys_fini(&s), 0);
+}
+
+/*
+ * A thread that keeps unmapping releases what the timer's flushes cover itself, at its next
+ * unmap: its IOVAs stay in its own cache (the timer thread never frees one, so it has no
+ * cache in the domain), while the timer still flushes on time. When the thread stops, the
+ * timer releases its queue by the next expiry.
+ */
+struct busy_unmapper {
+	struct dma_dev *dma;
+	int ms;
+	int err;
+};
+
+static void *busy_unmap(void *arg)
+{
+	struct busy_unmapper *b = arg;
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < (uint64_t)b->ms) {
+		dma_addr_t a = dma_map_single(b->dma, 0x200000, 0x1000, DMA_TO_DEVICE);
+
+		b->err |=
+		    a == DMA_MAPPING_ERROR || dma_unmap_single(b->dma, a, 0x1000, DMA_TO_DEVICE);
+		nanosleep(&(struct timespec){0, 200000}, NULL);
+	}
+	return NULL;
+}
+
+static void t_lazy_timer_leaves_active_queues(void)
+{
+	/* Periods long enough that a loaded machine does not leave the worker out of one. */
+	struct dmock_opts o = {.type = IOMMU_DOMAIN_DMA_FQ, .cfg = {.fq_timeout_ms = 100}};
+	struct busy_unmapper b = {.ms = 450};
+	struct iova_stats ist;
+	struct dmock_sys s;
+	pthread_t t;
+	uint64_t t0;
+
+	CHECK_EQ(dmock_sys_init(&s, &o), 0);
+	b.dma = s.dma;
+	CHECK_EQ(pthread_create(&t, NULL, busy_unmap, &b), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(b.err, 0);
+	CHECK(stats(s.dma).fq_flush_timeout >= 2);
+	CHECK_EQ(iova_stats(s.dma->iovad, &ist), 0);
+	CHECK_EQ(ist.thread_caches, 0); /* the worker left; the timer never had one */
+	/* The worker's last entries: released by an expiry after it stopped. */
+	t0 = now_ms();
+	while (stats(s.dma).fq_pending && now_ms() - t0 < 10000)
+		nanosleep(&(struct timespec){0, 2000000}, NULL);
+	CHECK_EQ(stats(s.dma).fq_pending, 0);
+	CHECK_EQ(iova_stats(s.dma->iovad, &ist), 0);
+	CHECK_EQ(ist.thread_caches, 1); /* now the timer thread's */
 	CHECK_EQ(dmock_sys_fini(&s), 0);
 }
 
@@ -350,6 +406,7 @@ int main(void)
 	RUN(t_lazy_full_ring);
 	RUN(t_lazy_timeout);
 	RUN(t_lazy_default_timeout);
+	RUN(t_lazy_timer_leaves_active_queues);
 	RUN(t_table_pages_wait_for_flush);
 	RUN(t_lazy_coherent_pages);
 	RUN(t_exhaustion_retry);

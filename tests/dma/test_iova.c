@@ -62,6 +62,15 @@ static void test_create_rejects_bad_config(void)
 	CHECK_EQ(iova_domain_create(&c, &d), -EINVAL);
 	CHECK(d == NULL);
 	c.granule_shift = 0;
+	c.limit_pfn = 0xfffff;
+	c.line_pfns = 1;
+	CHECK_EQ(iova_domain_create(&c, &d), -EINVAL);
+	c.line_pfns = 12;
+	CHECK_EQ(iova_domain_create(&c, &d), -EINVAL);
+	c.line_pfns = 128;
+	CHECK_EQ(iova_domain_create(&c, &d), -EINVAL);
+	c.line_pfns = 0;
+	CHECK(d == NULL);
 	c.limit_pfn = (1ull << 52) - 1;
 	CHECK_EQ(iova_domain_create(&c, &d), 0);
 	CHECK_EQ(iova_shift(d), 12);
@@ -439,6 +448,157 @@ static void test_thread_exit_returns_cache(void)
 	iova_domain_destroy(d);
 }
 
+/*
+ * A thread that frees more than its two magazines hold keeps IOVA_TC_SPARES full ones to
+ * itself and reuses them without the depot or the tree; beyond that the depot gets them,
+ * and the spares go there when the thread exits.
+ */
+static void *spender(void *arg)
+{
+	struct hoarder *h = arg;
+	enum { N = (3 + IOVA_TC_SPARES) * IOVA_MAG_SIZE };
+	static uint64_t pfns[N];
+	struct iova_stats st;
+
+	for (int i = 0; i < N; i++)
+		h->err |= iova_alloc(h->d, 1, ANY, 0, &pfns[i]) != 0;
+	for (int i = 0; i < N; i++)
+		h->err |= iova_free(h->d, pfns[i], 1) != 0;
+	st = stats(h->d);
+	/* Loaded, previous and the spares here; one full magazine in the depot. */
+	h->err |= st.depot_magazines != 1 || st.cached != N;
+	for (int i = 0; i < (2 + IOVA_TC_SPARES) * IOVA_MAG_SIZE; i++)
+		h->err |= iova_alloc(h->d, 1, ANY, 0, &pfns[i]) != 0;
+	st = stats(h->d);
+	h->err |= st.tree_allocs != N || st.depot_magazines != 1;
+	for (int i = 0; i < (2 + IOVA_TC_SPARES) * IOVA_MAG_SIZE; i++)
+		h->err |= iova_free(h->d, pfns[i], 1) != 0;
+	return NULL;
+}
+
+static void test_thread_spares(void)
+{
+	struct iova_domain *d = mk(1, 0xfffff, 0);
+	struct hoarder h = {0};
+	struct iova_stats st;
+	pthread_t t;
+
+	CHECK(d);
+	h.d = d;
+	CHECK_EQ(pthread_create(&t, NULL, spender, &h), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(h.err, 0);
+	st = stats(d);
+	CHECK_EQ(st.thread_caches, 0);
+	/* At exit: the two full magazines and the spares went to the depot. */
+	CHECK_EQ(st.depot_magazines, 3 + IOVA_TC_SPARES);
+	CHECK_EQ(st.cached, (3 + IOVA_TC_SPARES) * IOVA_MAG_SIZE);
+	iova_domain_destroy(d);
+}
+
+/* The state map's leaf index is a permutation of a leaf, keeps a line's worth of pfns (an
+ * aligned 8) in one cache line and puts neighbouring lines' in different ones. */
+static void test_state_map_layout(void)
+{
+	static uint8_t seen[1u << IOVA_MAP_LEAF_BITS];
+
+	for (uint64_t p = 0; p < (1u << IOVA_MAP_LEAF_BITS); p++) {
+		unsigned i = iova_map_leaf_index(p);
+
+		CHECK(i < (1u << IOVA_MAP_LEAF_BITS));
+		CHECK_EQ(seen[i]++, 0);
+		CHECK_EQ(i / 64, iova_map_leaf_index(p & ~7ull) / 64);
+		CHECK(i / 64 != iova_map_leaf_index(p + 8) / 64);
+	}
+	CHECK_EQ(iova_map_leaf_index(0x12345), iova_map_leaf_index(0x345));
+}
+
+/* With line_pfns, a miss takes an aligned line from the tree; the rest of it waits in the
+ * thread's cache and comes out next, top down; larger sizes are left alone. */
+struct liner {
+	struct iova_domain *d;
+	uint64_t pfn[8];
+	int err;
+};
+
+static void *line_user(void *arg)
+{
+	struct liner *l = arg;
+
+	for (int i = 0; i < 8; i++)
+		l->err |= iova_alloc(l->d, 1, ANY, 0, &l->pfn[i]) != 0;
+	return NULL;
+}
+
+static void test_line_allocation(void)
+{
+	struct iova_config c = {.start_pfn = 1, .limit_pfn = 0xfffff, .line_pfns = 8};
+	struct liner other = {0};
+	struct iova_domain *d;
+	struct iova_stats st;
+	uint64_t pfn, two[4];
+	pthread_t t;
+
+	CHECK_EQ(iova_domain_create(&c, &d), 0);
+	CHECK_EQ(iova_alloc(d, 1, ANY, 0, &pfn), 0);
+	CHECK_EQ(pfn, 0xfffff); /* the top, as without lines */
+	st = stats(d);
+	CHECK_EQ(st.tree_allocs, 8);
+	CHECK_EQ(st.allocated, 1);
+	CHECK_EQ(st.cached, 7);
+	for (uint64_t i = 1; i < 8; i++) {
+		CHECK_EQ(iova_alloc(d, 1, ANY, 0, &pfn), 0);
+		CHECK_EQ(pfn, 0xfffff - i);
+	}
+	CHECK_EQ(stats(d).tree_allocs, 8);
+	CHECK_EQ(stats(d).cached, 0);
+	/* Another thread gets a line of its own. */
+	other.d = d;
+	CHECK_EQ(pthread_create(&t, NULL, line_user, &other), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(other.err, 0);
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(other.pfn[i] & ~7ull, 0xffff0);
+	/* Two pages: four to a line. */
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(iova_alloc(d, 2, ANY, 0, &two[i]), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(two[i], 0xfffe8 + 2 * (3 - (uint64_t)i));
+	/* A line's size and above: one range, as before. */
+	uint64_t allocs = stats(d).tree_allocs;
+	CHECK_EQ(iova_alloc(d, 8, ANY, 0, &pfn), 0);
+	CHECK_EQ(stats(d).tree_allocs, allocs + 1);
+	CHECK_EQ(stats(d).cached, 0);
+	/* Frees go to the cache as usual; the tree keeps every range apart. */
+	CHECK_EQ(iova_free(d, pfn, 8), 0);
+	CHECK_EQ(iova_free(d, 0xfffff, 1), 0);
+	CHECK_EQ(iova_free(d, 0xfffff, 1), -EINVAL);
+	iova_flush_rcaches(d);
+	CHECK_EQ(iova_find(d, 0xfffff, NULL, NULL), -ENOENT);
+	CHECK_EQ(iova_find(d, 0xffffe, NULL, NULL), 0);
+	iova_domain_destroy(d);
+}
+
+/* Where no whole line fits, the one range is allocated; a cached line fills the space to
+ * the last pfn. */
+static void test_line_allocation_when_full(void)
+{
+	struct iova_config c = {.start_pfn = 0x10, .limit_pfn = 0x1c, .line_pfns = 8};
+	struct iova_domain *d;
+	uint64_t pfn, n = 0;
+
+	CHECK_EQ(iova_domain_create(&c, &d), 0);
+	/* 0x10..0x17 is a line; 0x18..0x1c is not. */
+	while (iova_alloc(d, 1, ANY, 0, &pfn) == 0) {
+		CHECK(pfn >= 0x10 && pfn <= 0x1c);
+		n++;
+	}
+	CHECK_EQ(n, 13);
+	CHECK_EQ(stats(d).allocated, 13);
+	CHECK_EQ(stats(d).cached, 0);
+	iova_domain_destroy(d);
+}
+
 /* The depot keeps at most depot_max full magazines per class; the rest go to the tree. */
 static void test_depot_limit(void)
 {
@@ -622,11 +782,12 @@ static void test_teardown_frees_everything(void)
 	CHECK_EQ(iova_reserve(s.first, 0xfee00, 0xfeeff), 0);
 	for (uint64_t size = 1; size < 300; size += 7)
 		CHECK_EQ(iova_alloc(s.first, size, ANY, 0, &pfn), 0);
-	/* Cached ranges in both magazines and in the depot, some singles left allocated. */
-	static uint64_t pfns[4 * IOVA_MAG_SIZE];
-	for (int i = 0; i < 4 * IOVA_MAG_SIZE; i++)
+	/* Cached ranges in both magazines, the spares and the depot, some singles left
+	 * allocated. */
+	static uint64_t pfns[(4 + IOVA_TC_SPARES) * IOVA_MAG_SIZE];
+	for (int i = 0; i < (4 + IOVA_TC_SPARES) * IOVA_MAG_SIZE; i++)
 		CHECK_EQ(iova_alloc(s.first, 1, ANY, 0, &pfns[i]), 0);
-	for (int i = 0; i < 4 * IOVA_MAG_SIZE; i++)
+	for (int i = 0; i < (4 + IOVA_TC_SPARES) * IOVA_MAG_SIZE; i++)
 		if (i % 7)
 			CHECK_EQ(iova_free(s.first, pfns[i], 1), 0);
 	CHECK(stats(s.first).depot_magazines >= 1);
@@ -742,6 +903,10 @@ int main(void)
 	RUN(test_exhaustion_then_free);
 	RUN(test_flush_and_retry);
 	RUN(test_thread_exit_returns_cache);
+	RUN(test_thread_spares);
+	RUN(test_state_map_layout);
+	RUN(test_line_allocation);
+	RUN(test_line_allocation_when_full);
 	RUN(test_depot_limit);
 	RUN(test_bad_frees_change_nothing);
 	RUN(test_wide_domains);
