@@ -19,6 +19,9 @@
  *     mean of the two alone (so two CPUs of different speed do not bias it); the median
  *     ratio over the rounds is the figure (target at least 1.6x), by the wall clock.
  *
+ * On a shared machine run it as `chrt -f 1 build/bench_dma` (real-time priority keeps other
+ * work off the CPUs while it runs, a couple of seconds).
+ *
  *   build/bench_dma [scale]       scale multiplies the iteration counts
  */
 #include <errno.h>

@@ -11,17 +11,25 @@
  *  - 4 KiB: 64 KiB buffers, mapped with 4 KiB pages.
  * The baseline is memcpy of the same 64 KiB between the same buffers on the CPU. The figure
  * is bandwidth (bytes per second) as a share of memcpy's; targets: 90 % on 2 MiB mappings,
- * 70 % on 4 KiB ones. Rounds are interleaved and the best of each case is kept, so both
- * see the same (shared) machine.
+ * 70 % on 4 KiB ones.
  *
- * The DSA figure needs two cores at once (the submitting thread and the engine), memcpy one,
- * so on a loaded machine wall-clock time is unfair to the engine: it idles whenever the
- * submitter is not scheduled. The second figure is the device's own rate: the engine's busy
- * time per descriptor (dsa_stats.busy_ns: from taking a descriptor to having written its
- * completion record) against memcpy's time, which is what the bandwidth would be with the
- * WQ never empty. The third is the device's DMA alone in the calling thread - the endpoint
- * copy and the record write one descriptor costs, with no queue and no second thread - so
- * the translation path's own cost is seen apart from the threads'.
+ * Each round runs, per mapping: memcpy and the device's DMA alone on the engine's CPU (the
+ * two CPUs of a shared machine need not be equally fast), then the DSA with the submitting
+ * thread on the other CPU; rounds alternate which CPU is the engine's. Every figure is the
+ * median of the rounds' ratios:
+ *  - DSA by the wall clock in rounds where no thread of the process was preempted (no
+ *    involuntary context switch): what a user sees with the submitter and the engine each
+ *    on a core of its own. The target is judged on this one. It comes from an engine
+ *    without timing (dsa_config.timing costs two clock reads per descriptor);
+ *  - DSA by the wall clock in all rounds;
+ *  - the engine's busy time per descriptor (dsa_stats.busy_ns: from taking a descriptor to
+ *    having written its record, on a second machine whose engine has timing on): the
+ *    device's rate with its WQ never empty;
+ *  - the device's DMA alone in the calling thread: the endpoint copy and the record write
+ *    one descriptor costs, with no queue and no second thread, so the request path's own
+ *    cost is seen apart from the threads'.
+ * On a shared machine run it as `chrt -f 1 build/bench_dsa` (real-time priority keeps
+ * other work off the two cores for its half second).
  *
  *   bench_dsa [descriptors per round [rounds]]   (default 300, 40: short rounds dodge other
  *                                                 work on a shared machine)
