@@ -17,6 +17,8 @@
  *   bench_vtd_cache [--callgrind]
  *   bench_vtd_cache --inner hit|miss|hash|walk|xlated N      (used by --callgrind)
  */
+#include "bench_harness.h"
+
 #include <softiommu/vtd.h>
 
 #include <pthread.h>
@@ -39,8 +41,6 @@
 #define RID	   PCI_RID(0x3a, 2, 0)
 #define PASID	   0x42u
 #define DID	   7u
-
-extern char **environ;
 
 struct bench {
 	struct mem *m;
@@ -237,27 +237,6 @@ __attribute__((noinline)) static uint64_t walk_loop(struct bench *b, long n)
 
 /* ---- measurement ---------------------------------------------------------------------- */
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 typedef uint64_t (*loop_fn)(struct bench *, long);
 
 /* Median ns per iteration of `a` and `b`, interleaved round by round. */
@@ -271,14 +250,14 @@ static void compare(struct bench *bn, loop_fn a, long na, loop_fn b, long nb, do
 			bool first = (r + k) & 1;
 			loop_fn f = first ? a : b;
 			long n = first ? na : nb;
-			double t0 = now_ns();
+			double t0 = bench_thread_ns();
 
 			sink += f(bn, n);
-			(first ? ta : tb)[r] = (now_ns() - t0) / (double)n;
+			(first ? ta : tb)[r] = (bench_thread_ns() - t0) / (double)n;
 		}
 	}
-	*ma = median(ta, ROUNDS);
-	*mb = median(tb, ROUNDS);
+	*ma = bench_median(ta, ROUNDS);
+	*mb = bench_median(tb, ROUNDS);
 }
 
 struct thr {
@@ -328,37 +307,6 @@ static double throughput(struct bench *b, int nt)
 __attribute__((noinline)) static uint64_t measured(loop_fn f, struct bench *b, long n)
 {
 	return f(b, n);
-}
-
-static long long callgrind_ir(const char *self, const char *what, long n)
-{
-	char out[] = "/tmp/bench_vtd_cache_cg.XXXXXX", outarg[64], toggle[64], nbuf[32];
-	int fd = mkstemp(out), status;
-	pid_t pid;
-	long long ir = -1;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
-	snprintf(toggle, sizeof(toggle), "--toggle-collect=measured");
-	snprintf(nbuf, sizeof(nbuf), "%ld", n);
-	char *argv[] = {"valgrind",   "--tool=callgrind", "-q",		outarg, toggle,
-			(char *)self, "--inner",	  (char *)what, nbuf,	NULL};
-	if (posix_spawnp(&pid, "valgrind", NULL, NULL, argv, environ) ||
-	    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		unlink(out);
-		return -1;
-	}
-	FILE *f = fopen(out, "r");
-	char line[512];
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
-			ir = atoll(strchr(line, ':') + 1);
-	if (f)
-		fclose(f);
-	unlink(out);
-	return ir;
 }
 
 static void warm(struct bench *b)
@@ -430,11 +378,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.cache[VTD_CACHE_IOTLB].evictions);
 	if (argc > 1 && !strcmp(argv[1], "--callgrind")) {
 		const long n = 100000;
-		long long ih = callgrind_ir(argv[0], "hit", n);
-		long long ihash = callgrind_ir(argv[0], "hash", n);
-		long long im = callgrind_ir(argv[0], "miss", n);
-		long long iw = callgrind_ir(argv[0], "walk", n);
-		long long ix = callgrind_ir(argv[0], "xlated", n);
+		long long ih = bench_callgrind_inner(argv[0], "hit", "measured", n);
+		long long ihash = bench_callgrind_inner(argv[0], "hash", "measured", n);
+		long long im = bench_callgrind_inner(argv[0], "miss", "measured", n);
+		long long iw = bench_callgrind_inner(argv[0], "walk", "measured", n);
+		long long ix = bench_callgrind_inner(argv[0], "xlated", "measured", n);
 		if (ih < 0 || im < 0 || ihash < 0 || iw < 0 || ix < 0) {
 			fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
 			return 1;

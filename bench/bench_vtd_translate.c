@@ -16,6 +16,8 @@
  * Instruction counts include the benchmark loop itself (about 12 per iteration for the
  * model, included in the bare walk's count too).
  */
+#include "bench_harness.h"
+
 #include <softiommu/vtd.h>
 
 #include <sched.h>
@@ -34,8 +36,6 @@
 #define BATCH	 20000
 #define RID	 PCI_RID(0x3a, 2, 0)
 #define PASID	 0x42u
-
-extern char **environ;
 
 struct bench {
 	struct mem *m;
@@ -177,27 +177,6 @@ __attribute__((noinline)) static uint64_t checked_loop(struct bench *b, long n)
 	return acc;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void pin(void)
 {
 	cpu_set_t set;
@@ -230,16 +209,17 @@ static int timed(struct bench *b, int rounds)
 			bool model = (r + k) & 1; /* alternate which goes first */
 			/* Batches of similar duration: the bare walk gets more iterations. */
 			long n = model ? BATCH : BATCH * 8;
-			double t0 = now_ns();
+			double t0 = bench_thread_ns();
 
 			sink += model ? model_loop(b, n) : bare_loop(b, n);
-			(model ? tm : tb)[r] = (now_ns() - t0) / (double)n;
+			(model ? tm : tb)[r] = (bench_thread_ns() - t0) / (double)n;
 		}
-		double t0 = now_ns();
+		double t0 = bench_thread_ns();
 		sink += checked_loop(b, BATCH * 8);
-		tc[r] = (now_ns() - t0) / (double)(BATCH * 8);
+		tc[r] = (bench_thread_ns() - t0) / (double)(BATCH * 8);
 	}
-	double mm = median(tm, rounds), mb = median(tb, rounds), mc = median(tc, rounds);
+	double mm = bench_median(tm, rounds), mb = bench_median(tb, rounds),
+	       mc = bench_median(tc, rounds);
 	printf("uncached translation (root, context, PASID dir+entry, 4-level FS, 4 KiB):\n");
 	printf("  model      %7.1f ns  (median of %d batches of %d, thread CPU time)\n", mm, rounds,
 	       BATCH);
@@ -253,44 +233,12 @@ static int timed(struct bench *b, int rounds)
 	return 0;
 }
 
-/* Run `self --inner what n` under callgrind, collecting in `fn`; return Ir or -1. */
-static long long callgrind_ir(const char *self, const char *what, const char *fn, long n)
-{
-	char out[] = "/tmp/bench_vtd_cg.XXXXXX", outarg[64], toggle[64], nbuf[32];
-	int fd = mkstemp(out), status;
-	pid_t pid;
-	long long ir = -1;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
-	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
-	snprintf(nbuf, sizeof(nbuf), "%ld", n);
-	char *argv[] = {"valgrind",   "--tool=callgrind", "-q",		outarg, toggle,
-			(char *)self, "--inner",	  (char *)what, nbuf,	NULL};
-	if (posix_spawnp(&pid, "valgrind", NULL, NULL, argv, environ) ||
-	    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		unlink(out);
-		return -1;
-	}
-	FILE *f = fopen(out, "r");
-	char line[512];
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
-			ir = atoll(strchr(line, ':') + 1);
-	if (f)
-		fclose(f);
-	unlink(out);
-	return ir;
-}
-
 static int with_callgrind(const char *self)
 {
 	const long n = 100000;
-	long long im = callgrind_ir(self, "model", "model_loop", n);
-	long long ib = callgrind_ir(self, "bare", "bare_loop", n);
-	long long ic = callgrind_ir(self, "checked", "checked_loop", n);
+	long long im = bench_callgrind_inner(self, "model", "model_loop", n);
+	long long ib = bench_callgrind_inner(self, "bare", "bare_loop", n);
+	long long ic = bench_callgrind_inner(self, "checked", "checked_loop", n);
 
 	if (im < 0 || ib < 0 || ic < 0) {
 		fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
