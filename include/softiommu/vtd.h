@@ -342,6 +342,11 @@ struct vtd_cache_stats {
 	struct vtd_cache_counters cache[VTD_CACHE_COUNT];
 	uint64_t stale[VTD_CACHE_COUNT]; /* check-mode reports, by cache */
 	uint64_t checked;		 /* translations check mode compared */
+	/* Compared translations that differed from the reference walk with every cached
+	 * entry they used still matching memory: memory changed between the two walks (a
+	 * racing change to a structure both read, e.g. a leaf table installed for a
+	 * neighbouring page). Not stale, not reported. */
+	uint64_t raced;
 };
 
 /*

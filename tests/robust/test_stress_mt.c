@@ -48,7 +48,7 @@
 /* ---- checker reports, counted per thread -------------------------------------------------- */
 
 static _Thread_local unsigned tl_reports;
-static _Thread_local char tl_last[240]; /* the thread's last report, for failure messages */
+static _Thread_local char tl_last[600]; /* the thread's last report, for failure messages */
 static unsigned long reports_total;
 static int report_printed;
 
@@ -63,8 +63,12 @@ static void on_stale(void *ctx, const struct vtd_stale *s)
 {
 	(void)ctx;
 	note_report(s->missing);
-	snprintf(tl_last, sizeof(tl_last), "unit: sid %#x pasid %u addr %#llx: %s; %s", s->sid,
-		 s->pasid, (unsigned long long)s->addr, s->missing, s->detail);
+	snprintf(tl_last, sizeof(tl_last),
+		 "unit: sid %#x pasid %u addr %#llx: %s; %s (unit answered status %u fault %#x "
+		 "addr %#llx; memory says status %u fault %#x addr %#llx)",
+		 s->sid, s->pasid, (unsigned long long)s->addr, s->missing, s->detail,
+		 s->cached.status, s->cached.fault, (unsigned long long)s->cached.addr,
+		 s->memory.status, s->memory.fault, (unsigned long long)s->memory.addr);
 	if (getenv("SOFTIOMMU_STRESS_VERBOSE") &&
 	    !__atomic_exchange_n(&report_printed, 1, __ATOMIC_RELAXED))
 		fprintf(stderr, "first check-mode report: sid %#x pasid %u addr %#llx: %s; %s\n",

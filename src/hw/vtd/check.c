@@ -95,8 +95,14 @@ static bool diagnose_psc(struct vtd *vtd, const struct vtd_run *run, const struc
 	return false;
 }
 
-/* Which cache holds an entry that memory no longer matches: the outermost one. */
-static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stale *s)
+/*
+ * Which cache holds an entry that memory no longer matches: the outermost one. False when
+ * none does: every cached entry the translation used still matches memory, so the
+ * difference came from memory changing between the translation's reads and the reference
+ * walk's (a racing change, e.g. a leaf table installed for a neighbouring page) - both
+ * answers are ones an uncached unit could have given, and nothing is stale.
+ */
+static bool diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stale *s)
 {
 	uint64_t root = __atomic_load_n(&vtd->root, __ATOMIC_ACQUIRE);
 	bool scalable = VTD_GET(root, VTD_RTADDR_TTM) == VTD_TTM_SCALABLE;
@@ -113,7 +119,7 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 			 "held context ptr %#llx flags %#x; memory: %s%#llx",
 			 (unsigned long long)run->ctx.ptr, run->ctx.flags, r ? "fault " : "ptr ",
 			 r ? (unsigned long long)r : (unsigned long long)ctx.ptr);
-		return;
+		return true;
 	}
 	if (run->hits & VTD_RUN_HIT_PC) {
 		r = r ? r : vtd_pasid_lookup(vtd, &ctx, run->pasid, &pe, &fpd);
@@ -132,7 +138,7 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 				 (unsigned long long)run->pe.flptptr,
 				 (unsigned long long)run->pe.slptptr, r ? "fault" : "PGTT",
 				 r ? r : pe.pgtt);
-			return;
+			return true;
 		}
 	}
 	/* From here on run->pe is the PASID entry (or legacy context) the walk used, which
@@ -140,14 +146,8 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 	s->cache = VTD_CACHE_IOTLB;
 	s->did = run->did;
 	if (!(run->hits & VTD_RUN_HIT_IOTLB)) {
-		if (diagnose_psc(vtd, run, &run->pe, s->addr, s))
-			return;
-		/* Only the structure caches took part, and their entries match memory: the
-		 * translation differs for another reason (a racing change). There is no IOTLB
-		 * entry to show. */
-		s->missing = "none (memory changed while the translation ran)";
-		snprintf(s->detail, sizeof(s->detail), "no IOTLB entry used");
-		return;
+		/* Only the structure caches took part: stale if one of their entries is. */
+		return diagnose_psc(vtd, run, &run->pe, s->addr, s);
 	} else if (run->ent.neg) {
 		s->missing = run->ent.pgtt == VTD_PGTT_FS || run->ent.pgtt == VTD_PGTT_NESTED
 				 ? "PASID-based IOTLB invalidation (type 6) covering this address "
@@ -158,7 +158,7 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 		snprintf(s->detail, sizeof(s->detail), "held: not present (%s, PGTT %u)",
 			 run->ent.neg == VTD_NEG_FS ? "first stage" : "second stage",
 			 run->ent.pgtt);
-		return;
+		return true;
 	} else if (run->ent.pgtt == VTD_PGTT_FS || run->ent.pgtt == VTD_PGTT_NESTED) {
 		s->missing = "PASID-based IOTLB invalidation (type 6) covering this address";
 	} else {
@@ -167,6 +167,7 @@ static void diagnose(struct vtd *vtd, const struct vtd_run *run, struct vtd_stal
 	snprintf(s->detail, sizeof(s->detail), "held %#llx (%llu KiB, perm fs %#x ss %#x, PGTT %u)",
 		 (unsigned long long)run->ent.out, (1ull << (run->ent.shift & 63)) >> 10,
 		 run->ent.fs, run->ent.ss, run->ent.pgtt);
+	return true;
 }
 
 void vtd_check(struct vtd *vtd, const struct pci_req *req, const struct pci_resp *resp,
@@ -183,7 +184,10 @@ void vtd_check(struct vtd *vtd, const struct pci_req *req, const struct pci_resp
 	s.has_pasid = req->flags & PCI_REQ_PASID;
 	s.pasid = run->pasid;
 	s.addr = req->addr;
-	diagnose(vtd, run, &s);
+	if (!diagnose(vtd, run, &s)) {
+		__atomic_fetch_add(&vtd->check_raced, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	__atomic_fetch_add(&vtd->stale[s.cache], 1, __ATOMIC_RELAXED);
 	if (vtd->cb.stale)
 		vtd->cb.stale(vtd->cb_ctx, &s);
@@ -229,5 +233,6 @@ int vtd_get_cache_stats(struct vtd *vtd, struct vtd_cache_stats *out)
 	 * counts in them (memo.h). */
 	vtd_memo_counters(vtd, out->cache);
 	out->checked = __atomic_load_n(&vtd->checked, __ATOMIC_RELAXED);
+	out->raced = __atomic_load_n(&vtd->check_raced, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -146,6 +146,7 @@ struct vtd {
 	bool check;			 /* check mode: compare cached translations with memory */
 	uint64_t stale[VTD_CACHE_COUNT]; /* check-mode reports, by enum vtd_cache_id */
 	uint64_t checked;		 /* translations check mode compared */
+	uint64_t check_raced;		 /* differences no cache entry explains (check.c) */
 
 	pthread_mutex_t lock;	       /* the register lock: regs[], fault state, ATS ports */
 	uint32_t *regs;		       /* the window, one dword each */
