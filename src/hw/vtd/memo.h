@@ -80,19 +80,30 @@ static inline uint64_t vtd_memo_word(const struct pci_req *req)
 	return w;
 }
 
+/*
+ * The request word's hash: its top bits depend on every bit of the word. (A multiplicative
+ * hash alone carries a bit only upwards: taking middle bits of the product dropped the
+ * word's top byte - AT and the read/write flags - so a device's reads and writes of one
+ * page evicted each other.) The top 10 bits, enough for the largest memo.
+ */
+static inline uint64_t vtd_memo_hash(uint64_t w)
+{
+	return ((w ^ (w >> 40)) * 0x9e3779b97f4a7c15ull) >> 54;
+}
+
 /* TLB-like indexing: consecutive pages of one kind of request never collide; the
  * request word moves the whole run. (The mask is the unit's, so that the index does not
  * wait for the memo's address.) */
 static inline struct vtd_memo_ent *vtd_memo_slot(const struct vtd *vtd, struct vtd_memo *m,
 						 uint64_t w, uint64_t page)
 {
-	return &m->ent[(page ^ ((w * 0x9e3779b97f4a7c15ull) >> 40)) & vtd->memo_mask];
+	return &m->ent[(page ^ vtd_memo_hash(w)) & vtd->memo_mask];
 }
 
 /* The requester memo's entry for request word `w` (see above). */
 static inline struct vtd_memo_rq *vtd_memo_rq_slot(struct vtd_memo *m, uint64_t w)
 {
-	return &m->rq[((w * 0x9e3779b97f4a7c15ull) >> 40) & (VTD_MEMO_RQ_N - 1)];
+	return &m->rq[vtd_memo_hash(w) & (VTD_MEMO_RQ_N - 1)];
 }
 
 /* The paging-structure memo's entry for a level-2 first-stage PSC entry (see above), from
