@@ -153,8 +153,62 @@ static void test_racing_change_not_stale(void)
 	g_fini(&g);
 }
 
+/*
+ * Check mode's reference walk makes the A/D update's checks: a nested walk whose
+ * first-stage leaf has A clear must write it, and the second stage maps the leaf table's
+ * page read-only - SFL.8 on every walk, cached or not. The reference walk writes no A/D
+ * bits but must still fault: it answered success, and check mode called the fault stale
+ * (found by the vtd_tables and vtd_qi fuzz targets; their inputs are in the corpora).
+ */
+static void test_nested_ad_fault_not_stale(void)
+{
+	struct guest g;
+	uint64_t dir, ssroot, t[4], va = 0x7000, off = 0x100000000ull, leaf, sspte;
+	struct vtd_cache_stats st;
+	struct pci_resp r;
+
+	CHECK(setup(&g) == 0);
+	dir = g_sm_ctx(&g, RID, VTD_SCE_Q0_PASIDE | VTD_SCE_Q0_DTE, 7);
+	ssroot = g_page(&g);
+	/* First-stage tables at host pages, guest-physical hpa + off through the SS. */
+	for (int i = 0; i < 4; i++) {
+		t[i] = g_page(&g);
+		g_map(&g, ssroot, 4, t[i] + off, t[i], 12, SS_TBL, VTD_SL_R | VTD_SL_W, 0);
+	}
+	for (int i = 0; i < 3; i++)
+		g_wr(&g, t[i] + VTD_PT_INDEX(va, 4 - i) * 8, (t[i + 1] + off) | FS_TBL);
+	leaf = t[3] + VTD_PT_INDEX(va, 1) * 8;
+	g_wr(&g, leaf, 0x55000 | VTD_FL_P | VTD_FL_RW | VTD_FL_US);
+	g_map(&g, ssroot, 4, 0x55000, DATA, 12, SS_TBL, VTD_SL_R | VTD_SL_W, 0);
+	g_pe(&g, dir, 1,
+	     VTD_PE_Q0_P | VTD_SET(VTD_PE_Q0_PGTT, VTD_PGTT_NESTED) |
+		 VTD_SET(VTD_PE_Q0_AW, VTD_AW_48BIT) | ssroot,
+	     DID, t[0] + off);
+	/* The leaf table's page read-only in the second stage. */
+	sspte = g_entry_pa(&g, ssroot, 4, t[3] + off, 1);
+	g_wr(&g, sspte, g_rd(&g, sspte) & ~VTD_SL_W);
+	for (int i = 0; i < 3; i++) {
+		r = g_read(&g, RID, 1, va);
+		CHECK_EQ(r.status, PCI_UR);
+		CHECK_EQ(r.fault, VTD_FR_SFL_8);
+		g_clear_faults(&g);
+	}
+	/* The reference walk wrote nothing: A is still clear. */
+	CHECK(!(g_rd(&g, leaf) & VTD_FL_A));
+	CHECK_EQ(stale_reports, 0);
+	CHECK_EQ(vtd_get_cache_stats(g.vtd, &st), 0);
+	CHECK(st.checked > 0);
+	/* With write permission back the translation goes through and sets A. */
+	g_wr(&g, sspte, g_rd(&g, sspte) | VTD_SL_W);
+	CHECK_EQ(g_read(&g, RID, 1, va).addr, DATA);
+	CHECK(g_rd(&g, leaf) & VTD_FL_A);
+	CHECK_EQ(stale_reports, 0);
+	g_fini(&g);
+}
+
 int main(void)
 {
+	RUN(test_nested_ad_fault_not_stale);
 	RUN(test_racing_change_not_stale);
 	RUN(test_fault_after_context_hit);
 	RUN(test_legacy_fault_after_context_hit);

@@ -272,7 +272,13 @@ static inline bool ad_needed(const struct vtd_pe *pe, const struct walks *w, boo
 	return false;
 }
 
-/* A/D updates for a translation that is being used (4.1, 4.2). 0 or a reason code. */
+/*
+ * A/D updates for a translation that is being used (4.1, 4.2). 0 or a reason code. Check
+ * mode's reference walk (w->fs.dry) makes every check the update makes - on a nested walk,
+ * second-stage write permission to each first-stage table page whose A/EA/D it would set
+ * (SFL.8) - and writes nothing: only the write itself failing (SSL.6, or the entry's
+ * write-back) cannot be foreseen without writing.
+ */
 static uint8_t update_ad(struct vtd *vtd, const struct vtd_pe *pe, struct walks *w, bool dirty)
 {
 	enum vtd_walk_status s;
@@ -283,7 +289,7 @@ static uint8_t update_ad(struct vtd *vtd, const struct vtd_pe *pe, struct walks 
 			return fs_reason(s, &w->fs);
 	}
 	if ((pe->pgtt == VTD_PGTT_SS || pe->pgtt == VTD_PGTT_NESTED) &&
-	    (pe->flags & VTD_PE_SLADE) && !(pe->flags & VTD_PE_LEGACY)) {
+	    (pe->flags & VTD_PE_SLADE) && !(pe->flags & VTD_PE_LEGACY) && !w->fs.dry) {
 		s = vtd_ss_set_ad(vtd, &w->ss, dirty);
 		if (s)
 			return s == VTD_WALK_RETRY ? REASON_RETRY : VTD_FR_SSL_6;
@@ -328,7 +334,10 @@ translate_once(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe 
 	struct xl x = {.shift = 12};
 	/* A translation request needs nothing: it reports what is granted. */
 	unsigned perm, need = ats ? 0 : a->acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
-	uint8_t r = walk(vtd, pe, a, &x, w, run, caches);
+	uint8_t r;
+
+	w->fs.dry = dry;
+	r = walk(vtd, pe, a, &x, w, run, caches);
 
 	if (VTD_UNLIKELY(r)) {
 		if (caches)
@@ -351,7 +360,7 @@ translate_once(struct vtd *vtd, const struct vtd_access *a, const struct vtd_pe 
 	/* Untranslated writes set D; a translation request sets it when it hands out write
 	 * permission, since later writes bypass the IOMMU. */
 	bool dirty = ats ? (perm & PCI_PERM_W) : (a->acc & VTD_ACC_W);
-	if (VTD_UNLIKELY(ad_needed(pe, w, dirty)) && !dry) {
+	if (VTD_UNLIKELY(ad_needed(pe, w, dirty))) {
 		r = update_ad(vtd, pe, w, dirty);
 		if (r)
 			return r;

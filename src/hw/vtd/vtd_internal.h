@@ -539,6 +539,8 @@ struct vtd_walk {
 	uint8_t top;		      /* ... its level ... */
 	uint64_t and0, or0;	      /* ... and the bits gathered above it */
 	struct vtd_run *run;	      /* nested with caches: the translation's run */
+	bool dry; /* set by the caller: check mode's reference walk - every check of the A/D
+		     update (vtd_fs_set_ad) and of a nested walk, none of their writes */
 };
 
 /* Second-stage walk of `iova` with the AW and SLPTPTR of `pe` (legacy rules if LEGACY). */

@@ -96,7 +96,7 @@ static enum vtd_walk_status nested_gpa(struct vtd *vtd, const struct vtd_pe *pe,
 		w->fault = root ? VTD_FR_SFL_6 : VTD_FR_SFL_7;
 		return VTD_WALK_NESTED;
 	}
-	if (pe->flags & VTD_PE_SLADE) {
+	if ((pe->flags & VTD_PE_SLADE) && !w->dry) {
 		s = vtd_ss_set_ad(vtd, &sw, write);
 		if (s == VTD_WALK_RETRY)
 			return s;
@@ -184,7 +184,9 @@ enum vtd_walk_status vtd_fs_set_ad(struct vtd *vtd, const struct vtd_pe *pe, str
 				  ? w->epa[i]
 				  : (i ? w->ev[i - 1] & VTD_FL_ADDR_MASK : w->table) +
 					VTD_PT_INDEX(w->va, w->top - i) * 8;
-		s = vtd_entry_set_bits(vtd, pa, w->ev[i], bits, VTD_FL_A | VTD_FL_D | VTD_FL_EA);
+		s = w->dry ? VTD_WALK_OK
+			   : vtd_entry_set_bits(vtd, pa, w->ev[i], bits,
+						VTD_FL_A | VTD_FL_D | VTD_FL_EA);
 		if (s)
 			return s;
 	}
