@@ -25,13 +25,15 @@ struct guest {
 	uint64_t ev_addr;
 };
 
+/* The unit raises fault events from whichever thread recorded the fault: device threads
+ * of the multi-threaded tests fault at the same time. */
 static void g_fault_event(void *ctx, uint32_t data, uint64_t addr)
 {
 	struct guest *g = ctx;
 
-	g->fault_events++;
-	g->ev_data = data;
-	g->ev_addr = addr;
+	__atomic_fetch_add(&g->fault_events, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->ev_data, data, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->ev_addr, addr, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t g_page(struct guest *g)
