@@ -6,8 +6,9 @@
  * test is the endpoint's: once invalidate() has returned, no access uses the old
  * translation - a late write breaks the sentinel of the retired page, a late read sees its
  * retired header, and ThreadSanitizer sees either as a race with the retiring thread.
- * Threads that leave give their slots back (none is held at the end); a thread that
- * outlives an endpoint it read through leaves without touching it (AddressSanitizer).
+ * Threads that leave give their slots back (none is held at the end), and what they counted
+ * in them stays counted; a thread that outlives an endpoint it read through leaves without
+ * touching it (AddressSanitizer).
  */
 #include "check.h"
 #include "hw/pci/endpoint.h"
@@ -258,6 +259,71 @@ static void test_more_threads_than_slots(void)
 	mem_destroy(mem);
 }
 
+/*
+ * The fast paths count in the thread's reader slot (or, without one, in the shared
+ * counters): every request is counted once, whichever way it went - while the threads run,
+ * after they left, and after new threads took over the slots.
+ */
+#define COUNT_WRITES 50
+
+static void *counter(void *arg)
+{
+	uint64_t v = (uintptr_t)arg;
+	int bad = 0;
+
+	for (int i = 0; i < COUNT_WRITES; i++)
+		bad |= pci_endpoint_dma_write(ep, 0, 0, V + 8 * (v % 512), &v, 8, NULL) != 0;
+	pthread_barrier_wait(&all_in);
+	return (void *)(uintptr_t)bad;
+}
+
+static void test_counts_survive_threads(void)
+{
+	struct pci_endpoint_config cfg = {
+	    .rid = RID,
+	    .ats = true,
+	    .ats_enable = true,
+	    .atc_sets = 4,
+	    .atc_ways = 4,
+	    .agent = {.translate = agent_translate},
+	};
+	enum { N = EP_READERS + 8 };
+	struct pci_endpoint_stats s;
+	pthread_t t[N];
+	unsigned bad = 0;
+
+	mem = mem_create_sparse(64 << 20);
+	CHECK(mem);
+	cfg.mem = mem;
+	version = 0;
+	CHECK_EQ(pci_endpoint_create(&cfg, &ep), 0);
+	/* The one miss: every request of the threads finds the entry. */
+	CHECK_EQ(pci_endpoint_dma_write(ep, 0, 0, V, &version, 8, NULL), 0);
+	for (int wave = 1; wave <= 2; wave++) {
+		pthread_barrier_init(&all_in, NULL, N + 1);
+		for (uintptr_t i = 0; i < N; i++)
+			pthread_create(&t[i], NULL, counter, (void *)i);
+		pthread_barrier_wait(&all_in); /* every thread has made its requests */
+		CHECK_EQ(pci_endpoint_get_stats(ep, &s), 0);
+		CHECK_EQ(s.translated_requests, (uint64_t)wave * N * COUNT_WRITES + 1);
+		CHECK_EQ(s.hits + s.misses, (uint64_t)wave * N * COUNT_WRITES + 1);
+		for (int i = 0; i < N; i++) {
+			void *r;
+
+			pthread_join(t[i], &r);
+			bad += r != NULL;
+		}
+		pthread_barrier_destroy(&all_in);
+		CHECK_EQ(pci_endpoint_get_stats(ep, &s), 0);
+		CHECK_EQ(s.translated_requests, (uint64_t)wave * N * COUNT_WRITES + 1);
+		CHECK_EQ(s.hits + s.misses, (uint64_t)wave * N * COUNT_WRITES + 1);
+		CHECK_EQ(s.misses, 1);
+	}
+	CHECK_EQ(bad, 0);
+	pci_endpoint_destroy(ep);
+	mem_destroy(mem);
+}
+
 /* A thread that read through an endpoint outlives it, then uses a new one, then leaves. */
 static pthread_barrier_t step;
 static struct pci_endpoint *ep_a, *ep_b;
@@ -311,6 +377,7 @@ int main(void)
 {
 	RUN(test_slots_under_invalidation);
 	RUN(test_more_threads_than_slots);
+	RUN(test_counts_survive_threads);
 	RUN(test_thread_outlives_endpoint);
 	return CHECK_DONE();
 }

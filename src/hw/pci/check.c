@@ -59,7 +59,7 @@ int pci_endpoint_set_checker(struct pci_endpoint *ep, const struct pci_translati
 		ep->check_fn = NULL;
 		ep->check_ctx = NULL;
 	}
-	__atomic_store_n(&ep->checking, ep->check_fn != NULL, __ATOMIC_RELAXED);
+	ep_set_flag(ep, EP_CTL_CHECKING, ep->check_fn != NULL);
 	ep_write_unlock(ep);
 	return 0;
 }

@@ -311,7 +311,7 @@ static int dma_fill(struct dma_op *op, uint64_t addr, uint64_t gen)
 		ep_write_unlock(ep);
 		return RACE;
 	}
-	if (!completion_ok(&req, &resp, ep_ctl_stu(ep->ctl))) {
+	if (!completion_ok(&req, &resp, ep_ctl_stu(ep_ctl(ep)))) {
 		ep_write_unlock(ep);
 		return fail(op, -EPROTO, PCI_AT_TRANSLATION, resp.addr, &resp);
 	}
@@ -541,78 +541,88 @@ static int dma_run(struct dma_op *op, uint64_t addr, size_t len, struct pci_dma_
 #define NOT_FAST 2
 
 /* Who the request is (ep_who()), if the memo may serve it: ATS and every feature it needs
- * enabled, no check mode, arguments the general path would accept; else 0. */
-static uint64_t fast_who(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint8_t need)
+ * enabled, no check mode, the function not removed (all in the one control word), arguments
+ * the general path would accept; else 0. */
+static inline __attribute__((always_inline)) uint64_t
+fast_who(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint8_t need)
 {
 	uint32_t want = EP_CTL_ATS_EN;
 	uint8_t tag = 0;
 
-	if (flags & ~(unsigned)(PCI_DMA_PASID | PCI_DMA_PRIV))
-		return 0;
-	if (flags & PCI_DMA_PASID) {
-		if (pasid >> ep->cfg.pasid_width)
-			return 0;
+	if (__builtin_expect(flags == PCI_DMA_PASID, 1)) {
 		tag = ATC_T_PASID;
 		want |= EP_CTL_PASID_EN;
-	} else {
+	} else if (flags == (PCI_DMA_PASID | PCI_DMA_PRIV)) {
+		tag = ATC_T_PASID | ATC_T_PRIV;
+		want |= EP_CTL_PASID_EN | EP_CTL_PRIV_EN;
+	} else if (!flags) {
 		pasid = 0;
+	} else {
+		return 0;
 	}
-	if (flags & PCI_DMA_PRIV) {
-		if (!(flags & PCI_DMA_PASID))
-			return 0;
-		tag |= ATC_T_PRIV;
-		want |= EP_CTL_PRIV_EN;
-	}
-	if ((ep_ctl(ep) & want) != want || __atomic_load_n(&ep->checking, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&ep->state, __ATOMIC_RELAXED) == PCI_EP_REMOVED)
+	if ((ep_ctl(ep) & (want | EP_CTL_CHECKING | EP_CTL_REMOVED)) != want ||
+	    (pasid >> ep->cfg.pasid_width))
 		return 0;
 	return ep_who(pasid, tag, need);
 }
 
-/* The part of run `m` that translates [m->addr + off, + len) (inside the run): its first
- * entry and how many. */
-static void run_part(const struct ep_memo_run *m, uint64_t off, uint64_t len, unsigned *first,
-		     unsigned *n)
-{
-	unsigned i = 0, j;
-
-	if (m->nheld == 1) {
-		*first = 0;
-		*n = 1;
-		return;
-	}
-	while (m->upto[i] <= off)
-		i++;
-	for (j = i; m->upto[j] < off + len; j++)
-		;
-	*first = i;
-	*n = j - i + 1;
-}
-
 /* The memo run of `t` that covers [addr, addr + len) for `who` with every entry of that
  * part still in place (relaxed loads: whatever removal happened before the DMA call began is
- * seen); its part in *first, *n. NULL if none. No lock. */
-static const struct ep_memo_run *fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr,
-					  uint64_t len, unsigned *first, unsigned *n)
+ * seen); its part (first entry, count) in *part. NULL if none. No lock. */
+static inline __attribute__((always_inline)) const struct ep_memo_run *
+fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr, uint64_t len, unsigned part[2])
 {
 	const struct ep_memo_run *m = ep_memo_find(t, who, addr);
+	uint64_t off;
+	unsigned i, j;
 
-	if (!m || addr - m->addr + (len - 1) >= m->len)
+	if (!m || (off = addr - m->addr) + (len - 1) >= m->len)
 		return NULL;
-	run_part(m, addr - m->addr, len, first, n);
-	for (unsigned i = *first; i < *first + *n; i++)
+	if (m->nheld == 1) {
+		i = j = 0;
+	} else {
+		for (i = 0; m->upto[i] <= off; i++)
+			;
+		for (j = i; m->upto[j] < off + len; j++)
+			;
+	}
+	part[0] = i;
+	part[1] = j - i + 1;
+	for (; i <= j; i++)
 		if (__atomic_load_n(&m->held[i]->version, __ATOMIC_RELAXED) != m->ver[i])
 			return NULL;
 	return m;
 }
 
-/* Read side: the entries [first, first + n) of a run are still in place. */
-static bool run_valid_locked(const struct ep_memo_run *m, unsigned first, unsigned n)
+/* Read side: the entries part[0] .. part[0] + part[1] - 1 of a run are still in place. */
+static inline bool run_valid_locked(const struct ep_memo_run *m, const unsigned part[2])
 {
-	for (unsigned i = first; i < first + n; i++)
+	for (unsigned i = part[0]; i < part[0] + part[1]; i++)
 		if (m->held[i]->version != m->ver[i])
 			return false;
 	return true;
+}
+
+/*
+ * Count what a fast path sent: in the thread's reader slot when it has one (only its owner
+ * writes there: a load and a store, no locked instruction on the DMA path), else in the
+ * shared counters. pci_endpoint_get_stats() adds the slots' counts.
+ */
+static inline void fast_count(struct pci_endpoint *ep, const struct ep_thread *t, uint64_t hits,
+			      uint64_t translated)
+{
+	struct ep_reader *r = t->slot;
+
+	if (__builtin_expect(r != NULL, 1)) {
+		__atomic_store_n(&r->hits, __atomic_load_n(&r->hits, __ATOMIC_RELAXED) + hits,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&r->translated,
+				 __atomic_load_n(&r->translated, __ATOMIC_RELAXED) + translated,
+				 __ATOMIC_RELAXED);
+	} else {
+		EP_STAT_ADD(ep, hits, hits);
+		EP_STAT_ADD(ep, translated_requests, translated);
+	}
 }
 
 /* Describe a failed request in *st as dma_run()/copy_finish() do (fail()'s fields), and
@@ -634,61 +644,64 @@ static int fast_fail(struct pci_endpoint *ep, struct pci_dma_status *st, int err
 	return err;
 }
 
-/* AT=2 for `pa`: 0, or the error (described in *st for the request at `addr`). */
-static int fast_translated(struct pci_endpoint *ep, uint64_t addr, uint64_t pa, bool write,
-			   bool write_side, struct pci_resp *resp, struct pci_dma_status *st)
+/* AT=2 for `pa` (PCI_REQ_READ or PCI_REQ_WRITE in `rw`): true when the IOMMU completed it
+ * successfully. The caller describes a failure with fast_at2_fail(). */
+static inline __attribute__((always_inline)) bool
+fast_at2(struct pci_endpoint *ep, uint64_t pa, uint8_t rw, struct pci_resp *resp, int *ret)
 {
-	struct pci_req req = {
-	    .addr = pa,
-	    .rid = ep->cfg.rid,
-	    .at = PCI_AT_TRANSLATED,
-	    .flags = write ? PCI_REQ_WRITE : PCI_REQ_READ,
-	};
-	int ret = translate(ep, &req, resp);
+	struct pci_req req = {.addr = pa, .rid = ep->cfg.rid, .at = PCI_AT_TRANSLATED, .flags = rw};
 
+	*resp = (struct pci_resp){0};
+	*ret = ep->cfg.agent.translate(ep->cfg.agent.ctx, &req, resp);
+	return __builtin_expect(*ret >= 0 && resp->status == PCI_SC, 1);
+}
+
+/* A refused AT=2 request (fast_at2() false) of the request at `addr`. */
+static __attribute__((noinline, cold)) int
+fast_at2_fail(struct pci_endpoint *ep, struct pci_dma_status *st, int ret, uint64_t addr,
+	      uint64_t pa, const struct pci_resp *resp, bool write_side)
+{
 	if (ret < 0)
 		return fast_fail(ep, st, ret, addr, pa, NULL, write_side);
-	if (resp->status != PCI_SC)
-		return fast_fail(ep, st, -EFAULT, addr, pa, resp, write_side);
-	return 0;
+	return fast_fail(ep, st, -EFAULT, addr, pa, resp, write_side);
 }
 
 /* A DMA of one request (at most 4 KiB, inside one page) from the memo. */
-static int dma_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
-		    void *buf, size_t len, struct pci_dma_status *st, bool write)
+static inline __attribute__((always_inline)) int dma_fast(struct pci_endpoint *ep, unsigned flags,
+							  uint32_t pasid, uint64_t addr, void *buf,
+							  size_t len, struct pci_dma_status *st,
+							  bool write)
 {
 	const struct ep_memo_run *m;
 	const struct ep_thread *t;
 	struct pci_resp resp;
 	struct ep_read rl;
-	unsigned first, n;
-	uint64_t who, off;
+	unsigned part[2];
+	uint64_t who, pa;
 	int ret;
 
 	if (!ep || !buf || !len || (addr & ~PAGE_MASK_4K) + len > PAGE_SIZE_4K ||
 	    !(who = fast_who(ep, flags, pasid, write ? PCI_PERM_W : PCI_PERM_R)) ||
-	    !(t = ep_thread_of(ep)) || !(m = fast_run(t, who, addr, len, &first, &n)))
+	    !(t = ep_thread_of(ep)) || !(m = fast_run(t, who, addr, len, part)))
 		return NOT_FAST;
-	off = addr - m->addr;
-	EP_STAT_INC(ep, hits);
-	EP_STAT_INC(ep, translated_requests);
-	ret = fast_translated(ep, addr, m->pa + off, write, false, &resp, st);
-	if (ret)
-		return ret;
+	pa = m->pa + (addr - m->addr);
+	fast_count(ep, t, 1, 1);
+	if (!fast_at2(ep, pa, write ? PCI_REQ_WRITE : PCI_REQ_READ, &resp, &ret))
+		return fast_at2_fail(ep, st, ret, addr, pa, &resp, false);
 	ep_read_lock_t(ep, t, &rl);
-	if (ep->check_fn || !run_valid_locked(m, first, n)) {
+	if (ep->check_fn || !run_valid_locked(m, part)) {
 		ep_read_unlock(ep, &rl);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
 	if (m->hva)
-		ret = host_access(m->hva + off, m->pa + off, write, buf, len);
+		ret = host_access(m->hva + (addr - m->addr), pa, write, buf, len);
 	else
-		ret = mem_access(ep->cfg.mem, write, m->pa + off, buf, len);
-	atc_touch_run(&ep->atc, m->held + first, n);
+		ret = mem_access(ep->cfg.mem, write, pa, buf, len);
+	atc_touch_run(&ep->atc, m->held + part[0], part[1]);
 	ep_read_unlock(ep, &rl);
 	if (ret)
-		return fast_fail(ep, st, -EIO, addr, m->pa + off, &resp, false);
+		return fast_fail(ep, st, -EIO, addr, pa, &resp, false);
 	if (st)
 		*st = (struct pci_dma_status){.done = len};
 	return 0;
@@ -1065,48 +1078,46 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 {
 	const struct ep_memo_run *a, *b;
 	const struct ep_thread *t;
-	unsigned fa, na, fb, nb;
+	unsigned pa_[2], pb[2];
 	struct pci_resp resp;
-	uint64_t who, soff, doff;
+	uint64_t who, spa, dpa;
 	struct ep_read rl;
 	int ret;
 
 	if (!ep || !len || len > COPY_PIECE_MAX || src + (len - 1) < src || dst + (len - 1) < dst ||
 	    (src < dst + len && dst < src + len) ||
 	    !(who = fast_who(ep, flags, pasid, PCI_PERM_R)) || !(t = ep_thread_of(ep)) ||
-	    !(a = fast_run(t, who, src, len, &fa, &na)) ||
-	    !(b = fast_run(t, who ^ PCI_PERM_R ^ PCI_PERM_W, dst, len, &fb, &nb)))
+	    !(a = fast_run(t, who, src, len, pa_)) ||
+	    !(b = fast_run(t, who ^ PCI_PERM_R ^ PCI_PERM_W, dst, len, pb)))
 		return NOT_FAST;
-	soff = src - a->addr;
-	doff = dst - b->addr;
-	EP_STAT_ADD(ep, hits, na + nb);
-	EP_STAT_INC(ep, translated_requests);
-	ret = fast_translated(ep, src, a->pa + soff, false, false, &resp, st);
-	if (ret)
-		return ret;
-	EP_STAT_INC(ep, translated_requests);
-	ret = fast_translated(ep, dst, b->pa + doff, true, true, &resp, st);
-	if (ret)
-		return ret;
+	spa = a->pa + (src - a->addr);
+	dpa = b->pa + (dst - b->addr);
+	if (!fast_at2(ep, spa, PCI_REQ_READ, &resp, &ret)) {
+		fast_count(ep, t, pa_[1] + pb[1], 1);
+		return fast_at2_fail(ep, st, ret, src, spa, &resp, false);
+	}
+	fast_count(ep, t, pa_[1] + pb[1], 2);
+	if (!fast_at2(ep, dpa, PCI_REQ_WRITE, &resp, &ret))
+		return fast_at2_fail(ep, st, ret, dst, dpa, &resp, true);
 	ep_read_lock_t(ep, t, &rl);
-	if (ep->check_fn || !run_valid_locked(a, fa, na) || !run_valid_locked(b, fb, nb)) {
+	if (ep->check_fn || !run_valid_locked(a, pa_) || !run_valid_locked(b, pb)) {
 		ep_read_unlock(ep, &rl);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
 	if (a->hva && b->hva) {
-		memmove(b->hva + doff, a->hva + soff, len);
+		memmove(b->hva + (dst - b->addr), a->hva + (src - a->addr), len);
 		ret = 0;
 	} else {
-		ret = copy_memory(ep->cfg.mem, b->pa + doff, a->pa + soff, len);
+		ret = copy_memory(ep->cfg.mem, dpa, spa, len);
 	}
-	atc_touch_run(&ep->atc, a->held + fa, na);
-	atc_touch_run(&ep->atc, b->held + fb, nb);
+	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
+	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
 	ep_read_unlock(ep, &rl);
 	if (ret == -1)
-		return fast_fail(ep, st, -EIO, src, a->pa + soff, NULL, false);
+		return fast_fail(ep, st, -EIO, src, spa, NULL, false);
 	if (ret)
-		return fast_fail(ep, st, -EIO, dst, b->pa + doff, NULL, true);
+		return fast_fail(ep, st, -EIO, dst, dpa, NULL, true);
 	if (st)
 		*st = (struct pci_dma_status){.done = len};
 	return 0;

@@ -181,7 +181,7 @@ int pci_endpoint_pasid_enable(struct pci_endpoint *ep, bool exec, bool priv)
 	    (priv && !ep->cfg.pasid_priv_supported))
 		return -EOPNOTSUPP;
 	ep_write_lock(ep);
-	ctl = ep->ctl & ~(EP_CTL_EXEC_EN | EP_CTL_PRIV_EN);
+	ctl = ep_ctl(ep) & ~(EP_CTL_EXEC_EN | EP_CTL_PRIV_EN);
 	ctl |= EP_CTL_PASID_EN | (exec ? EP_CTL_EXEC_EN : 0) | (priv ? EP_CTL_PRIV_EN : 0);
 	ep_set_ctl(ep, ctl);
 	ep_write_unlock(ep);
@@ -197,7 +197,7 @@ int pci_endpoint_pasid_disable(struct pci_endpoint *ep)
 	if (!ep->cfg.pasid_width)
 		return -EOPNOTSUPP;
 	ep_write_lock(ep);
-	ep_set_ctl(ep, ep->ctl & ~(EP_CTL_PASID_EN | EP_CTL_EXEC_EN | EP_CTL_PRIV_EN));
+	ep_set_ctl(ep, ep_ctl(ep) & ~(EP_CTL_PASID_EN | EP_CTL_EXEC_EN | EP_CTL_PRIV_EN));
 	ep_atc_remove(ep, &sel, 0, 0);
 	ep_write_unlock(ep);
 	return 0;
@@ -213,11 +213,11 @@ int pci_endpoint_ats_enable(struct pci_endpoint *ep, unsigned stu)
 		return -EOPNOTSUPP;
 	ep_write_lock(ep);
 	/* PCIe ATS Control: STU may be changed only while Enable is clear. */
-	if ((ep->ctl & EP_CTL_ATS_EN) && ep_ctl_stu(ep->ctl) != stu)
+	if ((ep_ctl(ep) & EP_CTL_ATS_EN) && ep_ctl_stu(ep_ctl(ep)) != stu)
 		ret = -EBUSY;
 	else
-		ep_set_ctl(ep,
-			   (ep->ctl & ~EP_CTL_STU_MASK) | EP_CTL_ATS_EN | stu << EP_CTL_STU_SHIFT);
+		ep_set_ctl(ep, (ep_ctl(ep) & ~EP_CTL_STU_MASK) | EP_CTL_ATS_EN |
+				   stu << EP_CTL_STU_SHIFT);
 	ep_write_unlock(ep);
 	return ret;
 }
@@ -231,7 +231,7 @@ int pci_endpoint_ats_disable(struct pci_endpoint *ep)
 	if (!ep->cfg.ats)
 		return -EOPNOTSUPP;
 	ep_write_lock(ep);
-	ep_set_ctl(ep, ep->ctl & ~EP_CTL_ATS_EN);
+	ep_set_ctl(ep, ep_ctl(ep) & ~EP_CTL_ATS_EN);
 	ep_atc_remove(ep, &sel, 0, 0);
 	ep_write_unlock(ep);
 	return 0;
@@ -247,6 +247,7 @@ int pci_endpoint_flr(struct pci_endpoint *ep)
 	ep_set_ctl(ep, 0);
 	ep_atc_remove(ep, &sel, 0, 0);
 	__atomic_store_n(&ep->state, PCI_EP_ACTIVE, __ATOMIC_RELAXED);
+	ep_set_flag(ep, EP_CTL_REMOVED, false);
 	ep_write_unlock(ep);
 	return 0;
 }
@@ -256,6 +257,7 @@ int pci_endpoint_set_state(struct pci_endpoint *ep, enum pci_endpoint_state stat
 	if (!ep || (state != PCI_EP_ACTIVE && state != PCI_EP_HUNG && state != PCI_EP_REMOVED))
 		return -EINVAL;
 	__atomic_store_n(&ep->state, (int)state, __ATOMIC_RELAXED);
+	ep_set_flag(ep, EP_CTL_REMOVED, state == PCI_EP_REMOVED);
 	return 0;
 }
 
@@ -272,6 +274,11 @@ int pci_endpoint_get_stats(struct pci_endpoint *ep, struct pci_endpoint_stats *o
 	dst = (uint64_t *)out;
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < EP_READERS; i++) {
+		out->hits += __atomic_load_n(&ep->readers[i].hits, __ATOMIC_RELAXED);
+		out->translated_requests +=
+		    __atomic_load_n(&ep->readers[i].translated, __ATOMIC_RELAXED);
+	}
 	pthread_rwlock_rdlock(&ep->lock);
 	out->atc_entries = ep->atc.used;
 	pthread_rwlock_unlock(&ep->lock);

@@ -17,7 +17,10 @@
 /*
  * The control registers in one word, so that the DMA path reads them with one load:
  * PASID Control (Enable, Execute Permission Enable, Privileged Mode Enable) and ATS Control
- * (Enable, STU). Written under the write lock, read with relaxed atomic loads.
+ * (Enable, STU); and, in bits of their own, two facts of the model that the memo's fast paths
+ * must also see (check mode on, the function removed). The register bits are written under
+ * the write lock (ep_set_ctl), the model's bits with atomic read-modify-writes (ep_set_flag),
+ * so neither loses the other's change; read with relaxed atomic loads.
  */
 #define EP_CTL_PASID_EN	 (1u << 0)
 #define EP_CTL_EXEC_EN	 (1u << 1)
@@ -25,18 +28,27 @@
 #define EP_CTL_ATS_EN	 (1u << 3)
 #define EP_CTL_STU_SHIFT 8 /* bits 12:8 */
 #define EP_CTL_STU_MASK	 (0x1fu << EP_CTL_STU_SHIFT)
+#define EP_CTL_CHECKING	 (1u << 16) /* a checker is set (check_fn != NULL) */
+#define EP_CTL_REMOVED	 (1u << 17) /* state == PCI_EP_REMOVED */
+#define EP_CTL_MODEL	 (EP_CTL_CHECKING | EP_CTL_REMOVED)
 
 /*
  * The read side of a DMA thread that has a reader slot of its own (see ep_read_lock()):
  * `busy` is set with a sequentially consistent exchange on entry and cleared with a release
  * store on exit. Only the slot's owner writes `busy`; `owner` (a thread token, 0 = free) is
- * claimed with a compare-and-swap and given back when the thread exits (memo.c).
+ * claimed with a compare-and-swap and given back when the thread exits (memo.c). The slot
+ * also holds the counts of the memo's fast paths (dma.c), written by its owner only (a
+ * relaxed load and store: no locked instruction on the DMA path) and kept when the slot
+ * changes hands (the claim's acquire sees the last owner's counts);
+ * pci_endpoint_get_stats() adds them to the shared counters.
  */
 #define EP_READERS 32
 
 struct ep_reader {
 	_Alignas(64) uint64_t busy;
 	uint64_t owner;
+	uint64_t hits;	     /* struct pci_endpoint_stats.hits */
+	uint64_t translated; /* ... translated_requests */
 };
 
 struct pci_endpoint {
@@ -57,9 +69,8 @@ struct pci_endpoint {
 	struct atc atc;
 	/* Check mode: written under the write lock, read under the read lock. */
 	struct pci_translation_agent ref;
-	pci_atc_check_fn check_fn;
+	pci_atc_check_fn check_fn; /* also EP_CTL_CHECKING, for readers without the lock */
 	void *check_ctx;
-	bool checking; /* check_fn != NULL, also read without the lock (relaxed atomic) */
 	struct pci_endpoint_stats stats; /* relaxed atomic counters; atc_entries unused */
 };
 
@@ -201,10 +212,24 @@ static inline unsigned ep_ctl_stu(uint32_t ctl)
 	return (ctl & EP_CTL_STU_MASK) >> EP_CTL_STU_SHIFT;
 }
 
-/* Write side: replace the control word. */
+/* Write side: replace the control registers (the model's bits of `ctl` are ignored). */
 static inline void ep_set_ctl(struct pci_endpoint *ep, uint32_t ctl)
 {
-	__atomic_store_n(&ep->ctl, ctl, __ATOMIC_RELAXED);
+	uint32_t old = __atomic_load_n(&ep->ctl, __ATOMIC_RELAXED);
+
+	while (!__atomic_compare_exchange_n(&ep->ctl, &old,
+					    (old & EP_CTL_MODEL) | (ctl & ~EP_CTL_MODEL), false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Set or clear one of the model's bits of the control word (EP_CTL_MODEL). */
+static inline void ep_set_flag(struct pci_endpoint *ep, uint32_t flag, bool on)
+{
+	if (on)
+		__atomic_fetch_or(&ep->ctl, flag, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&ep->ctl, ~flag, __ATOMIC_RELAXED);
 }
 
 /* Write side: remove entries for a reason other than a fill (see inv_gen). */
