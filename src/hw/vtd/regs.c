@@ -141,6 +141,7 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 	vtd_pasid_init(vtd);
 	vtd_walk_ss_init(vtd);
 	vtd_walk_fs_init(vtd);
+	vtd_translate_init(vtd);
 	init_masks(vtd);
 	reset_locked(vtd);
 	*out = vtd;

@@ -635,12 +635,28 @@ static void translate_legacy(struct vtd *vtd, uint64_t root, const struct pci_re
 	translate_pe(vtd, req, a, &pe, fpd, resp, run, dry, caches);
 }
 
+/* A first-stage walk's permissions (VTD_XL_*, as vtd_fs_done() makes them) from its key
+ * (vtd_fs_key()). */
+static inline unsigned fs_key_xl(unsigned key)
+{
+	return VTD_XL_R | ((key & VTD_FSKEY_XD) ? 0 : VTD_XL_X) |
+	       ((key & VTD_FSKEY_W) ? VTD_XL_W : 0) | ((key & VTD_FSKEY_US) ? VTD_XL_US : 0) |
+	       ((key & VTD_FSKEY_G) ? VTD_XL_G : 0);
+}
+
+/* ... and back. */
+static inline unsigned fs_xl_key(unsigned xl)
+{
+	return ((xl & VTD_XL_X) ? 0 : VTD_FSKEY_XD) | ((xl & VTD_XL_W) ? VTD_FSKEY_W : 0) |
+	       ((xl & VTD_XL_US) ? VTD_FSKEY_US : 0) | ((xl & VTD_XL_G) ? VTD_FSKEY_G : 0);
+}
+
 /*
  * A requester-memo entry's permission table (struct vtd_memo_rq.ptab) for a first-stage
- * entry `pe` and access `acc`: for each combination of W, X, U/S and G the walk may give,
- * what translate_once() decides from it - the completion's permissions (granted()),
- * whether they cover what the request needs and an ATS request is granted something, and
- * whether the request sets D.
+ * entry `pe` and access `acc`: for each key a walk may give (vtd_fs_key()), what
+ * translate_once() decides from it - the completion's permissions (granted()), whether
+ * they cover what the request needs and an ATS request is granted something, whether the
+ * request sets D - and the walk's permissions.
  */
 static void rq_perm_table(const struct vtd_pe *pe, unsigned acc, uint16_t tab[16])
 {
@@ -648,13 +664,40 @@ static void rq_perm_table(const struct vtd_pe *pe, unsigned acc, uint16_t tab[16
 	unsigned need = ats ? 0 : acc & (VTD_ACC_R | VTD_ACC_W | VTD_ACC_X);
 
 	for (unsigned key = 0; key < 16; key++) {
-		struct xl x = {.fs = VTD_XL_R | key << 1, .ss = XL_ALL};
+		struct xl x = {.fs = fs_key_xl(key), .ss = XL_ALL};
 		unsigned perm = granted(pe, acc, &x);
 		bool dirty = ats ? (perm & PCI_PERM_W) : (acc & VTD_ACC_W);
 		bool ok = (perm & need) == need && (!ats || (perm & (PCI_PERM_R | PCI_PERM_W)));
 
-		tab[key] = (uint16_t)(perm | (ok ? VTD_RQ_OK : 0) | (dirty ? VTD_RQ_DIRTY : 0));
+		tab[key] = (uint16_t)(perm | (ok ? VTD_RQ_OK : 0) | (dirty ? VTD_RQ_DIRTY : 0) |
+				      x.fs << VTD_RQ_XL_SHIFT);
 	}
+}
+
+void vtd_translate_init(struct vtd *vtd)
+{
+	/* uncached_fast() serves a unit without caches and trace callback whose memory it
+	 * reaches directly, in scalable mode (the only one it knows). */
+	vtd->fast_uncached = !vtd->caching && !vtd->cb.trace && vtd->base && vtd->cfg.scalable;
+	/* Its tests of a root entry half, a context entry's Q0 and a PASID directory entry:
+	 * present and no reserved bit. */
+	vtd->uf_root_chk = VTD_SRE_Q0_LP | VTD_SRE_Q0_RSVD | vtd->ptr_rsvd;
+	vtd->uf_ctx_chk = VTD_SCE_Q0_P | vtd->sm_ctx_rsvd[0];
+	vtd->uf_dir_chk = VTD_PDE_P | VTD_PDE_RSVD | vtd->ptr_rsvd;
+	for (unsigned row = 0; row < 64; row++) {
+		struct vtd_pe pe = {.flags = ((row & 16) ? VTD_PE_WPE : 0) |
+					     ((row & 32) ? VTD_PE_SMEP : 0)};
+
+		rq_perm_table(&pe, row & 15, vtd->fs_ptab[row]);
+	}
+}
+
+/* The row of vtd->fs_ptab for an untranslated request's access `acc` and a PASID entry's
+ * Q2 (WPE, SMEP). */
+static inline unsigned fs_ptab_row(unsigned acc, uint64_t q2)
+{
+	_Static_assert(VTD_PE_Q2_WPE == 16 && VTD_PE_Q2_SMEP == 64, "WPE, SMEP: Q2 bits 4, 6");
+	return (acc & 15) | (unsigned)(q2 & VTD_PE_Q2_WPE) | (unsigned)((q2 & VTD_PE_Q2_SMEP) >> 1);
 }
 
 /* Scalable mode, 2.5 steps 3-4: the request against the context entry. 0 or a reason. */
@@ -744,32 +787,37 @@ static void translate_disabled(const struct pci_req *req, struct pci_resp *resp)
 		pass(resp, req->addr);
 }
 
+/* What an untranslated or translated request's flags ask for, as VTD_ACC_* bits:
+ * privileged-mode and execute travel in the PASID prefix; execute implies read, and so does
+ * a request that asks for neither. Indexed by the flags' PASID, READ, WRITE, PRIV and EXEC
+ * bits. */
+#define ACC_OF(f)                                                                                  \
+	((((f)&PCI_REQ_PASID) ? VTD_ACC_PASID | (((f)&PCI_REQ_PRIV) ? VTD_ACC_PRIV : 0) |          \
+				    (((f)&PCI_REQ_EXEC) ? VTD_ACC_X | VTD_ACC_R : 0)               \
+			      : 0) |                                                               \
+	 (((f)&PCI_REQ_WRITE) ? VTD_ACC_W : 0) |                                                   \
+	 ((((f)&PCI_REQ_READ) || !((f)&PCI_REQ_WRITE)) ? VTD_ACC_R : 0))
+#define ACC_OF4(f) ACC_OF(f), ACC_OF((f) + 1), ACC_OF((f) + 2), ACC_OF((f) + 3)
+#define ACC_FLAGS  (PCI_REQ_PASID | PCI_REQ_READ | PCI_REQ_WRITE | PCI_REQ_PRIV | PCI_REQ_EXEC)
+
+_Static_assert(ACC_FLAGS == 31, "the access table covers the low five flag bits");
+static const uint8_t acc_of[32] = {ACC_OF4(0),	ACC_OF4(4),  ACC_OF4(8),  ACC_OF4(12),
+				   ACC_OF4(16), ACC_OF4(20), ACC_OF4(24), ACC_OF4(28)};
+
 static inline void decode(const struct vtd *vtd, const struct pci_req *req, struct vtd_access *a)
 {
-	unsigned f = req->flags, acc = 0;
+	unsigned f = req->flags, acc = acc_of[f & ACC_FLAGS];
 
 	a->addr = req->addr;
 	a->sid = req->rid;
 	a->at = req->at;
-	a->pasid = 0;
-	/* Privileged-mode and execute requests travel in the PASID prefix. */
-	if (f & PCI_REQ_PASID) {
-		a->pasid = req->pasid;
-		acc = VTD_ACC_PASID | ((f & PCI_REQ_PRIV) ? VTD_ACC_PRIV : 0) |
-		      ((f & PCI_REQ_EXEC) ? VTD_ACC_X | VTD_ACC_R : 0);
-	}
+	a->pasid = (f & PCI_REQ_PASID) ? req->pasid : 0;
 	if (VTD_UNLIKELY(req->at == PCI_AT_TRANSLATION)) {
 		/* Intent only: permissions are reported, not enforced (X asks for X to be
 		 * reported). */
-		acc = (acc & ~(unsigned)VTD_ACC_R) | VTD_ACC_ATS |
+		acc = (acc & (VTD_ACC_PASID | VTD_ACC_PRIV | VTD_ACC_X)) | VTD_ACC_ATS |
 		      ((f & PCI_REQ_NW) && vtd->cfg.nwfs ? VTD_ACC_NW : 0);
-		a->acc = (uint8_t)acc;
-		return;
 	}
-	if (f & PCI_REQ_WRITE)
-		acc |= VTD_ACC_W;
-	if ((f & PCI_REQ_READ) || !(f & PCI_REQ_WRITE))
-		acc |= VTD_ACC_R;
 	a->acc = (uint8_t)acc;
 }
 
@@ -965,10 +1013,8 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 		and_all = (~(uint64_t)(VTD_FL_RW | VTD_FL_US) | word) & leaf;
 		or_all = (word & VTD_FL_XD) | leaf;
 		out = (leaf & VTD_FL_ADDR_MASK) | (addr & 0xfff);
-		/* The permissions as vtd_fs_done() makes them, as rq->ptab's index: W, X, U/S
-		 * and G in bits 0-3. */
-		key = (unsigned)(((and_all >> 1) & 1) | ((~or_all >> 62) & 2) | (and_all & 4) |
-				 ((leaf >> 5) & 8));
+		/* The permissions as rq->ptab's index. */
+		key = vtd_fs_key(and_all, or_all, leaf);
 	} else {
 		struct vtd_walk_start st;
 
@@ -981,13 +1027,13 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 		and_all = w.and_all;
 		out = w.out;
 		shift = w.shift;
-		key = (w.perm >> 1) & 15;
+		key = fs_xl_key(w.perm);
 	}
 
 	/* What translate_once() decides from the permissions, from the requester's table
 	 * (granted(), what the request needs, whether it sets D); then A (EA) set at every
 	 * level, D on the leaf if needed, and an output outside the interrupt range. */
-	unsigned pt = rq->ptab[key], fsperm = VTD_XL_R | key << 1;
+	unsigned pt = rq->ptab[key], fsperm = pt >> VTD_RQ_XL_SHIFT;
 	bool dirty = pt & VTD_RQ_DIRTY;
 	uint64_t acc_bits = VTD_FL_A | ((pe->flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
 
@@ -1144,6 +1190,75 @@ static inline uint64_t direct64(const uint8_t *base, uint64_t pa)
 }
 
 /*
+ * The first-stage walk (4.1) of the uncached fast path, for a plain PASID entry of
+ * `levels` levels: every entry present and well-formed with one masked test each
+ * (vtd->fs_chk, walk_fs.h) down to a 4 KiB page, then what translate_once() decides from
+ * the walk - the permissions granted to this request and whether they cover what it needs
+ * (from vtd->fs_ptab's `row` for an untranslated request, else granted()), A (and EA)
+ * already set at every level and D on the leaf if the request sets it, the output outside
+ * the interrupt range - and the completion. False, with
+ * nothing written, for anything else (a large page, a fault, an A/D update, a translation
+ * request granted nothing): the full path then does it all, in the architected order.
+ */
+static inline __attribute__((always_inline)) bool
+fs_walk_plain(const struct vtd *vtd, const struct vtd_access *a, uint64_t table, uint32_t flags,
+	      unsigned row, struct pci_resp *resp, const unsigned levels)
+{
+	const uint8_t *base = vtd->base;
+	const uint64_t *chk = vtd->fs_chk[!!(flags & VTD_PE_NXE)];
+	uint64_t va = a->addr, lim = vtd->mem_size - 8, e = 0, and_all = ~0ull, or_all = 0;
+	unsigned acc = a->acc;
+
+#pragma GCC unroll 5
+	for (unsigned lvl = levels; lvl >= 1; lvl--) {
+		uint64_t pa = table + VTD_PT_INDEX(va, lvl) * 8;
+
+		if (VTD_UNLIKELY(pa > lim))
+			return false;
+		e = direct64(base, pa);
+		/* Present, no reserved bit, and (levels 2 and up) no large page. */
+		if (VTD_UNLIKELY((e & chk[lvl]) != VTD_FL_P))
+			return false;
+		and_all &= e;
+		or_all |= e;
+		table = e & VTD_FL_ADDR_MASK;
+	}
+	/* The permissions as vtd_fs_done() gathers them: R/W and U/S ANDed over the levels,
+	 * XD ORed, G from the leaf - as the index of a permission table (W, X, U/S, G). */
+	unsigned key = vtd_fs_key(and_all, or_all, e);
+	uint64_t out = table | (va & 0xfff);
+	uint64_t abits = VTD_FL_A | ((flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
+	unsigned perm;
+	bool dirty;
+
+	if (VTD_LIKELY(!(acc & VTD_ACC_ATS))) {
+		unsigned pt = vtd->fs_ptab[row][key];
+
+		if (VTD_UNLIKELY(!(pt & VTD_RQ_OK)))
+			return false;
+		perm = pt & 0xff;
+		dirty = pt & VTD_RQ_DIRTY;
+	} else {
+		/* A translation request: granted something, and not for the interrupt range
+		 * (translate_pe()). */
+		struct xl x = {.fs = fs_key_xl(key), .ss = XL_ALL};
+		struct vtd_pe pe = {.flags = flags};
+
+		perm = granted(&pe, acc, &x);
+		dirty = perm & PCI_PERM_W;
+		if (!(perm & (PCI_PERM_R | PCI_PERM_W)) || in_intr_range(va))
+			return false;
+	}
+	if (VTD_UNLIKELY(in_intr_range(out) || (and_all & abits) != abits ||
+			 (dirty && !(e & VTD_FL_D))))
+		return false;
+	resp->addr = out;
+	resp->page_size = 4096;
+	complete_word(resp, perm);
+	return true;
+}
+
+/*
  * The common uncached translation in scalable mode, with memory reached directly: root,
  * context, PASID directory and first-stage PASID entries that are present and well-formed
  * (each one masked test, precomputed from the configuration), a request they allow, then
@@ -1159,21 +1274,19 @@ uncached_fast(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 	uint64_t pa, half, ce0, ce1, de, q[8];
 	unsigned devfn = PCI_RID_DEVFN(req->rid);
 	struct vtd_access a;
-	struct vtd_ctx ctx;
-	struct vtd_pe pe;
 
-	if (VTD_UNLIKELY(!base || !vtd->cfg.scalable ||
-			 (root & (VTD_ROOT_TE | VTD_ROOT_TTM_MASK)) !=
-			     (VTD_ROOT_TE | VTD_SET(VTD_RTADDR_TTM, VTD_TTM_SCALABLE))))
+	/* (vtd->fast_uncached: memory reached directly, scalable mode supported.) */
+	if (VTD_UNLIKELY((root & (VTD_ROOT_TE | VTD_ROOT_TTM_MASK)) !=
+			     (VTD_ROOT_TE | VTD_SET(VTD_RTADDR_TTM, VTD_TTM_SCALABLE)) ||
+			 req->at > PCI_AT_TRANSLATED))
 		return false;
 	decode(vtd, req, &a);
-	/* The root entry half for devfn[7] (vtd_sm_context()). */
+	/* The root entry half for devfn[7] (vtd_sm_context()): present, no reserved bit. */
 	pa = (root & VTD_ROOT_RTA_MASK) + PCI_RID_BUS(a.sid) * 16 + (devfn >> 7) * 8;
 	if (VTD_UNLIKELY(pa > lim - 8))
 		return false;
 	half = direct64(base, pa);
-	if (VTD_UNLIKELY((half & (VTD_SRE_Q0_LP | VTD_SRE_Q0_RSVD | vtd->ptr_rsvd)) !=
-			 VTD_SRE_Q0_LP))
+	if (VTD_UNLIKELY((half & vtd->uf_root_chk) != VTD_SRE_Q0_LP))
 		return false;
 	/* The context entry: present, no reserved bit. */
 	pa = (half & VTD_SRE_Q0_LCTP_MASK) + (devfn & 0x7f) * 32;
@@ -1181,28 +1294,39 @@ uncached_fast(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 		return false;
 	ce0 = direct64(base, pa);
 	ce1 = direct64(base, pa + 8);
-	if (VTD_UNLIKELY((ce0 & (VTD_SCE_Q0_P | vtd->sm_ctx_rsvd[0])) != VTD_SCE_Q0_P ||
-			 (ce1 & vtd->sm_ctx_rsvd[1]) | direct64(base, pa + 16) |
-			     direct64(base, pa + 24)))
+	if (VTD_UNLIKELY((ce0 & vtd->uf_ctx_chk) != VTD_SCE_Q0_P || (ce1 & vtd->sm_ctx_rsvd[1]) |
+									direct64(base, pa + 16) |
+									direct64(base, pa + 24)))
 		return false;
-	ctx.ptr = ce0 & VTD_SCE_Q0_PASIDDIRPTR_MASK;
-	ctx.rid_pasid = (uint32_t)VTD_GET(ce1, VTD_SCE_Q1_RID_PASID);
-	ctx.pdts = (uint8_t)VTD_GET(ce0, VTD_SCE_Q0_PDTS);
-	ctx.flags = ((ce0 & VTD_SCE_Q0_DTE) ? VTD_CTX_DTE : 0) |
-		    ((ce0 & VTD_SCE_Q0_PASIDE) ? VTD_CTX_PASIDE : 0) |
-		    ((ce1 & VTD_SCE_Q1_RID_PRIV) ? VTD_CTX_RID_PRIV : 0);
-	if (VTD_UNLIKELY(check_sm_request(vtd, &ctx, &a)))
+	/* The request against it (check_sm_request(), digest 2.5 steps 3-4): translated and
+	 * translation requests need DTE; a PASID needs PASIDE, and to be within the directory
+	 * (2^(PDTS + 7) entries of 64) and the unit's PASID width; a request without uses
+	 * RID_PASID (within the directory) and RID_PRIV. */
+	unsigned dir_shift = (unsigned)VTD_GET(ce0, VTD_SCE_Q0_PDTS) + 7 + VTD_PASID_DIR_SHIFT;
+
+	if (VTD_UNLIKELY(a.at != PCI_AT_UNTRANSLATED && !(ce0 & VTD_SCE_Q0_DTE)))
 		return false;
+	if (VTD_LIKELY(a.acc & VTD_ACC_PASID)) {
+		if (VTD_UNLIKELY(!(ce0 & VTD_SCE_Q0_PASIDE) || (a.pasid >> dir_shift) ||
+				 a.pasid >= vtd->pasid_limit))
+			return false;
+	} else {
+		a.pasid = (uint32_t)VTD_GET(ce1, VTD_SCE_Q1_RID_PASID);
+		if (ce1 & VTD_SCE_Q1_RID_PRIV)
+			a.acc |= VTD_ACC_PRIV;
+		if (VTD_UNLIKELY(a.pasid >> dir_shift))
+			return false;
+	}
 	if (VTD_UNLIKELY(a.at == PCI_AT_TRANSLATED)) {
 		pass(resp, a.addr);
 		return true;
 	}
 	/* The PASID directory entry and the PASID-table entry (vtd_pasid_lookup()). */
-	pa = ctx.ptr + (uint64_t)(a.pasid >> VTD_PASID_DIR_SHIFT) * 8;
+	pa = (ce0 & VTD_SCE_Q0_PASIDDIRPTR_MASK) + (uint64_t)(a.pasid >> VTD_PASID_DIR_SHIFT) * 8;
 	if (VTD_UNLIKELY(pa > lim - 8))
 		return false;
 	de = direct64(base, pa);
-	if (VTD_UNLIKELY((de & (VTD_PDE_P | VTD_PDE_RSVD | vtd->ptr_rsvd)) != VTD_PDE_P))
+	if (VTD_UNLIKELY((de & vtd->uf_dir_chk) != VTD_PDE_P))
 		return false;
 	pa = (de & VTD_PDE_SMPTBLPTR_MASK) + (a.pasid & VTD_PASID_TBL_MASK) * 64;
 	if (VTD_UNLIKELY(pa > lim - 64))
@@ -1214,21 +1338,26 @@ uncached_fast(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
 			 ((q[1] & vtd->fs_pe_chk[1]) | (q[2] & vtd->fs_pe_chk[2]) | q[3] | q[4] |
 			  q[5] | q[6] | q[7])))
 		return false;
-	pe.pgtt = VTD_PGTT_FS;
-	pe.flptptr = q[2] & VTD_PE_Q2_FLPTPTR_MASK;
-	pe.fs_levels = (q[2] & VTD_PE_Q2_FLPM_MASK) ? 5 : 4;
-	pe.flags = (uint32_t)(q[0] & 0xfff) | (uint32_t)(q[2] & 0xff) << 16;
-	/* ERE / SRE (SPT.5, SPT.6) and the interrupt range of a translation request, as
-	 * translate_scalable() and translate_pe() check them. */
-	if (VTD_UNLIKELY(((a.acc & VTD_ACC_X) && !(pe.flags & VTD_PE_ERE)) ||
-			 ((a.acc & VTD_ACC_PRIV) && !(pe.flags & VTD_PE_SRE)) ||
-			 ((a.acc & VTD_ACC_ATS) && in_intr_range(a.addr))))
+	uint64_t fsroot = q[2] & VTD_PE_Q2_FLPTPTR_MASK;
+	uint32_t flags = (uint32_t)(q[0] & 0xfff) | (uint32_t)(q[2] & 0xff) << 16;
+
+	/* ERE / SRE (SPT.5, SPT.6) as translate_scalable() checks them: execute needs ERE,
+	 * supervisor SRE. */
+	_Static_assert(VTD_PE_Q2_ERE << 1 == VTD_ACC_X && VTD_PE_Q2_SRE << 3 == VTD_ACC_PRIV,
+		       "ERE, SRE: Q2 bits 1, 0");
+	if (VTD_UNLIKELY(a.acc & (VTD_ACC_X | VTD_ACC_PRIV) &
+			 ~(((q[2] & VTD_PE_Q2_ERE) << 1) | ((q[2] & VTD_PE_Q2_SRE) << 3))))
 		return false;
+	if (VTD_UNLIKELY(q[2] & VTD_PE_Q2_FLPM_MASK)) {
+		struct vtd_pe pe = {.fs_levels = 5};
 
-	struct vtd_iotlb_ent ent;
-	struct walks w;
+		return vtd_fs_canonical(&pe, a.addr) &&
+		       fs_walk_plain(vtd, &a, fsroot, flags, fs_ptab_row(a.acc, q[2]), resp, 5);
+	}
+	struct vtd_pe pe = {.fs_levels = 4};
 
-	return translate_once(vtd, &a, &pe, resp, &ent, &w, NULL, false, false) == 0;
+	return vtd_fs_canonical(&pe, a.addr) &&
+	       fs_walk_plain(vtd, &a, fsroot, flags, fs_ptab_row(a.acc, q[2]), resp, 4);
 }
 
 static __attribute__((noinline)) void
@@ -1241,6 +1370,17 @@ translate_uncached_full(struct vtd *vtd, const struct pci_req *req, struct pci_r
 
 static void trace_translate(struct vtd *vtd, const struct pci_req *req,
 			    const struct pci_resp *resp);
+static int translate_uncached(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp);
+
+/* A unit that uncached_fast() may serve (vtd->fast_uncached): the fast path for the common
+ * request, else the full one. */
+static __attribute__((noinline)) int
+translate_fast_uncached(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	if (VTD_LIKELY(uncached_fast(vtd, req, resp)))
+		return 0;
+	return translate_uncached(vtd, req, resp);
+}
 
 /* A unit without translation caches: the checks of the request, the translation, the
  * trace. */
@@ -1250,8 +1390,7 @@ static __attribute__((noinline)) int translate_uncached(struct vtd *vtd, const s
 	if (VTD_UNLIKELY(req->at > PCI_AT_TRANSLATED ||
 			 ((req->flags & PCI_REQ_PASID) && req->pasid > VTD_PASID_MAX)))
 		return -EINVAL;
-	if (VTD_UNLIKELY(!uncached_fast(vtd, req, resp)))
-		translate_uncached_full(vtd, req, resp);
+	translate_uncached_full(vtd, req, resp);
 	if (VTD_UNLIKELY(vtd->cb.trace != NULL))
 		trace_translate(vtd, req, resp);
 	return 0;
@@ -1325,6 +1464,8 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 			return 0;
 		}
 	}
+	if (vtd->fast_uncached)
+		return translate_fast_uncached(vtd, req, resp);
 	if (!vtd->caching)
 		return translate_uncached(vtd, req, resp);
 	return translate_slow(vtd, req, resp);

@@ -120,7 +120,15 @@ struct vtd {
 	 * and supported iff (Q0 & fs_pe_chk[0]) == fs_pe_want and Q1, Q2 have no bit of
 	 * fs_pe_chk[1], fs_pe_chk[2] (and Q3-Q7 are 0). */
 	uint64_t fs_pe_chk[3], fs_pe_want;
-	uint8_t pgtt_ok; /* bit n: PGTT n supported */
+	/* What a first-stage translation of an untranslated request decides from the walk's
+	 * permissions (translate.c's granted() and the checks after it), as the requester
+	 * memo's ptab holds it (VTD_RQ_*): by the request's R, W, X and PRIV (VTD_ACC_* bits
+	 * 0-3) and the PASID entry's WPE (16) and SMEP (32), then by the walk's key
+	 * (vtd_fs_key()). */
+	uint16_t fs_ptab[64][16];
+	bool fast_uncached; /* translate.c's uncached_fast() may serve this unit */
+	uint64_t uf_root_chk, uf_ctx_chk, uf_dir_chk; /* ... and its entry tests */
+	uint8_t pgtt_ok;			      /* bit n: PGTT n supported */
 
 	/* The translation caches (digest 5.11; caches.c) and check mode (check.c). */
 	uint64_t inv_gen __attribute__((aligned(64))); /* odd during an invalidation, sampled
@@ -168,6 +176,11 @@ void vtd_walk_ss_init(struct vtd *vtd);
 void vtd_walk_fs_init(struct vtd *vtd);
 uint64_t vtd_config_cap(const struct vtd_config *cfg);
 uint64_t vtd_config_ecap(const struct vtd_config *cfg);
+
+/* ---- translate.c ---------------------------------------------------------------------- */
+/* The request path's precomputed state (vtd->fs_ptab, vtd->fast_uncached), once the
+ * configuration, memory and caches are set up. */
+void vtd_translate_init(struct vtd *vtd);
 
 /* ---- regs.c ---------------------------------------------------------------------------- */
 static inline uint64_t vtd_reg64(const struct vtd *vtd, unsigned off)
@@ -373,14 +386,35 @@ struct vtd_memo_rq {
 	uint64_t pad2[2];
 	/* What a first-stage translation decides for this request, by its permissions: the
 	 * completion's PCI_PERM_* bits, whether they cover what the request needs (and an ATS
-	 * request is granted something), whether it sets D - indexed by W, X, U/S and G of
-	 * the walk (VTD_XL_* >> 1; R is always there). translate.c: rq_perm_table(). */
+	 * request is granted something), whether it sets D, and the walk's permissions as
+	 * VTD_XL_* bits - indexed by the walk's key (vtd_fs_key()). translate.c:
+	 * rq_perm_table(). */
 	uint16_t ptab[16];
 	uint64_t pad3[4];
 };
 
-#define VTD_RQ_OK    (1u << 8) /* ptab: the request may go on */
-#define VTD_RQ_DIRTY (1u << 9) /* ptab: and it sets D on the leaf */
+#define VTD_RQ_OK	(1u << 8) /* ptab: the request may go on */
+#define VTD_RQ_DIRTY	(1u << 9) /* ptab: and it sets D on the leaf */
+#define VTD_RQ_XL_SHIFT 10	  /* ptab: the walk's VTD_XL_* R, W, X, U/S, G from bit 10 */
+
+/*
+ * The permission tables' index for a first-stage walk (4.1) whose entries ANDed are
+ * `and_all` and ORed `or_all`, with leaf `leaf`: XD ORed over the levels (bit 0), R/W and
+ * U/S ANDed (bits 1 and 2, where the entries have them), the leaf's G (bit 3).
+ */
+#define VTD_FSKEY_XD 1u
+#define VTD_FSKEY_W  2u
+#define VTD_FSKEY_US 4u
+#define VTD_FSKEY_G  8u
+
+static inline unsigned vtd_fs_key(uint64_t and_all, uint64_t or_all, uint64_t leaf)
+{
+	_Static_assert(VTD_FL_RW == VTD_FSKEY_W && VTD_FL_US == VTD_FSKEY_US &&
+			   VTD_FL_XD == 1ull << 63 && VTD_FL_G == VTD_FSKEY_G << 5,
+		       "first-stage bits as the key's");
+	return (unsigned)((and_all & (VTD_FL_RW | VTD_FL_US)) | (or_all >> 63) |
+			  ((leaf >> 5) & VTD_FSKEY_G));
+}
 
 /*
  * The paging-structure memo (memo.h): per thread and unit, a direct-mapped table of
