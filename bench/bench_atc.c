@@ -6,16 +6,19 @@
  * one small DMA (64 bytes) that hits. The translation agent is a trivial one (a fixed offset),
  * so the figures are the endpoint's own.
  *
- *   bench_atc [iterations [rounds]]   (default 1000 per round, best of 20 interleaved rounds:
- *                                      short rounds dodge other work on a shared machine)
+ * Times are thread CPU time, pinned to one CPU, medians of interleaved rounds of all the
+ * cases (bench_harness.h), after one shorter round that warms the caches and the ATC.
+ *
+ *   bench_atc [iterations [rounds]]   (default 1000 per round, 21 rounds)
  */
+#include "bench_harness.h"
+
 #include <softiommu/mem.h>
 #include <softiommu/pci.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define LEN	   (64 * 1024)
 #define IOVA	   0x40000000ull
@@ -46,14 +49,6 @@ static void on_mismatch(void *ctx, const struct pci_atc_mismatch *m)
 	(void)m;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static uint8_t host[LEN];
 static volatile uint8_t sink;
 
@@ -63,7 +58,7 @@ enum what { MEMCPY_READ, MEMCPY_WRITE, DMA_READ, DMA_WRITE, DMA_SMALL };
 static double run_once(enum what w, struct pci_endpoint *ep, struct mem *mem, long iters)
 {
 	uint8_t *ram = mem_ptr(mem, PA, LEN);
-	double t0 = now_ns();
+	double t0 = bench_thread_ns();
 
 	for (long i = 0; i < iters; i++) {
 		int ret = 0;
@@ -93,7 +88,7 @@ static double run_once(enum what w, struct pci_endpoint *ep, struct mem *mem, lo
 		}
 		sink = host[i & (LEN - 1)];
 	}
-	return (now_ns() - t0) / iters;
+	return (bench_thread_ns() - t0) / iters;
 }
 
 static struct pci_endpoint *make_ep(struct mem *mem, bool ats)
@@ -126,8 +121,23 @@ struct bench_case {
 	bool ats;
 	bool check;
 	struct pci_endpoint *ep;
-	double best; /* ns per iteration */
+	double ns; /* per iteration, median of the rounds */
 };
+
+struct rounds {
+	struct bench_case *c;
+	struct mem *mem;
+	long iters;
+};
+
+/* One round of case k (bench_interleave): time per iteration. */
+static double run_case(void *ctx, int k)
+{
+	const struct rounds *a = ctx;
+
+	page_size = a->c[k].page;
+	return run_once(a->c[k].what, a->c[k].ep, a->mem, a->iters);
+}
 
 int main(int argc, char **argv)
 {
@@ -149,46 +159,48 @@ int main(int argc, char **argv)
 	    {"64-byte DMA, ATC hit, 2 MiB", DMA_SMALL, 2 << 20, true, false, NULL, 0},
 	};
 	const int n = sizeof(c) / sizeof(c[0]);
+	struct rounds run = {.c = c, .mem = mem, .iters = iters / 8 + 1};
+	double *samples;
 
 	if (!mem || iters <= 0 || rounds < 2)
 		return 1;
+	samples = malloc(sizeof(double) * (size_t)n * (size_t)(rounds - 1));
+	if (!samples)
+		return 1;
+	if (bench_pin())
+		perror("sched_setaffinity");
 	memset(host, 0x5a, LEN);
 	mem_fill(mem, PA, 0xa5, LEN);
 	for (int i = 0; i < n; i++) {
-		c[i].best = 1e30;
 		if (!c[i].page)
 			continue;
 		c[i].ep = make_ep(mem, c[i].ats);
 		if (c[i].check)
 			pci_endpoint_set_checker(c[i].ep, &ref, on_mismatch, NULL);
 	}
-	/* Interleaved rounds, best of each: every case sees the same machine. */
-	for (int r = 0; r < rounds; r++) {
-		for (int i = 0; i < n; i++) {
-			double t;
-
-			page_size = c[i].page;
-			t = run_once(c[i].what, c[i].ep, mem, r ? iters : iters / 8 + 1);
-			if (r && t < c[i].best) /* round 0 warms caches and the ATC */
-				c[i].best = t;
-		}
-	}
-	printf("64 KiB DMA through a PCIe endpoint vs memcpy of the same bytes (best of %d rounds "
-	       "of %ld)\n",
+	for (int i = 0; i < n; i++) /* a short round that warms caches and the ATC */
+		run_case(&run, i);
+	run.iters = iters;
+	bench_interleave(n, rounds - 1, run_case, &run, samples);
+	for (int i = 0; i < n; i++)
+		c[i].ns = bench_median(&samples[i * (rounds - 1)], rounds - 1);
+	free(samples);
+	printf("64 KiB DMA through a PCIe endpoint vs memcpy of the same bytes (median of %d "
+	       "interleaved rounds of %ld, thread CPU time)\n",
 	       rounds - 1, iters);
 	for (int i = 0; i < n; i++) {
 		struct pci_endpoint_stats s = {0};
 		double base =
-		    c[i].what == DMA_WRITE || c[i].what == MEMCPY_WRITE ? c[1].best : c[0].best;
+		    c[i].what == DMA_WRITE || c[i].what == MEMCPY_WRITE ? c[1].ns : c[0].ns;
 
 		if (c[i].ep)
 			pci_endpoint_get_stats(c[i].ep, &s);
 		if (c[i].what == DMA_SMALL)
 			printf("  %-40s %8.1f ns per DMA (misses %llu)\n", c[i].name,
-			       c[i].best / SMALL_REPS, (unsigned long long)s.misses);
+			       c[i].ns / SMALL_REPS, (unsigned long long)s.misses);
 		else
 			printf("  %-40s %8.0f ns  %5.2f x memcpy  (%.1f GB/s, misses %llu)\n",
-			       c[i].name, c[i].best, c[i].best / base, LEN / c[i].best,
+			       c[i].name, c[i].ns, c[i].ns / base, LEN / c[i].ns,
 			       (unsigned long long)s.misses);
 		pci_endpoint_destroy(c[i].ep);
 	}

@@ -6,7 +6,11 @@
  * of 4 KiB entries that does almost nothing, which makes the core's share as visible as it
  * can be; with a real page table the ratios only shrink.
  *
- *   build/bench_core [iterations-scale]       times, best of 3, and ratios
+ * Times are thread CPU time, pinned to one CPU, medians of rounds in which the step and its
+ * baseline alternate (bench_harness.h); the 256-page unmaps are timed in batches of
+ * UNMAP_BATCH, mapped beforehand.
+ *
+ *   build/bench_core [iterations-scale]       times and ratios
  *
  * Instruction counts: every measured step is a noinline function, so
  *   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out build/bench_core 0.01
@@ -17,13 +21,16 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <softiommu/iommu.h>
 
-#define NPTES	 (1u << 16) /* 256 MiB of 4 KiB pages */
-#define SZ_4K	 4096ull
-#define NOINLINE __attribute__((noinline))
+#include "bench_harness.h"
+
+#define NPTES	    (1u << 16) /* 256 MiB of 4 KiB pages */
+#define SZ_4K	    4096ull
+#define NOINLINE    __attribute__((noinline))
+#define ROUNDS	    15
+#define UNMAP_BATCH 64 /* 256-page runs mapped, then unmapped under one clock pair */
 
 /* ---- a flat, do-nothing driver ------------------------------------------------------- */
 
@@ -167,20 +174,24 @@ NOINLINE static void step_driver_map_unmap_4k(uint64_t i)
 	dom->ops->iotlb_sync(dom, &g);
 }
 
-/* 256 pages are mapped before each of these; only the unmap and its one sync count. */
+/* Run i of a batch: 256 pages at 1 MiB * i (map_256 maps it, untimed). */
+static uint64_t run_iova(uint64_t i)
+{
+	return (i % UNMAP_BATCH) * 256 * SZ_4K;
+}
+
+/* The run's 256 pages are mapped before each of these; only the unmap and its one sync count. */
 NOINLINE static void step_core_unmap_256(uint64_t i)
 {
-	(void)i;
-	iommu_unmap(dom, 0, 256 * SZ_4K);
+	iommu_unmap(dom, run_iova(i), 256 * SZ_4K);
 }
 
 NOINLINE static void step_driver_unmap_256(uint64_t i)
 {
 	struct iommu_iotlb_gather g;
 
-	(void)i;
 	iommu_iotlb_gather_init(&g);
-	dom->ops->unmap_pages(dom, 0, SZ_4K, 256, &g);
+	dom->ops->unmap_pages(dom, run_iova(i), SZ_4K, 256, &g);
 	dom->ops->iotlb_sync(dom, &g);
 }
 
@@ -226,55 +237,59 @@ NOINLINE static void step_mutex_pair(uint64_t i)
 	pthread_mutex_unlock(&bare_lock);
 }
 
-static void map_256(void)
+static void map_256(uint64_t i)
 {
-	iommu_map(dom, 0, 0, 256 * SZ_4K, IOMMU_READ);
+	iommu_map(dom, run_iova(i), run_iova(i), 256 * SZ_4K, IOMMU_READ);
 }
 
 /* ---- timing --------------------------------------------------------------------------- */
 
-static double now_ns(void)
-{
-	struct timespec ts;
+/* A step and its baseline; `before` (untimed, optional) prepares each call. */
+struct comparison {
+	void (*step[2])(uint64_t);
+	void (*before)(uint64_t);
+	uint64_t n;		 /* calls per round */
+	void (*timed)(uint64_t); /* what this round's bench_prepared_ns() times */
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
+static void prep(void *ctx, int j)
+{
+	((const struct comparison *)ctx)->before((uint64_t)j);
 }
 
-/* Best of 3 runs of n calls, in ns per call; `before` (untimed) runs ahead of each call. */
-static double measure(void (*step)(uint64_t), void (*before)(void), uint64_t n)
+static void op(void *ctx, int j)
 {
-	double best = 1e30;
+	((const struct comparison *)ctx)->timed((uint64_t)j);
+}
 
-	for (int run = 0; run < 3; run++) {
-		double total = 0, t0 = 0;
+/* One round of the step (k = 0) or its baseline (k = 1): thread CPU time per call. */
+static double run_round(void *ctx, int k)
+{
+	struct comparison *c = ctx;
+	double t0;
 
-		if (!before)
-			t0 = now_ns();
-		for (uint64_t i = 0; i < n; i++) {
-			if (before) {
-				before();
-				t0 = now_ns();
-			}
-			step(i);
-			if (before)
-				total += now_ns() - t0;
-		}
-		if (!before)
-			total = now_ns() - t0;
-		if (total / n < best)
-			best = total / n;
+	if (c->before) {
+		c->timed = c->step[k];
+		return bench_prepared_ns(prep, op, ctx, UNMAP_BATCH, (int)(c->n / UNMAP_BATCH));
 	}
-	return best;
+	t0 = bench_thread_ns();
+	for (uint64_t i = 0; i < c->n; i++)
+		c->step[k](i);
+	return (bench_thread_ns() - t0) / (double)c->n;
 }
 
 static void report(const char *what, void (*step)(uint64_t), const char *base_name,
-		   void (*base)(uint64_t), void (*before)(void), uint64_t n)
+		   void (*base)(uint64_t), void (*before)(uint64_t), uint64_t n)
 {
-	double t = measure(step, before, n), b = measure(base, before, n);
+	struct comparison c = {
+	    {step, base}, before, before ? n / UNMAP_BATCH * UNMAP_BATCH : n, NULL};
+	double s[2 * ROUNDS], t, b;
 
-	printf("%-34s %8.1f ns   %-30s %8.1f ns   ratio %5.2f   (%llu calls x 3)\n", what, t,
-	       base_name, b, t / b, (unsigned long long)n);
+	bench_interleave(2, ROUNDS, run_round, &c, s);
+	t = bench_median(s, ROUNDS);
+	b = bench_median(s + ROUNDS, ROUNDS);
+	printf("%-34s %8.1f ns   %-30s %8.1f ns   ratio %5.2f   (%llu calls x %d)\n", what, t,
+	       base_name, b, t / b, (unsigned long long)c.n, ROUNDS);
 }
 
 int main(int argc, char **argv)
@@ -283,18 +298,22 @@ int main(int argc, char **argv)
 	struct iommu_device unit = {.ops = &flat_ops, .name = "flat", .max_pasids = 1u << 20};
 	struct iommu_dev_info info = {.rid = 1, .pasid_width = 20};
 	struct iommu_core *core;
-	uint64_t n = (uint64_t)(1000000 * scale) + 1;
+	uint64_t n = (uint64_t)(200000 * scale) + 1;
 
 	if (iommu_core_create(NULL, &core) || iommu_device_register(core, &unit) ||
 	    iommu_probe_device(&unit, &info, &dev) || iommu_paging_domain_alloc(dev, 0, &dom)) {
 		fprintf(stderr, "bench_core: set-up failed\n");
 		return 1;
 	}
-	printf("bench_core: the core's cost over a do-nothing driver (lower ratio is better)\n");
+	if (bench_pin())
+		perror("sched_setaffinity");
+	printf("bench_core: the core's cost over a do-nothing driver (lower ratio is better; "
+	       "medians of %d rounds, thread CPU time)\n",
+	       ROUNDS);
 	report("iommu_map+iommu_unmap 4K", step_core_map_unmap_4k, "driver map+unmap+sync",
 	       step_driver_map_unmap_4k, NULL, n);
 	report("iommu_unmap 256x4K, one sync", step_core_unmap_256, "driver unmap_pages+sync",
-	       step_driver_unmap_256, map_256, n / 20 + 1);
+	       step_driver_unmap_256, map_256, n / 20 + UNMAP_BATCH);
 	report("iommu_get_domain_for_dev_pasid", step_core_lookup, "bare array load",
 	       step_bare_lookup, NULL, n * 4);
 	report("attach+detach PASID", step_core_pasid_attach_detach, "driver set_dev_pasid x2",

@@ -12,38 +12,36 @@
  *  - instructions per pair, counted by callgrind (valgrind is run on this program itself,
  *    one loop at a time with --toggle-collect, so set-up and warm-up are not counted).
  *
+ * Times are thread CPU time, pinned to one CPU, medians of interleaved rounds of the four
+ * loops (bench_harness.h). The two-thread figures are by the wall clock with each worker
+ * pinned to a CPU of its own, medians of interleaved rounds of the five configurations; the
+ * ratios are medians of the rounds' ratios.
+ *
  *   build/bench_iova [--no-callgrind] [scale]     (scale multiplies the iteration counts)
  *   build/bench_iova --callgrind                  only the instruction counts
+ *   build/bench_iova --inner cached|tree|malloc|hash N    (used by the callgrind runs)
  * Target (issue 5): at most 150 instructions per cached alloc+free pair.
  */
+#include "bench_harness.h"
+
 #include <softiommu/iova.h>
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
-#define ROUNDS	 5
+#define ROUNDS	 11
 #define HASH_N	 1024
 #define CG_PAIRS 200000L
+#define CG_WARM	 1000
 
 static volatile uint64_t sink;
 static struct iova_domain *dom;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static struct iova_domain *new_domain(void)
 {
@@ -60,26 +58,27 @@ static struct iova_domain *new_domain(void)
 
 /* ---- the measured loops (noinline: callgrind toggles on their names) -------------------- */
 
-NOINLINE void bench_loop_cached(struct iova_domain *d, long n)
+/* n alloc + free pairs of `size` granules. */
+static inline __attribute__((always_inline)) void alloc_free_pairs(struct iova_domain *d,
+								   uint64_t size, long n)
 {
 	uint64_t pfn;
 
 	for (long i = 0; i < n; i++) {
-		if (iova_alloc(d, 1, UINT64_MAX, 0, &pfn) || iova_free(d, pfn, 1))
+		if (iova_alloc(d, size, UINT64_MAX, 0, &pfn) || iova_free(d, pfn, size))
 			abort();
 	}
 	sink = pfn;
 }
 
+NOINLINE void bench_loop_cached(struct iova_domain *d, long n)
+{
+	alloc_free_pairs(d, 1, n);
+}
+
 NOINLINE void bench_loop_tree(struct iova_domain *d, long n)
 {
-	uint64_t pfn;
-
-	for (long i = 0; i < n; i++) {
-		if (iova_alloc(d, 64, UINT64_MAX, 0, &pfn) || iova_free(d, pfn, 64))
-			abort();
-	}
-	sink = pfn;
+	alloc_free_pairs(d, 64, n);
 }
 
 NOINLINE void bench_loop_malloc(struct iova_domain *d, long n)
@@ -129,29 +128,45 @@ NOINLINE void bench_loop_hash(struct iova_domain *d, long n)
 
 static void (*const loops[])(struct iova_domain *, long) = {bench_loop_cached, bench_loop_tree,
 							    bench_loop_malloc, bench_loop_hash};
+static const char *const loop_names[] = {"cached", "tree", "malloc", "hash"};
 enum { CACHED, TREE, MALLOC, HASH, NLOOPS };
 
-/* Best nanoseconds per iteration over ROUNDS rounds. */
-static double time_loop(int which, long n)
+/* One round of loop k: thread CPU time per iteration (the tree loop runs a quarter). */
+static double run_timed(void *ctx, int k)
 {
-	double best = 1e30;
+	long n = *(const long *)ctx / (k == TREE ? 4 : 1);
+	double t0 = bench_thread_ns();
 
-	for (int r = 0; r < ROUNDS; r++) {
-		double t0 = now_ns();
+	loops[k](dom, n);
+	return (bench_thread_ns() - t0) / (double)n;
+}
 
-		loops[which](dom, n);
-		double t = (now_ns() - t0) / (double)n;
+static void report_times(long n)
+{
+	double s[NLOOPS * ROUNDS], ns[NLOOPS];
 
-		if (t < best)
-			best = t;
-	}
-	return best;
+	for (int i = 0; i < NLOOPS; i++)
+		loops[i](dom, 1000); /* warm */
+	bench_interleave(NLOOPS, ROUNDS, run_timed, &n, s);
+	for (int i = 0; i < NLOOPS; i++)
+		ns[i] = bench_median(&s[i * ROUNDS], ROUNDS);
+	printf("IOVA allocator, time per iteration (median of %d interleaved rounds of %ld, "
+	       "thread CPU time):\n",
+	       ROUNDS, n);
+	printf("  cached alloc+free pair      %7.2f ns\n", ns[CACHED]);
+	printf("  tree alloc+free pair        %7.2f ns\n", ns[TREE]);
+	printf("  baseline malloc(64)+free    %7.2f ns\n", ns[MALLOC]);
+	printf("  baseline bare hash lookup   %7.2f ns\n", ns[HASH]);
+	printf("  cached pair / malloc pair   %7.2f\n", ns[CACHED] / ns[MALLOC]);
+	printf("  cached pair / hash lookup   %7.2f\n", ns[CACHED] / ns[HASH]);
+	printf("  tree pair / cached pair     %7.2f\n", ns[TREE] / ns[CACHED]);
 }
 
 /* ---- two threads against one -------------------------------------------------------- */
 
 struct runner {
 	int which;
+	int cpu; /* -1: not pinned */
 	struct iova_domain *d;
 	long n;
 	pthread_barrier_t *start;
@@ -162,141 +177,135 @@ static void *run_loop(void *arg)
 {
 	struct runner *r = arg;
 
+	if (r->cpu >= 0)
+		bench_pin_cpu(r->cpu);
 	loops[r->which](r->d, 1000); /* this thread's cache, warm */
 	pthread_barrier_wait(r->start);
-	double t0 = now_ns();
+	double t0 = bench_wall_ns();
 	loops[r->which](r->d, r->n);
-	r->ns = now_ns() - t0;
+	r->ns = bench_wall_ns() - t0;
 	return NULL;
 }
 
 /*
- * Iterations per second of `threads` threads running loop `which` together (on one
- * domain, or each on its own with `own`), best of ROUNDS.
+ * Iterations per second of `threads` threads running loop `which` together (on one domain,
+ * or each on its own with `own`), by the wall clock of the slowest; thread i on cpu[i].
  */
-static double throughput(int which, int threads, bool own, long n)
+static double throughput(int which, int threads, bool own, long n, const int cpu[2])
 {
-	double best = 0;
+	pthread_barrier_t start;
+	pthread_t t[2];
+	struct runner r[2];
+	double slowest = 0;
 
-	for (int round = 0; round < ROUNDS; round++) {
-		pthread_barrier_t start;
-		pthread_t t[2];
-		struct runner r[2];
-		double slowest = 0;
-
-		pthread_barrier_init(&start, NULL, (unsigned int)threads);
-		for (int i = 0; i < threads; i++) {
-			r[i] = (struct runner){.which = which, .n = n, .start = &start};
-			r[i].d = own && i ? new_domain() : dom;
-			pthread_create(&t[i], NULL, run_loop, &r[i]);
-		}
-		for (int i = 0; i < threads; i++) {
-			pthread_join(t[i], NULL);
-			if (r[i].ns > slowest)
-				slowest = r[i].ns;
-			if (r[i].d != dom)
-				iova_domain_destroy(r[i].d);
-		}
-		pthread_barrier_destroy(&start);
-		double rate = threads * n / slowest * 1e9;
-		if (rate > best)
-			best = rate;
+	pthread_barrier_init(&start, NULL, (unsigned int)threads);
+	for (int i = 0; i < threads; i++) {
+		r[i] = (struct runner){.which = which, .cpu = cpu[i], .n = n, .start = &start};
+		r[i].d = own && i ? new_domain() : dom;
+		pthread_create(&t[i], NULL, run_loop, &r[i]);
 	}
-	return best;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		if (r[i].ns > slowest)
+			slowest = r[i].ns;
+		if (r[i].d != dom)
+			iova_domain_destroy(r[i].d);
+	}
+	pthread_barrier_destroy(&start);
+	return threads * n / slowest * 1e9;
 }
 
-static void report_scaling(long n)
-{
-	double one = throughput(CACHED, 1, false, n), two = throughput(CACHED, 2, false, n);
-	double apart = throughput(CACHED, 2, true, n);
-	double m1 = throughput(MALLOC, 1, false, n), m2 = throughput(MALLOC, 2, false, n);
+enum { ONE, TWO, APART, MALLOC1, MALLOC2, NCONFIGS };
 
-	printf("cached pairs, best of %d (%ld cores online; other load on the machine shows in "
-	       "the malloc line):\n",
-	       ROUNDS, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("  1 thread                    %7.2f M pairs/s\n", one / 1e6);
-	printf("  2 threads, one domain       %7.2f M pairs/s   ratio %.2f\n", two / 1e6,
-	       two / one);
-	printf("  2 threads, a domain each    %7.2f M pairs/s   ratio %.2f\n", apart / 1e6,
-	       apart / one);
-	printf("  baseline malloc+free        %7.2f -> %.2f M pairs/s   ratio %.2f\n", m1 / 1e6,
-	       m2 / 1e6, m2 / m1);
-	printf("  one-domain ratio / malloc ratio %.2f\n", (two / one) / (m2 / m1));
+struct scaling {
+	long n;
+	int cpu[2];
+};
+
+static double run_config(void *ctx, int k)
+{
+	const struct scaling *s = ctx;
+	static const struct {
+		int which, threads;
+		bool own;
+	} cfg[NCONFIGS] = {
+	    [ONE] = {CACHED, 1, false},	    [TWO] = {CACHED, 2, false},
+	    [APART] = {CACHED, 2, true},    [MALLOC1] = {MALLOC, 1, false},
+	    [MALLOC2] = {MALLOC, 2, false},
+	};
+
+	return throughput(cfg[k].which, cfg[k].threads, cfg[k].own, s->n, s->cpu);
+}
+
+/* The median over the rounds of a[r] / b[r]. */
+static double median_ratio(const double *a, const double *b)
+{
+	double q[ROUNDS];
+
+	for (int r = 0; r < ROUNDS; r++)
+		q[r] = a[r] / b[r];
+	return bench_median(q, ROUNDS);
+}
+
+static void report_scaling(long n, const int cpu[2])
+{
+	struct scaling s = {.n = n, .cpu = {cpu[0], cpu[1]}};
+	double v[NCONFIGS * ROUNDS], m[NCONFIGS], q[ROUNDS];
+	const double *row[NCONFIGS];
+
+	bench_interleave(NCONFIGS, ROUNDS, run_config, &s, v);
+	for (int k = 0; k < NCONFIGS; k++)
+		row[k] = &v[k * ROUNDS];
+	for (int r = 0; r < ROUNDS; r++) /* one-domain ratio over malloc's ratio */
+		q[r] = (row[TWO][r] / row[ONE][r]) / (row[MALLOC2][r] / row[MALLOC1][r]);
+	double two = median_ratio(row[TWO], row[ONE]), apart = median_ratio(row[APART], row[ONE]);
+	double mal = median_ratio(row[MALLOC2], row[MALLOC1]);
+
+	for (int k = 0; k < NCONFIGS; k++)
+		m[k] = bench_median(&v[k * ROUNDS], ROUNDS);
+	if (cpu[1] >= 0)
+		printf(
+		    "cached pairs, medians of %d interleaved rounds, wall clock (workers pinned to "
+		    "CPUs %d and %d; other load on the machine shows in the malloc line):\n",
+		    ROUNDS, cpu[0], cpu[1]);
+	else
+		printf("cached pairs, medians of %d interleaved rounds, wall clock (one CPU: the "
+		       "two threads share it):\n",
+		       ROUNDS);
+	printf("  1 thread                    %7.2f M pairs/s\n", m[ONE] / 1e6);
+	printf("  2 threads, one domain       %7.2f M pairs/s   ratio %.2f\n", m[TWO] / 1e6, two);
+	printf("  2 threads, a domain each    %7.2f M pairs/s   ratio %.2f\n", m[APART] / 1e6,
+	       apart);
+	printf("  baseline malloc+free        %7.2f -> %.2f M pairs/s   ratio %.2f\n",
+	       m[MALLOC1] / 1e6, m[MALLOC2] / 1e6, mal);
+	printf("  one-domain ratio / malloc ratio %.2f\n", bench_median(q, ROUNDS));
 }
 
 /* ---- instruction counts -------------------------------------------------------------- */
 
-#define CG_WARM 1000
-
 /*
  * What callgrind counts: inside the named functions (inclusive), over the warm-up and the
- * measured iterations of one loop.
+ * measured iterations of one loop (the --inner mode).
  */
-struct cg_case {
-	const char *label;
-	int loop;
-	const char *fn[2];
+static const char *const cg_labels[] = {
+    "cached pair: iova_alloc + iova_free",  "cached pair, with the calling loop",
+    "tree pair: iova_alloc + iova_free",    "baseline malloc(64) + free",
+    "baseline bare hash lookup, with loop",
 };
-
-static const struct cg_case cg_cases[] = {
-    {"cached pair: iova_alloc + iova_free", CACHED, {"iova_alloc", "iova_free"}},
-    {"cached pair, with the calling loop", CACHED, {"bench_loop_cached", NULL}},
-    {"tree pair: iova_alloc + iova_free", TREE, {"iova_alloc", "iova_free"}},
-    {"baseline malloc(64) + free", MALLOC, {"malloc", "free"}},
-    {"baseline bare hash lookup, with loop", HASH, {"bench_loop_hash", NULL}},
-};
-
-/* Run this program under callgrind for one case; instructions per iteration, or -1. */
-static double callgrind_count(const char *self, const struct cg_case *c)
-{
-	char out[] = "/tmp/bench_iova_cg_XXXXXX", t0[64], t1[64], outarg[64], arg[16];
-	char line[256];
-	double ir = -1;
-	int fd = mkstemp(out), status;
-	pid_t pid;
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(t0, sizeof(t0), "--toggle-collect=%s", c->fn[0]);
-	snprintf(t1, sizeof(t1), "--toggle-collect=%s", c->fn[1] ? c->fn[1] : c->fn[0]);
-	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
-	snprintf(arg, sizeof(arg), "%d", c->loop);
-	pid = fork();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		execlp("valgrind", "valgrind", "--tool=callgrind", t0, t1, outarg, self,
-		       "--callgrind-child", arg, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		unlink(out);
-		return -1;
-	}
-	f = fopen(out, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "summary:", 8))
-			ir = strtod(line + 8, NULL) / (CG_PAIRS + CG_WARM);
-	}
-	if (f)
-		fclose(f);
-	unlink(out);
-	return ir;
-}
 
 /* Inside valgrind: the warm-up (the first pair goes to the tree) and the measured run. */
-static int callgrind_child(int which)
+static int inner(const char *what, long n)
 {
-	if (which < 0 || which >= NLOOPS)
+	int which = 0;
+
+	while (which < NLOOPS && strcmp(what, loop_names[which]))
+		which++;
+	if (which == NLOOPS || n <= 0)
 		return 2;
 	dom = new_domain();
 	hash_fill();
 	loops[which](dom, CG_WARM);
-	loops[which](dom, CG_PAIRS);
+	loops[which](dom, n);
 	iova_domain_destroy(dom);
 	return 0;
 }
@@ -304,20 +313,24 @@ static int callgrind_child(int which)
 /* `required`: fail when valgrind cannot run (the --callgrind mode), else only say so. */
 static int report_instructions(const char *self, bool required)
 {
-	enum { N = sizeof(cg_cases) / sizeof(cg_cases[0]) };
+	struct bench_count c[] = {
+	    {"cached", {"iova_alloc", "iova_free"}, CG_PAIRS, 0},
+	    {"cached", {"bench_loop_cached"}, CG_PAIRS, 0},
+	    {"tree", {"iova_alloc", "iova_free"}, CG_PAIRS, 0},
+	    {"malloc", {"malloc", "free"}, CG_PAIRS, 0},
+	    {"hash", {"bench_loop_hash"}, CG_PAIRS, 0},
+	};
+	enum { N = sizeof(c) / sizeof(c[0]) };
 	double ir[N];
 
-	for (int i = 0; i < N; i++)
-		ir[i] = callgrind_count(self, &cg_cases[i]);
-	if (ir[0] < 0) {
-		printf("instructions: valgrind --tool=callgrind did not run (is valgrind "
-		       "installed?)\n");
+	if (bench_callgrind_all(self, c, N))
 		return required ? 1 : 0;
-	}
+	for (int i = 0; i < N; i++)
+		ir[i] = (double)c[i].ir / (CG_PAIRS + CG_WARM);
 	printf("instructions per iteration (callgrind, %ld iterations + %d warm-up):\n", CG_PAIRS,
 	       CG_WARM);
 	for (int i = 0; i < N; i++)
-		printf("  %-40s %7.1f%s\n", cg_cases[i].label, ir[i],
+		printf("  %-40s %7.1f%s\n", cg_labels[i], ir[i],
 		       i == 0 ? "   (target <= 150)" : "");
 	printf("  cached pair / malloc pair                %7.2f\n", ir[0] / ir[3]);
 	return ir[0] <= 150 ? 0 : 2;
@@ -325,12 +338,14 @@ static int report_instructions(const char *self, bool required)
 
 int main(int argc, char **argv)
 {
-	double scale = 1, ns[NLOOPS];
+	int cpu[2] = {-1, -1};
+	double scale = 1;
+	const char *what;
 	bool cg = true;
 	long n;
 
-	if (argc == 3 && !strcmp(argv[1], "--callgrind-child"))
-		return callgrind_child(atoi(argv[2]));
+	if (bench_inner_args(argc, argv, &what, &n))
+		return inner(what, n);
 	if (argc == 2 && !strcmp(argv[1], "--callgrind"))
 		return report_instructions(argv[0], true);
 	for (int i = 1; i < argc; i++) {
@@ -342,23 +357,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	n = (long)(2000000 * scale);
+	n = (long)(400000 * scale);
+	if (n < 1000)
+		n = 1000;
+	/* The workers' CPUs, from the process's set before the timing pins it to one. */
+	if (bench_cpus(cpu, 2) < 2)
+		cpu[0] = cpu[1] = -1;
+	if (bench_pin())
+		perror("sched_setaffinity");
 	dom = new_domain();
 	hash_fill();
-	for (int i = 0; i < NLOOPS; i++) {
-		loops[i](dom, 1000); /* warm */
-		ns[i] = time_loop(i, i == TREE ? n / 4 : n);
-	}
-	printf("IOVA allocator, time per iteration (best of %d rounds of %ld):\n", ROUNDS, n);
-	printf("  cached alloc+free pair      %7.2f ns\n", ns[CACHED]);
-	printf("  tree alloc+free pair        %7.2f ns\n", ns[TREE]);
-	printf("  baseline malloc(64)+free    %7.2f ns\n", ns[MALLOC]);
-	printf("  baseline bare hash lookup   %7.2f ns\n", ns[HASH]);
-	printf("  cached pair / malloc pair   %7.2f\n", ns[CACHED] / ns[MALLOC]);
-	printf("  cached pair / hash lookup   %7.2f\n", ns[CACHED] / ns[HASH]);
-	printf("  tree pair / cached pair     %7.2f\n", ns[TREE] / ns[CACHED]);
-
-	report_scaling(n / 2);
+	report_times(n);
+	report_scaling(n / 2, cpu);
 	iova_domain_destroy(dom);
 	return cg ? report_instructions(argv[0], false) : 0;
 }

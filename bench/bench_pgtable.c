@@ -8,30 +8,35 @@
  *            against the same bare walk, and against 256 of them.
  * Target (issue 4): map of one page at most 4 times the baseline.
  *
- *   bench_pgtable              time per operation (best of several trials) and ratios
+ * Times are thread CPU time, pinned to one CPU, medians of interleaved rounds of the three
+ * (bench_harness.h). The unmaps are timed in batches of UNMAP_BATCH runs mapped beforehand.
+ *
+ *   bench_pgtable              time per operation and ratios
  *   bench_pgtable --callgrind  instructions per operation, counted by valgrind's callgrind
  *                              on this program (one run per measured function)
+ *   bench_pgtable --inner x86-64|vtd-ss N   (used by --callgrind: each measured function
+ *                              of one shape, the unmaps N times)
  */
+#include "bench_harness.h"
+
 #include <softiommu/pgtable.h>
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define KB	   (1ull << 10)
-#define MB	   (1ull << 20)
-#define GB	   (1ull << 30)
-#define ADDR_MASK  0x000ffffffffff000ull
-#define NPAGES	   4096		     /* pages mapped one by one per trial: 8 level-1 tables */
-#define IOVA_BASE  (3 * GB + 6 * MB) /* every level's index non-zero */
-#define PA_BASE	   (5 * GB + 4 * KB)
-#define UNMAP_RUN  256
-#define UNMAP_REPS 64
-#define TRIALS	   25
+#define KB	    (1ull << 10)
+#define MB	    (1ull << 20)
+#define GB	    (1ull << 30)
+#define ADDR_MASK   0x000ffffffffff000ull
+#define NPAGES	    4096	      /* pages mapped one by one per trial: 8 level-1 tables */
+#define IOVA_BASE   (3 * GB + 6 * MB) /* every level's index non-zero */
+#define PA_BASE	    (5 * GB + 4 * KB)
+#define UNMAP_RUN   256
+#define UNMAP_BATCH 16 /* runs of 1 MiB mapped, then unmapped under one clock pair */
+#define UNMAP_REPS  64 /* runs unmapped per round */
+#define ROUNDS	    25
 
 struct bench {
 	const char *name;
@@ -42,14 +47,6 @@ struct bench {
 	uint8_t *base; /* the memory's direct mapping, for the baseline */
 	unsigned prot;
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *what, int ret)
 {
@@ -96,17 +93,31 @@ __attribute__((noinline)) static void run_bare_walks(struct bench *b)
 		bare_walk_store(base, root, IOVA_BASE + i * 4 * KB, (PA_BASE + i * 4 * KB) | 0x3);
 }
 
-__attribute__((noinline)) static void run_unmap_256(struct bench *b)
+__attribute__((noinline)) static void run_unmap_256(struct bench *b, uint64_t iova)
 {
 	struct pt_gather g;
 	uint64_t n;
 	int ret;
 
 	pt_gather_init(&g);
-	ret = pt_unmap(b->pt, IOVA_BASE, UNMAP_RUN * 4 * KB, &g, &n);
+	ret = pt_unmap(b->pt, iova, UNMAP_RUN * 4 * KB, &g, &n);
 	if (ret || n != UNMAP_RUN * 4 * KB)
 		die("pt_unmap 256", ret);
 	pt_gather_release(&g);
+}
+
+/* Run j of an unmap batch: 1 MiB at IOVA_BASE + j MiB, half of one pre-built leaf table. */
+static void prep_unmap(void *ctx, int j)
+{
+	struct bench *b = ctx;
+
+	if (pt_map(b->pt, IOVA_BASE + j * MB, PA_BASE + j * MB, UNMAP_RUN * 4 * KB, b->prot))
+		die("pt_map 256", -1);
+}
+
+static void op_unmap(void *ctx, int j)
+{
+	run_unmap_256(ctx, IOVA_BASE + j * MB);
 }
 
 /* Unmap the pages one by one, which keeps their tables: the next trial finds them built. */
@@ -168,33 +179,34 @@ struct figures {
 	double map, walk, unmap256;
 };
 
+enum { MAP, WALK, UNMAP, NCASES };
+
+/* One round of case k: thread CPU time per operation, the tables left as they were. */
+static double run_case(void *ctx, int k)
+{
+	struct bench *b = ctx;
+	double t0 = bench_thread_ns(), t;
+
+	if (k == UNMAP)
+		return bench_prepared_ns(prep_unmap, op_unmap, b, UNMAP_BATCH,
+					 UNMAP_REPS / UNMAP_BATCH);
+	if (k == MAP)
+		run_map_pages(b);
+	else
+		run_bare_walks(b);
+	t = (bench_thread_ns() - t0) / NPAGES;
+	unmap_pages(b); /* the walks wrote leaves too: clear them the library's way */
+	return t;
+}
+
 static void measure(struct bench *b, struct figures *f)
 {
-	f->map = f->walk = f->unmap256 = 1e300;
-	for (unsigned t = 0; t < TRIALS; t++) {
-		double t0 = now_ns(), t1, sum = 0;
+	double s[NCASES * ROUNDS];
 
-		run_map_pages(b);
-		t1 = now_ns();
-		if ((t1 - t0) / NPAGES < f->map)
-			f->map = (t1 - t0) / NPAGES;
-		unmap_pages(b);
-		t0 = now_ns();
-		run_bare_walks(b);
-		t1 = now_ns();
-		if ((t1 - t0) / NPAGES < f->walk)
-			f->walk = (t1 - t0) / NPAGES;
-		unmap_pages(b); /* the walks wrote leaves: clear them the library's way */
-		for (unsigned r = 0; r < UNMAP_REPS; r++) {
-			if (pt_map(b->pt, IOVA_BASE, PA_BASE, UNMAP_RUN * 4 * KB, b->prot))
-				die("pt_map 256", -1);
-			t0 = now_ns();
-			run_unmap_256(b);
-			sum += now_ns() - t0;
-		}
-		if (sum / UNMAP_REPS < f->unmap256)
-			f->unmap256 = sum / UNMAP_REPS;
-	}
+	bench_interleave(NCASES, ROUNDS, run_case, b, s);
+	f->map = bench_median(&s[MAP * ROUNDS], ROUNDS);
+	f->walk = bench_median(&s[WALK * ROUNDS], ROUNDS);
+	f->unmap256 = bench_median(&s[UNMAP * ROUNDS], ROUNDS);
 }
 
 static void print_figures(const char *name, const char *unit, const struct figures *f)
@@ -212,90 +224,55 @@ static void print_figures(const char *name, const char *unit, const struct figur
 
 static const struct {
 	const char *name;
+	const char *tag; /* the --inner mode */
 	enum pt_format format;
 	unsigned prot;
 } shapes[] = {
-    {"x86-64 first stage, 4 levels, A/D preset", PT_FMT_X86_64, PT_PROT_READ | PT_PROT_WRITE},
-    {"VT-d second stage, AW48", PT_FMT_VTD_SS, PT_PROT_READ | PT_PROT_WRITE},
+    {"x86-64 first stage, 4 levels, A/D preset", "x86-64", PT_FMT_X86_64,
+     PT_PROT_READ | PT_PROT_WRITE},
+    {"VT-d second stage, AW48", "vtd-ss", PT_FMT_VTD_SS, PT_PROT_READ | PT_PROT_WRITE},
 };
+enum { NSHAPES = sizeof(shapes) / sizeof(shapes[0]) };
 
-/* Under callgrind: run each measured function once; valgrind counts the one asked for. */
-static int cg_worker(unsigned shape)
+/*
+ * Under callgrind: run each measured function of one shape as the timings do, the unmap
+ * batches `n` runs in all; valgrind counts the one asked for.
+ */
+static int inner(const char *tag, long n)
 {
 	struct bench b;
+	unsigned s = 0;
 
-	setup(&b, shapes[shape].name, shapes[shape].format, shapes[shape].prot);
+	while (s < NSHAPES && strcmp(tag, shapes[s].tag))
+		s++;
+	if (s == NSHAPES || n <= 0 || n % UNMAP_BATCH)
+		return 2;
+	setup(&b, shapes[s].name, shapes[s].format, shapes[s].prot);
 	run_map_pages(&b);
 	unmap_pages(&b);
 	run_bare_walks(&b);
 	unmap_pages(&b);
-	for (unsigned r = 0; r < UNMAP_REPS; r++) {
-		if (pt_map(b.pt, IOVA_BASE, PA_BASE, UNMAP_RUN * 4 * KB, b.prot))
-			die("pt_map 256", -1);
-		run_unmap_256(&b);
-	}
+	bench_prepared_ns(prep_unmap, op_unmap, &b, UNMAP_BATCH, (int)(n / UNMAP_BATCH));
 	teardown(&b);
 	return 0;
 }
 
-/* Instructions callgrind counted inside `fn` (and what it calls), or -1. */
-static double callgrind_count(const char *self, unsigned shape, const char *fn)
+static int run_callgrind(const char *self)
 {
-	char out[] = "/tmp/bench_pgtable.cg.XXXXXX", arg_out[128], arg_fn[128], arg_shape[16];
-	char line[512];
-	double ir = -1;
-	int fd = mkstemp(out), status;
-	pid_t pid;
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(arg_out, sizeof(arg_out), "--callgrind-out-file=%s", out);
-	snprintf(arg_fn, sizeof(arg_fn), "--toggle-collect=%s", fn);
-	snprintf(arg_shape, sizeof(arg_shape), "%u", shape);
-	pid = fork();
-	if (pid == 0) {
-		freopen("/dev/null", "w", stderr);
-		execlp("valgrind", "valgrind", "--tool=callgrind", arg_out, arg_fn, self,
-		       "--cg-worker", arg_shape, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		unlink(out);
-		return -1;
-	}
-	f = fopen(out, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "summary:", 8) || !strncmp(line, "totals:", 7))
-			ir = strtod(strchr(line, ':') + 1, NULL);
-	if (f)
-		fclose(f);
-	unlink(out);
-	return ir;
-}
-
-static int run_callgrind(void)
-{
-	char self[4096];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (len <= 0)
-		return 2;
-	self[len] = 0;
 	printf("instructions per operation (valgrind --tool=callgrind --toggle-collect=...)\n");
-	for (unsigned s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+	for (unsigned s = 0; s < NSHAPES; s++) {
+		struct bench_count c[] = {
+		    {shapes[s].tag, {"run_map_pages"}, UNMAP_REPS, 0},
+		    {shapes[s].tag, {"run_bare_walks"}, UNMAP_REPS, 0},
+		    {shapes[s].tag, {"run_unmap_256"}, UNMAP_REPS, 0},
+		};
 		struct figures f;
 
-		f.map = callgrind_count(self, s, "run_map_pages") / NPAGES;
-		f.walk = callgrind_count(self, s, "run_bare_walks") / NPAGES;
-		f.unmap256 = callgrind_count(self, s, "run_unmap_256") / UNMAP_REPS;
-		if (f.map < 0 || f.walk < 0 || f.unmap256 < 0) {
-			fprintf(stderr, "bench_pgtable: valgrind --tool=callgrind failed "
-					"(is valgrind installed?)\n");
+		if (bench_callgrind_all(self, c, 3))
 			return 2;
-		}
+		f.map = (double)c[0].ir / NPAGES;
+		f.walk = (double)c[1].ir / NPAGES;
+		f.unmap256 = (double)c[2].ir / UNMAP_REPS;
 		print_figures(shapes[s].name, "instr", &f);
 	}
 	return 0;
@@ -303,17 +280,23 @@ static int run_callgrind(void)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "--cg-worker"))
-		return cg_worker((unsigned)atoi(argv[2]) % 2);
+	const char *what;
+	long n;
+
+	if (bench_inner_args(argc, argv, &what, &n))
+		return inner(what, n);
 	if (argc == 2 && !strcmp(argv[1], "--callgrind"))
-		return run_callgrind();
+		return run_callgrind(argv[0]);
 	if (argc != 1) {
 		fprintf(stderr, "usage: bench_pgtable [--callgrind]\n");
 		return 2;
 	}
-	printf("time per operation, best of %u trials (%u pages each; tables pre-built)\n", TRIALS,
-	       NPAGES);
-	for (unsigned s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+	if (bench_pin())
+		perror("sched_setaffinity");
+	printf("time per operation, median of %u interleaved rounds (%u pages each; tables "
+	       "pre-built; thread CPU time)\n",
+	       ROUNDS, NPAGES);
+	for (unsigned s = 0; s < NSHAPES; s++) {
 		struct bench b;
 		struct figures f;
 

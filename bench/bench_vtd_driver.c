@@ -13,9 +13,10 @@
  *             processed by the VT-d model inside the IQT write (its share is included).
  *   walk      the baseline.
  *
- * Times are medians over rounds of thread CPU time, pinned to one CPU. With --callgrind
- * each loop runs again under `valgrind --tool=callgrind` (collecting only inside it) and
- * the instructions per operation are printed with the same ratios.
+ * Times are medians over rounds of thread CPU time, pinned to one CPU; the unmaps are timed
+ * in batches of UNMAP_BATCH runs mapped beforehand (bench_harness.h). With --callgrind each
+ * loop runs again under `valgrind --tool=callgrind` (collecting only inside it) and the
+ * instructions per operation are printed with the same ratios.
  *
  *   bench_vtd_driver [--callgrind] [rounds]
  *   bench_vtd_driver --inner map1|unmap256|walk N         (used by --callgrind)
@@ -26,21 +27,18 @@
 
 #include <softiommu/machine.h>
 
-#include <sched.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NOINLINE   __attribute__((noinline, noclone))
-#define SZ_4K	   4096ull
-#define NPAGES	   4096 /* map1: pages per batch (16 MiB of IOVA, eight leaf tables) */
-#define IOVA_BASE  0x10000000ull
-#define DATA_BASE  0x40000000ull
-#define UNMAP_IOVA 0x20000000ull
+#define NOINLINE    __attribute__((noinline, noclone))
+#define SZ_4K	    4096ull
+#define NPAGES	    4096 /* map1: pages per batch (16 MiB of IOVA, eight leaf tables) */
+#define IOVA_BASE   0x10000000ull
+#define DATA_BASE   0x40000000ull
+#define UNMAP_IOVA  0x20000000ull
+#define UNMAP_RUNS  64 /* unmap256: runs unmapped per round */
+#define UNMAP_BATCH 16 /* runs of 1 MiB mapped, then unmapped under one clock pair */
 
 struct bench {
 	struct machine *m;
@@ -113,13 +111,17 @@ static NOINLINE uint64_t map1_loop(struct bench *b, long n)
 	return bad;
 }
 
-static NOINLINE uint64_t unmap256_loop(struct bench *b, long n)
+/* Run j of an unmap batch: 1 MiB at UNMAP_IOVA + j MiB, half of a leaf table. */
+static uint64_t run_iova(int j)
 {
-	uint64_t bad = 0;
+	return UNMAP_IOVA + (uint64_t)j * 256 * SZ_4K;
+}
 
-	for (long i = 0; i < n; i++)
-		bad += iommu_unmap(b->dom, UNMAP_IOVA, 256 * SZ_4K) != (ssize_t)(256 * SZ_4K);
-	return bad;
+static NOINLINE void unmap256(void *ctx, int j)
+{
+	struct bench *b = ctx;
+
+	sink += iommu_unmap(b->dom, run_iova(j), 256 * SZ_4K) != (ssize_t)(256 * SZ_4K);
 }
 
 /*
@@ -133,9 +135,17 @@ static void unmap_batch(struct bench *b, long n)
 		iommu_unmap(b->dom, IOVA_BASE + off, 256 * SZ_4K);
 }
 
-static void map_unmap_range(struct bench *b)
+/* Outside the measurement: the run unmap256(ctx, j) takes away. */
+static void map_unmap_run(void *ctx, int j)
 {
-	iommu_map(b->dom, UNMAP_IOVA, DATA_BASE, 256 * SZ_4K, IOMMU_READ | IOMMU_WRITE);
+	struct bench *b = ctx;
+
+	iommu_map(b->dom, run_iova(j), DATA_BASE, 256 * SZ_4K, IOMMU_READ | IOMMU_WRITE);
+}
+
+static double unmap256_ns(struct bench *b, int runs)
+{
+	return bench_prepared_ns(map_unmap_run, unmap256, b, UNMAP_BATCH, runs / UNMAP_BATCH);
 }
 
 /* ---- setup --------------------------------------------------------------------------------- */
@@ -153,11 +163,14 @@ static int setup(struct bench *b)
 	if (!b->base || walk_setup(b))
 		return -1;
 	/* Warm up (outside the measured functions): the map batch's tables exist from now
-	 * on, as the unmap range's do. */
+	 * on, as the unmap runs' do (an unmap of half a leaf table leaves the table). */
 	if (iommu_map(b->dom, IOVA_BASE, DATA_BASE, NPAGES * SZ_4K, IOMMU_READ | IOMMU_WRITE))
 		return -1;
 	unmap_batch(b, NPAGES);
-	map_unmap_range(b);
+	for (int j = 0; j < UNMAP_BATCH; j++) {
+		map_unmap_run(b, j);
+		iommu_unmap(b->dom, run_iova(j), 256 * SZ_4K);
+	}
 	return 0;
 }
 
@@ -165,7 +178,6 @@ static int setup(struct bench *b)
 static int timed(struct bench *b, int rounds)
 {
 	double *t[3], med[3], t0;
-	const long nu = 64;
 
 	for (int k = 0; k < 3; k++)
 		t[k] = calloc((size_t)rounds, sizeof(double));
@@ -181,14 +193,7 @@ static int timed(struct bench *b, int rounds)
 		t[1][r] = (bench_thread_ns() - t0) / NPAGES;
 		unmap_batch(b, NPAGES);
 
-		t[2][r] = 0;
-		for (long i = 0; i < nu; i++) {
-			t0 = bench_thread_ns();
-			sink = unmap256_loop(b, 1);
-			t[2][r] += bench_thread_ns() - t0;
-			map_unmap_range(b); /* outside the measurement */
-		}
-		t[2][r] /= nu;
+		t[2][r] = unmap256_ns(b, UNMAP_RUNS);
 	}
 	for (int k = 0; k < 3; k++)
 		med[k] = bench_median(t[k], rounds);
@@ -208,21 +213,37 @@ static int timed(struct bench *b, int rounds)
 
 static int with_callgrind(const char *self)
 {
-	const long n = NPAGES, nu = 64;
-	long long w = bench_callgrind_inner(self, "walk", "walk_loop", n);
-	long long m = bench_callgrind_inner(self, "map1", "map1_loop", n);
-	long long u = bench_callgrind_inner(self, "unmap256", "unmap256_loop", nu);
+	const long n = NPAGES, nu = UNMAP_RUNS;
+	struct bench_count c[] = {
+	    {"walk", {"walk_loop"}, n, 0},
+	    {"map1", {"map1_loop"}, n, 0},
+	    {"unmap256", {"unmap256"}, nu, 0},
+	};
+	double w, m, u;
 
-	if (w < 0 || m < 0 || u < 0) {
-		fprintf(stderr, "callgrind run failed (is valgrind installed?)\n");
+	if (bench_callgrind_all(self, c, 3))
 		return 1;
-	}
+	w = (double)c[0].ir / n;
+	m = (double)c[1].ir / n;
+	u = (double)c[2].ir / nu;
 	printf("instructions (callgrind):\n");
-	printf("  bare 4-level walk storing one entry   %8.1f\n", (double)w / n);
-	printf("  map one 4 KiB page (core + driver)    %8.1f   ratio %.2f x  (target <= 4)\n",
-	       (double)m / n, (double)m / (double)w);
-	printf("  unmap 256 x 4 KiB, one sync           %8.1f   ratio %.2f x  (%.1f per page)\n",
-	       (double)u / nu, ((double)u / nu) / ((double)w / n), (double)u / nu / 256);
+	printf("  bare 4-level walk storing one entry   %8.1f\n", w);
+	printf("  map one 4 KiB page (core + driver)    %8.1f   ratio %.2f x  (target <= 4)\n", m,
+	       m / w);
+	printf("  unmap 256 x 4 KiB, one sync           %8.1f   ratio %.2f x  (%.1f per page)\n", u,
+	       u / w, u / 256);
+	return 0;
+}
+
+/* The --inner mode: one loop, n operations, for callgrind. */
+static int inner(struct bench *b, const char *what, long n)
+{
+	if (!strcmp(what, "walk"))
+		sink = walk_loop(b, n);
+	else if (!strcmp(what, "map1"))
+		sink = map1_loop(b, n);
+	else
+		unmap256_ns(b, (int)n);
 	return 0;
 }
 
@@ -230,31 +251,19 @@ int main(int argc, char **argv)
 {
 	struct bench b;
 	int rounds = 31, r;
+	const char *what;
+	long n;
 	bool cg;
 
 	if (setup(&b)) {
 		fprintf(stderr, "setup failed\n");
 		return 1;
 	}
-	if (argc == 4 && !strcmp(argv[1], "--inner")) {
-		long n = atol(argv[3]);
-
-		if (!strcmp(argv[2], "walk"))
-			sink = walk_loop(&b, n);
-		else if (!strcmp(argv[2], "map1"))
-			sink = map1_loop(&b, n);
-		else
-			for (long i = 0; i < n; i++) {
-				sink = unmap256_loop(&b, 1);
-				map_unmap_range(&b);
-			}
-		return 0;
-	}
+	if (bench_inner_args(argc, argv, &what, &n))
+		return inner(&b, what, n);
 	if (bench_pin())
 		perror("sched_setaffinity");
-	cg = argc > 1 && !strcmp(argv[1], "--callgrind");
-	if (argc > 1 + cg)
-		rounds = atoi(argv[1 + cg]) > 0 ? atoi(argv[1 + cg]) : rounds;
+	cg = bench_args(argc, argv, &rounds);
 	r = timed(&b, rounds);
 	if (!r && cg)
 		r = with_callgrind(argv[0]);
