@@ -296,7 +296,7 @@ static int device_setup(struct run *r, struct run_device *d)
 	ret = intel_iommu_domain_did(d->rm->iommu, iommu_get_default_domain(d->dev));
 	atomic_store(&d->did, ret >= 0 ? ret : -1);
 	if (r->s->iommu.checker && sd->ats) {
-		struct pci_translation_agent ref = {run_ref_translate, d};
+		struct pci_translation_agent ref = {.translate = run_ref_translate, .ctx = d};
 
 		ret = pci_endpoint_set_checker(d->ep, &ref, run_atc_mismatch, d);
 		if (ret)

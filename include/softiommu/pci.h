@@ -72,6 +72,8 @@ enum pci_status {
 
 /* struct pci_resp.flags */
 #define PCI_RESP_FAULT_RECORDED (1u << 0) /* the IOMMU logged the fault (not FPD-suppressed) */
+#define PCI_RESP_INFLIGHT	(1u << 1) /* the agent counts the request in flight: call done() */
+#define PCI_RESP_AGENT_MASK	0xf0u	  /* the agent's own bits: give them back to done() */
 
 /*
  * The completion. On success `addr` is the output address of req.addr itself and
@@ -94,10 +96,24 @@ struct pci_resp {
  * The upstream side of a link: an IOMMU or anything else that translates. `translate`
  * must be callable concurrently from many device threads. It returns 0 when a completion
  * was produced (check resp->status), or a negative errno for a broken call (NULL pointers).
+ *
+ * `done` (optional) is how the requester says that the memory access of a request is over,
+ * so that an agent can wait for requests in flight (the VT-d model drains them at an IOTLB
+ * invalidation with DR/DW, as hardware drains the requests it translated). An agent that
+ * counts a request marks its PCI_SC completion with PCI_RESP_INFLIGHT (and may keep state
+ * in PCI_RESP_AGENT_MASK); for each such completion the requester calls done() exactly
+ * once, on the thread that called translate(), with the request and the completion as it
+ * got them - after the access, or once it knows it will not make it (a memory error, an
+ * invalidation that raced with it) - and promptly: an agent may wait for it. A requester
+ * that stops for good between the two holds such waits up (the VT-d model bounds them and
+ * counts the time-out). done() returns 0 and clears PCI_RESP_INFLIGHT, or -EINVAL, counting
+ * nothing, for NULL pointers or a completion that stands for no request in flight of this
+ * thread (never counted, or done already).
  */
 struct pci_translation_agent {
 	int (*translate)(void *ctx, const struct pci_req *req, struct pci_resp *resp);
 	void *ctx;
+	int (*done)(void *ctx, const struct pci_req *req, struct pci_resp *resp);
 };
 
 /*
@@ -167,6 +183,10 @@ static inline void pci_ats_decode_range(uint64_t addr, bool s, uint64_t *base, u
  *    (which only checks that the function may use translated requests) and memory is accessed
  *    at the translated address. A completion with U=1 ("untranslated access only") is cached
  *    too, and the pages it covers use untranslated requests.
+ *
+ * A completion the agent marks PCI_RESP_INFLIGHT gets the agent's done() once its access is
+ * over, or once the endpoint knows it will not make it (a memory error, a raced
+ * invalidation, the other side of a copy failing), from the same thread.
  *
  * ATS invalidations arrive through the `struct pci_ats_port` of pci_endpoint_ats_port().
  *

@@ -6,14 +6,21 @@
  *  - AT=1: an ATS completion (R=W=0 when there is no mapping; W dropped for NW requests,
  *    X only for execute requests), size = the mapping's size;
  *  - AT=2: accepted unless `block_translated`.
+ * Like an IOMMU that drains, it counts every AT=0 and AT=2 request it completes PCI_SC in
+ * flight (PCI_RESP_INFLIGHT) until the endpoint's done(), which must come exactly once, from
+ * the thread that translated: fake_fini() aborts the test if a request is left in flight or
+ * a done() was wrong, and fake_inflight() tells the tests in between.
  * Knobs inject the failures the endpoint must handle. Thread-safe (one mutex), and the
  * hook runs outside it so it may call back into the endpoint.
  */
 #ifndef SOFTIOMMU_TEST_FAKE_AGENT_H
 #define SOFTIOMMU_TEST_FAKE_AGENT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <softiommu/pci.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FAKE_MAPS 1024
@@ -46,7 +53,13 @@ struct fake_agent {
 	int force_err;	      /* translate returns this */
 	void (*hook)(void *ctx, const struct pci_req *req); /* called first, unlocked */
 	void *hook_ctx;
+	/* Requests in flight: marked PCI_RESP_INFLIGHT, done() calls, bad done() calls (no
+	 * flag, or on a thread with nothing in flight). */
+	unsigned long marked, dones, bad_dones;
 };
+
+/* This thread's requests in flight (done() must come from the thread that translated). */
+static _Thread_local long fake_tl_inflight;
 
 static inline void fake_init(struct fake_agent *f)
 {
@@ -54,8 +67,24 @@ static inline void fake_init(struct fake_agent *f)
 	pthread_mutex_init(&f->lock, NULL);
 }
 
+/* Requests marked in flight and not done yet (-1 after a bad done()). */
+static inline long fake_inflight(struct fake_agent *f)
+{
+	long n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->bad_dones ? -1 : (long)(f->marked - f->dones);
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 static inline void fake_fini(struct fake_agent *f)
 {
+	if (f->marked != f->dones || f->bad_dones) {
+		fprintf(stderr, "fake agent: %lu requests marked in flight, %lu done(), %lu bad\n",
+			f->marked, f->dones, f->bad_dones);
+		abort();
+	}
 	pthread_mutex_destroy(&f->lock);
 }
 
@@ -135,7 +164,7 @@ static inline int fake_translate(void *ctx, const struct pci_req *req, struct pc
 			fake_ur(resp, FAKE_FAULT_ATS);
 		else
 			resp->addr = req->addr;
-		goto out;
+		goto mark;
 	}
 	if (req->at == PCI_AT_TRANSLATION && f->ats_ur) {
 		fake_ur(resp, FAKE_FAULT_ATS);
@@ -155,7 +184,7 @@ static inline int fake_translate(void *ctx, const struct pci_req *req, struct pc
 			resp->addr = m->pa + (req->addr - m->iova);
 		if (m)
 			resp->page_size = m->size;
-		goto out;
+		goto mark;
 	}
 	/* ATS translation request: always a successful completion. */
 	if (!m)
@@ -169,14 +198,41 @@ static inline int fake_translate(void *ctx, const struct pci_req *req, struct pc
 		resp->perm |= PCI_PERM_PRIV;
 	resp->addr = m->pa + (req->addr - m->iova) + (uint64_t)f->force_offset;
 	resp->page_size = f->force_size_on ? f->force_size : m->size;
+	goto out;
+mark:
+	if (resp->status == PCI_SC) {
+		resp->flags |= PCI_RESP_INFLIGHT;
+		f->marked++;
+		fake_tl_inflight++;
+	}
 out:
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+static inline int fake_done(void *ctx, const struct pci_req *req, struct pci_resp *resp)
+{
+	struct fake_agent *f = ctx;
+	int ret = 0;
+
+	(void)req;
+	pthread_mutex_lock(&f->lock);
+	if (!resp || !(resp->flags & PCI_RESP_INFLIGHT) || fake_tl_inflight <= 0) {
+		f->bad_dones++;
+		ret = -EINVAL;
+	} else {
+		resp->flags &= (uint8_t)~PCI_RESP_INFLIGHT;
+		f->dones++;
+		fake_tl_inflight--;
+	}
 	pthread_mutex_unlock(&f->lock);
 	return ret;
 }
 
 static inline struct pci_translation_agent fake_as_agent(struct fake_agent *f)
 {
-	return (struct pci_translation_agent){.translate = fake_translate, .ctx = f};
+	return (struct pci_translation_agent){
+	    .translate = fake_translate, .ctx = f, .done = fake_done};
 }
 
 static inline unsigned fake_count(struct fake_agent *f, unsigned at)

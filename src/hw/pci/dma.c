@@ -20,6 +20,11 @@
  *    a fresh lookup; so the access either uses entries that are still in the ATC, with the
  *    invalidation waiting for it, or does not happen and the request takes the general
  *    path. Memos are skipped in check mode, where every request is checked at lookup.
+ *
+ * A completion the agent marks PCI_RESP_INFLIGHT (an IOMMU that drains requests in flight at
+ * its invalidations) gets the agent's done() once the access is over - or once the request
+ * will not make it: a memory error, an invalidation that raced with it, the other side of a
+ * copy failing - on every path, from the thread that translated it (req_done()).
  */
 #include "hw/pci/endpoint.h"
 
@@ -154,6 +159,14 @@ static int translate(struct pci_endpoint *ep, const struct pci_req *req, struct 
 	return ep->cfg.agent.translate(ep->cfg.agent.ctx, req, resp);
 }
 
+/* The request's access is over or will not happen: tell an agent that counts it (pci.h). */
+static inline void req_done(struct pci_endpoint *ep, const struct pci_req *req,
+			    struct pci_resp *resp)
+{
+	if (__builtin_expect(resp->flags & PCI_RESP_INFLIGHT, 0) && ep->cfg.agent.done)
+		ep->cfg.agent.done(ep->cfg.agent.ctx, req, resp);
+}
+
 /* AT=0: the IOMMU translates (and checks) the request; use its completion's address. */
 static int dma_untranslated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n)
 {
@@ -174,7 +187,9 @@ static int dma_untranslated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t
 		return fail(op, ret, PCI_AT_UNTRANSLATED, 0, NULL);
 	if (resp.status != PCI_SC)
 		return fail(op, -EFAULT, PCI_AT_UNTRANSLATED, 0, &resp);
-	if (mem_access(ep->cfg.mem, op->write, resp.addr, p, n))
+	ret = mem_access(ep->cfg.mem, op->write, resp.addr, p, n);
+	req_done(ep, &req, &resp);
+	if (ret)
 		return fail(op, -EIO, PCI_AT_UNTRANSLATED, resp.addr, &resp);
 	return 0;
 }
@@ -353,6 +368,7 @@ static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n
 	ep_read_lock(ep, &rl);
 	if (op->e->version != op->version) {
 		ep_read_unlock(ep, &rl);
+		req_done(ep, &req, &resp);
 		op->e = NULL;
 		return RACE;
 	}
@@ -360,6 +376,7 @@ static int dma_translated(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n
 	if (!ret && op->has_next)
 		route_locked(op, op->next_addr);
 	ep_read_unlock(ep, &rl);
+	req_done(ep, &req, &resp);
 	if (ret)
 		return fail(op, -EIO, PCI_AT_TRANSLATED, pa, &resp);
 	return 0;
@@ -644,15 +661,17 @@ static int fast_fail(struct pci_endpoint *ep, struct pci_dma_status *st, int err
 	return err;
 }
 
-/* AT=2 for `pa` (PCI_REQ_READ or PCI_REQ_WRITE in `rw`): true when the IOMMU completed it
- * successfully. The caller describes a failure with fast_at2_fail(). */
-static inline __attribute__((always_inline)) bool
-fast_at2(struct pci_endpoint *ep, uint64_t pa, uint8_t rw, struct pci_resp *resp, int *ret)
+/* AT=2 `req` for `pa` (PCI_REQ_READ or PCI_REQ_WRITE in `rw`): true when the IOMMU completed
+ * it successfully. The caller describes a failure with fast_at2_fail(). */
+static inline __attribute__((always_inline)) bool fast_at2(struct pci_endpoint *ep, uint64_t pa,
+							   uint8_t rw, struct pci_req *req,
+							   struct pci_resp *resp, int *ret)
 {
-	struct pci_req req = {.addr = pa, .rid = ep->cfg.rid, .at = PCI_AT_TRANSLATED, .flags = rw};
+	*req =
+	    (struct pci_req){.addr = pa, .rid = ep->cfg.rid, .at = PCI_AT_TRANSLATED, .flags = rw};
 
 	*resp = (struct pci_resp){0};
-	*ret = ep->cfg.agent.translate(ep->cfg.agent.ctx, &req, resp);
+	*ret = ep->cfg.agent.translate(ep->cfg.agent.ctx, req, resp);
 	return __builtin_expect(*ret >= 0 && resp->status == PCI_SC, 1);
 }
 
@@ -674,6 +693,7 @@ static inline __attribute__((always_inline)) int dma_fast(struct pci_endpoint *e
 {
 	const struct ep_memo_run *m;
 	const struct ep_thread *t;
+	struct pci_req req;
 	struct pci_resp resp;
 	struct ep_read rl;
 	unsigned part[2];
@@ -686,11 +706,12 @@ static inline __attribute__((always_inline)) int dma_fast(struct pci_endpoint *e
 		return NOT_FAST;
 	pa = m->pa + (addr - m->addr);
 	fast_count(ep, t, 1, 1);
-	if (!fast_at2(ep, pa, write ? PCI_REQ_WRITE : PCI_REQ_READ, &resp, &ret))
+	if (!fast_at2(ep, pa, write ? PCI_REQ_WRITE : PCI_REQ_READ, &req, &resp, &ret))
 		return fast_at2_fail(ep, st, ret, addr, pa, &resp, false);
 	ep_read_lock_t(ep, t, &rl);
 	if (ep->check_fn || !run_valid_locked(m, part)) {
 		ep_read_unlock(ep, &rl);
+		req_done(ep, &req, &resp);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
@@ -700,6 +721,7 @@ static inline __attribute__((always_inline)) int dma_fast(struct pci_endpoint *e
 		ret = mem_access(ep->cfg.mem, write, pa, buf, len);
 	atc_touch_run(&ep->atc, m->held + part[0], part[1]);
 	ep_read_unlock(ep, &rl);
+	req_done(ep, &req, &resp);
 	if (ret)
 		return fast_fail(ep, st, -EIO, addr, pa, &resp, false);
 	if (st)
@@ -758,6 +780,8 @@ struct copy_side {
 	struct atc_entry *held[COPY_RUN_ENTRIES];
 	uint64_t ver[COPY_RUN_ENTRIES];
 	uint64_t upto[COPY_RUN_ENTRIES]; /* bytes from the start to the end of held[i]'s part */
+	struct pci_req req;		 /* the piece's AT=0 or AT=2 request ... */
+	struct pci_resp resp;		 /* ... and its completion (for req_done()) */
 };
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -769,25 +793,24 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 static int side_untranslated(struct copy_side *s, uint64_t addr, uint64_t max)
 {
 	struct dma_op *op = &s->op;
-	struct pci_req req = {
+	int ret;
+
+	s->req = (struct pci_req){
 	    .addr = addr,
 	    .pasid = op->pasid,
 	    .rid = op->ep->cfg.rid,
 	    .at = PCI_AT_UNTRANSLATED,
 	    .flags = op->prefix | (op->write ? PCI_REQ_WRITE : PCI_REQ_READ),
 	};
-	struct pci_resp resp;
-	int ret;
-
 	op->untranslated++;
-	ret = translate(op->ep, &req, &resp);
+	ret = translate(op->ep, &s->req, &s->resp);
 	if (ret < 0)
 		return fail(op, ret, PCI_AT_UNTRANSLATED, 0, NULL);
-	if (resp.status != PCI_SC)
-		return fail(op, -EFAULT, PCI_AT_UNTRANSLATED, 0, &resp);
+	if (s->resp.status != PCI_SC)
+		return fail(op, -EFAULT, PCI_AT_UNTRANSLATED, 0, &s->resp);
 	s->translated = false;
 	s->nheld = 0;
-	s->pa = resp.addr;
+	s->pa = s->resp.addr;
 	s->len = min_u64(PAGE_SIZE_4K - (addr & ~PAGE_MASK_4K), max);
 	return 0;
 }
@@ -950,21 +973,20 @@ static bool copy_lookup_fast(struct copy_side *rd, struct copy_side *wr, uint64_
 static int side_translated(struct copy_side *s)
 {
 	struct dma_op *op = &s->op;
-	struct pci_req req = {
+	int ret;
+
+	s->req = (struct pci_req){
 	    .addr = s->pa,
 	    .rid = op->ep->cfg.rid,
 	    .at = PCI_AT_TRANSLATED,
 	    .flags = op->write ? PCI_REQ_WRITE : PCI_REQ_READ,
 	};
-	struct pci_resp resp;
-	int ret;
-
 	op->translated++;
-	ret = translate(op->ep, &req, &resp);
+	ret = translate(op->ep, &s->req, &s->resp);
 	if (ret < 0)
 		return fail(op, ret, PCI_AT_TRANSLATED, s->pa, NULL);
-	if (resp.status != PCI_SC)
-		return fail(op, -EFAULT, PCI_AT_TRANSLATED, s->pa, &resp);
+	if (s->resp.status != PCI_SC)
+		return fail(op, -EFAULT, PCI_AT_TRANSLATED, s->pa, &s->resp);
 	return 0;
 }
 
@@ -1003,10 +1025,9 @@ static int copy_memory(struct mem *m, uint64_t dst, uint64_t src, uint64_t n)
 	return 0;
 }
 
-/* One piece: translate both sides, then move the bytes. The bytes moved (at least 1), 0 when
- * an invalidation raced with it, or an error (which side failed is in *wfail). */
-static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
-			  uint64_t left, bool *wfail)
+/* copy_piece() but for telling the agent that its requests are over. */
+static int64_t copy_piece_once(struct copy_side *rd, struct copy_side *wr, uint64_t src,
+			       uint64_t dst, uint64_t left, bool *wfail)
 {
 	struct ep_read rl;
 	struct pci_endpoint *ep = rd->op.ep;
@@ -1051,6 +1072,21 @@ static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t s
 	return (int64_t)n;
 }
 
+/* One piece: translate both sides, then move the bytes. The bytes moved (at least 1), 0 when
+ * an invalidation raced with it, or an error (which side failed is in *wfail). Whatever
+ * happened, the requests it sent are over when it returns (req_done()). */
+static int64_t copy_piece(struct copy_side *rd, struct copy_side *wr, uint64_t src, uint64_t dst,
+			  uint64_t left, bool *wfail)
+{
+	int64_t n;
+
+	rd->resp.flags = wr->resp.flags = 0;
+	n = copy_piece_once(rd, wr, src, dst, left, wfail);
+	req_done(rd->op.ep, &rd->req, &rd->resp);
+	req_done(wr->op.ep, &wr->req, &wr->resp);
+	return n;
+}
+
 /* Publish both sides' counters; describe the failure of side `bad` (NULL: none). */
 static void copy_finish(struct copy_side *rd, struct copy_side *wr, struct copy_side *bad,
 			uint64_t addr, uint64_t done, struct pci_dma_status *st)
@@ -1079,7 +1115,8 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 	const struct ep_memo_run *a, *b;
 	const struct ep_thread *t;
 	unsigned pa_[2], pb[2];
-	struct pci_resp resp;
+	struct pci_req rreq, wreq;
+	struct pci_resp rresp, wresp;
 	uint64_t who, spa, dpa;
 	struct ep_read rl;
 	int ret;
@@ -1092,16 +1129,20 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 		return NOT_FAST;
 	spa = a->pa + (src - a->addr);
 	dpa = b->pa + (dst - b->addr);
-	if (!fast_at2(ep, spa, PCI_REQ_READ, &resp, &ret)) {
+	if (!fast_at2(ep, spa, PCI_REQ_READ, &rreq, &rresp, &ret)) {
 		fast_count(ep, t, pa_[1] + pb[1], 1);
-		return fast_at2_fail(ep, st, ret, src, spa, &resp, false);
+		return fast_at2_fail(ep, st, ret, src, spa, &rresp, false);
 	}
 	fast_count(ep, t, pa_[1] + pb[1], 2);
-	if (!fast_at2(ep, dpa, PCI_REQ_WRITE, &resp, &ret))
-		return fast_at2_fail(ep, st, ret, dst, dpa, &resp, true);
+	if (!fast_at2(ep, dpa, PCI_REQ_WRITE, &wreq, &wresp, &ret)) {
+		req_done(ep, &rreq, &rresp);
+		return fast_at2_fail(ep, st, ret, dst, dpa, &wresp, true);
+	}
 	ep_read_lock_t(ep, t, &rl);
 	if (ep->check_fn || !run_valid_locked(a, pa_) || !run_valid_locked(b, pb)) {
 		ep_read_unlock(ep, &rl);
+		req_done(ep, &rreq, &rresp);
+		req_done(ep, &wreq, &wresp);
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
@@ -1114,6 +1155,8 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
 	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
 	ep_read_unlock(ep, &rl);
+	req_done(ep, &rreq, &rresp);
+	req_done(ep, &wreq, &wresp);
 	if (ret == -1)
 		return fast_fail(ep, st, -EIO, src, spa, NULL, false);
 	if (ret)
