@@ -41,7 +41,9 @@
  *     GCMD write (TE, SRTP) sees either the state before or the state after it.
  *   - Queued and register-based invalidations are carried out inside the MMIO write that
  *     starts them (an IQT, GCMD.QIE, FSTS, CCMD or IOTLB_REG write), with the register lock
- *     held; so are the calls to a connected ATS port (see vtd_connect_ats()).
+ *     held; so are the calls to a connected ATS port (see vtd_connect_ats()). The exception
+ *     is a drain (vtd_translation_agent()): the write waits for requests in flight with the
+ *     register lock released, so other register accesses and faulting translations go on.
  *   - fault_event and inv_event callbacks are called with no model lock held, from the
  *     thread whose access or translation caused the event; they may call back into the
  *     model. The trace callback may be called with the register lock held and must not
@@ -123,7 +125,14 @@ struct vtd_config {
 	struct vtd_cache_geom pasid_cache;   /* by DID and PASID */
 	struct vtd_cache_geom iotlb;	     /* by DID, PASID, page and page size */
 	struct vtd_cache_geom pscache;	     /* paging-structure caches (non-leaf entries) */
+	/* How long a drain (CAP.DRD / DWD) waits for requests in flight before it gives up
+	 * and counts a time-out (vtd_translation_agent()): 1..VTD_DRAIN_TIMEOUT_MAX_MS;
+	 * 0 = VTD_DRAIN_TIMEOUT_DEFAULT_MS. */
+	unsigned drain_timeout_ms;
 };
+
+#define VTD_DRAIN_TIMEOUT_DEFAULT_MS 2000
+#define VTD_DRAIN_TIMEOUT_MAX_MS     600000
 
 /*
  * vtd_config_default() - a server-class unit: version 6.0, MGAW 57, HAW 46, SAGAW 48/57-bit,
@@ -131,7 +140,8 @@ struct vtd_config {
  * nested and pass-through, 20-bit PASIDs, ATS, supervisor requests, QI, PSI (MAMV 18),
  * read/write draining, coherent walks, SRTP flushing the caches (ESRTPS), 8 fault-recording
  * registers at 0x400, IVA/IOTLB at 0x500, 16-bit domain-ids, caching mode off, interrupt
- * remapping off; caches of 64x4 context and PASID entries, a 256x8 IOTLB.
+ * remapping off; caches of 64x4 context and PASID entries, a 256x8 IOTLB; a 2 s drain
+ * time-out.
  */
 void vtd_config_default(struct vtd_config *cfg);
 
@@ -142,7 +152,7 @@ void vtd_config_default(struct vtd_config *cfg);
  * nested without both stages; 5-level or 1 GiB first stage or EA without first stage; SS
  * A/D without second stage; SRS/ERS without PASID; x2APIC without IR; MGAW wider than the widest
  * SAGAW width; SAGAW without any supported value; IVA/IOTLB or FRCD registers overlapping each
- * other or the fixed registers (below 0xf0).
+ * other or the fixed registers (below 0xf0); a drain time-out above VTD_DRAIN_TIMEOUT_MAX_MS.
  */
 int vtd_config_validate(const struct vtd_config *cfg);
 
@@ -225,11 +235,21 @@ uint64_t vtd_mmio_size(const struct vtd *vtd);
  *     refuses is dropped (counted). With IF it sets ICS.IWC and raises the invalidation
  *     completion event through IECTL (IM masks it, IP holds it until IM clears) - unless
  *     IWC was already set, which is not a new interrupt condition.
+ *   - Draining (5.3, 5.6; CAP.DRD / CAP.DWD): after an IOTLB invalidation with DR or DW, or
+ *     a PASID-based IOTLB invalidation (which has no such fields: the unit drains for it as
+ *     if both were set), the next wait completes - status write, interrupt - only once
+ *     every request the unit answered through its agent before it is done (see
+ *     vtd_translation_agent()). While it waits IQH rests at the wait, the register lock is
+ *     free, and writes that would start the queue leave the new descriptors to the waiting
+ *     run; a queue disabled, re-programmed or reset meanwhile ends the run there. DR = DW
+ *     = 0 on every invalidation since the last wait: no drain.
  * Register-based invalidation (CCMD, IOTLB_REG with IVA_REG) completes in the write that
  * sets ICC / IVT and reports the granularity performed in CAIG / IAIG (page-selective is
  * performed domain-selective without CAP.PSI or with AM above CAP.MAMV; a reserved
- * granularity reports 0). While QI is enabled such commands are not performed and report
- * granularity 0 (the digest is unsure whether hardware ignores or faults them).
+ * granularity reports 0). With DR or DW, IVT clears only after the drain (as for a wait
+ * above); IVA_REG and IOTLB_REG ignore writes until then. While QI is enabled such
+ * commands are not performed and report granularity 0 (the digest is unsure whether
+ * hardware ignores or faults them).
  * -EINVAL (and no effect) for a NULL pointer, another size, a misaligned offset or an
  * offset outside the window.
  * Locking: takes the register lock; interrupt callbacks run after it is released.
@@ -256,11 +276,32 @@ int vtd_mmio_write(struct vtd *vtd, uint64_t offset, unsigned size, uint64_t val
  * through with R/W/X and translation requests complete with UR and no fault.
  * Returns 0 when a completion was produced, -EINVAL for NULL pointers, an AT value above
  * 2 or a PASID above 20 bits (resp untouched).
+ * vtd_translate() counts nothing in flight: its caller's accesses are not drained (use the
+ * agent below for a device that accesses memory with the answer).
  * Locking: none on the walk (see the top of this file); callable from many threads.
  */
 int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp);
 
-/* vtd_translation_agent() - the unit as the upstream side of a PCIe link. */
+/*
+ * vtd_translation_agent() - the unit as the upstream side of a PCIe link: translate() is
+ * vtd_translate() that also counts each untranslated (AT = 0) and translated (AT = 2)
+ * request it completes PCI_SC as in flight - marked PCI_RESP_INFLIGHT - until the
+ * requester's done() (include/softiommu/pci.h), so that IOTLB invalidations with DR / DW
+ * (and PASID-based ones) drain them as hardware drains the requests it translated: the wait
+ * or IOTLB_REG command completes only after their accesses. Translation requests (AT = 1)
+ * and refused requests are not counted.
+ * done() returns 0, or -EINVAL - counting nothing - for NULL pointers, a completion without
+ * PCI_RESP_INFLIGHT (never counted, or done already) or one that is not in flight on the
+ * calling thread (done() belongs to the thread that translated). It is a few instructions
+ * on that thread's own counters: no lock, no shared write.
+ * A drain does not wait for the draining thread's own requests (they cannot end while it
+ * waits), nor for those of a thread that exited without done() (they make no access any
+ * more). It waits at most vtd_config.drain_timeout_ms for the others: a requester stopped
+ * between translate() and done() - which cannot happen on hardware - makes the drain give
+ * up, complete the invalidation anyway and count vtd_inv_stats.drain_timeouts; its access,
+ * if it ever comes, is late. Callbacks the unit calls from translate() (fault_event, trace,
+ * stale) must not wait for another thread's invalidation of the same unit to complete.
+ */
 struct pci_translation_agent vtd_translation_agent(struct vtd *vtd);
 
 /*
@@ -414,6 +455,8 @@ struct vtd_inv_stats {
 	uint64_t ite;		  /* device-TLB invalidation time-outs */
 	uint64_t ice;		  /* invalid device-TLB invalidation completions */
 	uint64_t unclean_disable; /* QI disabled with IQH != IQT or not after a wait */
+	uint64_t drains;	  /* waits and IOTLB_REG commands that drained (DR / DW) */
+	uint64_t drain_timeouts;  /* drains that gave up on a request in flight (time-out) */
 };
 
 /* Everything the unit counts. Sub-structures group the counters of one block. */

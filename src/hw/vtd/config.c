@@ -43,6 +43,7 @@ void vtd_config_default(struct vtd_config *cfg)
 	    .pasid_cache = {.sets = 64, .ways = 4},
 	    .iotlb = {.sets = 256, .ways = 8},
 	    .pscache = {.sets = 64, .ways = 4},
+	    .drain_timeout_ms = VTD_DRAIN_TIMEOUT_DEFAULT_MS,
 	};
 }
 
@@ -101,7 +102,7 @@ int vtd_config_validate(const struct vtd_config *c)
 		return -EINVAL;
 	if (c->x2apic && !c->intr_remap)
 		return -EINVAL;
-	if (c->iro > 0x3ff || c->fro > 0x3ff)
+	if (c->iro > 0x3ff || c->fro > 0x3ff || c->drain_timeout_ms > VTD_DRAIN_TIMEOUT_MAX_MS)
 		return -EINVAL;
 	/* IVA/IOTLB and the FRCDs sit above the fixed registers (0x000-0x0ef) and apart. */
 	uint64_t iva = (uint64_t)c->iro * 16, frcd = (uint64_t)c->fro * 16;

@@ -10,13 +10,21 @@
  * does this synchronously inside the register write that made it possible, so software
  * sees every descriptor up to the tail carried out when its IQT write returns - which is
  * also when hardware would have completed them as far as software can tell. Everything
- * runs with the register lock held. A run is bounded by the queue size (at most 32768
- * descriptors), since the tail is checked to lie inside the queue before it starts.
+ * runs with the register lock held - except a drain: an invalidation wait that follows an
+ * IOTLB invalidation with DR / DW or a PASID-based IOTLB invalidation completes only once
+ * the requests translated before them are done (drain.c), and the unit waits for those with
+ * the lock released (a translation takes it to record a fault). Meanwhile IQH rests at the
+ * wait, other writes that would start the queue leave it to the run that is waiting, and
+ * the run goes on afterwards with the tail as it is then - or stops, if the queue was
+ * disabled, re-programmed or reset meanwhile. A run is bounded by the queue size (at most
+ * 32768 descriptors), since the tail is checked to lie inside the queue before it starts,
+ * and each drain by the drain time-out.
  *
  * The caches are reached through cache_inv.h; device-TLB invalidations leave the unit for
  * the endpoint's ATS port (vtd_connect_ats).
  */
 #include "cache_inv.h"
+#include "drain.h"
 
 #define DW(off) ((off) / 4)
 
@@ -25,7 +33,11 @@ struct qi_run {
 	struct vtd_msi *msi;
 	bool timed_out; /* a device-TLB invalidation timed out: later waits are aborted */
 	bool fenced;	/* an aborted wait had FN: nothing after it is carried out */
+	bool drained;	/* a wait drained, with the register lock released */
 };
+
+/* Internal: not an IQEI - the run stops, the queue having changed while a wait drained. */
+#define QI_STOP 0x100u
 
 /* The descriptor being processed, and its trace event. */
 struct qi_desc {
@@ -50,6 +62,7 @@ bool vtd_qi_write_blocked(const struct vtd *vtd, unsigned off)
 
 void vtd_qi_iqa_written(struct vtd *vtd)
 {
+	vtd->qi_gen++;
 	/* Datasheets: writing IQA_REG resets IQH and IQT to 0. */
 	vtd_set_reg64(vtd, VTD_REG_IQH, 0);
 	vtd_set_reg64(vtd, VTD_REG_IQT, 0);
@@ -57,6 +70,7 @@ void vtd_qi_iqa_written(struct vtd *vtd)
 
 void vtd_qi_enable_changed(struct vtd *vtd, bool enabled)
 {
+	vtd->qi_gen++;
 	if (enabled) {
 		vtd->qi_last_wait = true; /* nothing submitted yet: a clean point to disable */
 		return;
@@ -185,8 +199,8 @@ static unsigned iotlb_page(struct vtd *vtd, struct qi_desc *d, uint16_t did)
 	return 0;
 }
 
-/* 5.3 IOTLB invalidate (type 2). DW/DR are accepted when CAP.DWD/DRD say so; the model has
- * no posted DMA to drain. Q1 only matters for page-selective requests. */
+/* 5.3 IOTLB invalidate (type 2). DW / DR are accepted when CAP.DWD / DRD say so, and then
+ * the next wait drains (drain.c). Q1 only matters for page-selective requests. */
 static unsigned do_iotlb(struct vtd *vtd, struct qi_desc *d)
 {
 	uint64_t q0 = d->q[0];
@@ -196,6 +210,9 @@ static unsigned do_iotlb(struct vtd *vtd, struct qi_desc *d)
 	    ((q0 & VTD_INV_IOTLB_DW) && !vtd->cfg.drain_writes) ||
 	    ((q0 & VTD_INV_IOTLB_DR) && !vtd->cfg.drain_reads))
 		return VTD_IQEI_RSVD;
+	/* DR = DW = 0: the invalidation may complete without draining, and does. */
+	if (q0 & (VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW))
+		vtd->drain_pending = true;
 	d->ev.inv.did = did;
 	switch (VTD_GET(q0, VTD_INV_IOTLB_G)) {
 	case VTD_IOTLB_GRAN_GLOBAL:
@@ -245,6 +262,11 @@ static unsigned do_iec(struct vtd *vtd, struct qi_desc *d)
  * 5.7 PASID-based IOTLB invalidate (type 6). G = 00 and 01 are reserved in spec 3.x.
  * AM is not bounded by CAP.MAMV here (that field describes second-stage PSI); a mask
  * beyond the address space covers all of it.
+ * The descriptor has no DR / DW fields, and the digest says nothing of draining for it. It
+ * is how software invalidates first-stage translations, which a drain-capable unit that
+ * did not drain here would leave racing with the page's reuse; draining is never wrong
+ * (DR = DW = 0 only allows completing without it), so a unit with CAP.DRD or CAP.DWD drains
+ * at the next wait as if both were set.
  */
 static unsigned do_piotlb(struct vtd *vtd, struct qi_desc *d)
 {
@@ -255,6 +277,8 @@ static unsigned do_piotlb(struct vtd *vtd, struct qi_desc *d)
 
 	if ((q0 & VTD_INV_PIOTLB_Q0_RSVD) || (q1 & VTD_INV_PIOTLB_Q1_RSVD))
 		return VTD_IQEI_RSVD;
+	if (vtd->cfg.drain_reads || vtd->cfg.drain_writes)
+		vtd->drain_pending = true;
 	d->ev.inv.did = did;
 	d->ev.inv.pasid = pasid;
 	switch (VTD_GET(q0, VTD_INV_PIOTLB_G)) {
@@ -397,6 +421,30 @@ static unsigned do_pdevtlb(struct vtd *vtd, struct qi_desc *d, struct qi_run *ru
 
 /* ---- invalidation wait (5.6) ------------------------------------------------------------ */
 
+/*
+ * 5.3, 5.6 with drain: before the wait at IQH (`head`) completes, the requests translated
+ * before the invalidations ahead of it are done (drain.c). Waits with the register lock
+ * released; true if the run may go on (the queue is still enabled, and was neither
+ * re-programmed nor reset).
+ */
+static bool qi_drain(struct vtd *vtd, uint64_t head)
+{
+	uint64_t gen = vtd->qi_gen;
+	int r;
+
+	vtd_set_reg64(vtd, VTD_REG_IQH, head);
+	vtd->drain_pending = false;
+	vtd->qi_draining = true;
+	pthread_mutex_unlock(&vtd->lock);
+	r = vtd_drain_wait(vtd);
+	pthread_mutex_lock(&vtd->lock);
+	vtd->qi_draining = false;
+	vtd->inv_stats.drains++;
+	if (r)
+		vtd->inv_stats.drain_timeouts++;
+	return vtd->qi_gen == gen && (vtd->regs[DW(VTD_REG_GSTS)] & VTD_GSTS_QIES);
+}
+
 static unsigned do_wait(struct vtd *vtd, struct qi_desc *d, struct qi_run *run)
 {
 	uint64_t q0 = d->q[0], q1 = d->q[1];
@@ -416,6 +464,11 @@ static unsigned do_wait(struct vtd *vtd, struct qi_desc *d, struct qi_run *run)
 		run->fenced = q0 & VTD_INV_WAIT_FN;
 		d->ev.inv.result = VTD_INV_RES_ABORTED;
 		return 0;
+	}
+	if (vtd->drain_pending) {
+		run->drained = true;
+		if (!qi_drain(vtd, d->ev.inv.offset))
+			return QI_STOP;
 	}
 	/* The status write comes before the interrupt, so a handler sees it. */
 	if (sw && mem_write32(vtd->mem, staddr, (uint32_t)VTD_GET(q0, VTD_INV_WAIT_STDATA)))
@@ -494,6 +547,8 @@ static unsigned process_one(struct vtd *vtd, uint64_t pa, uint32_t offset, unsig
 		d.ev.inv.type = (uint8_t)VTD_INV_TYPE(d.q[0]);
 		iqei = execute(vtd, &d, run);
 	}
+	if (iqei == QI_STOP)
+		return iqei;
 	if (iqei) {
 		d.ev.inv.result = VTD_INV_RES_ERROR;
 		d.ev.inv.iqei = (uint8_t)iqei;
@@ -544,8 +599,8 @@ void vtd_qi_kick(struct vtd *vtd, struct vtd_msi *msi)
 	unsigned n = dw256 ? 4 : 2, iqei = tail_error(tail, dw256, size);
 	struct qi_run run = {.msi = msi};
 
-	if (!may_run(vtd))
-		return;
+	if (vtd->qi_draining || !may_run(vtd))
+		return; /* a run waiting for a drain carries on with the new tail */
 	if (!iqei && !ttm_ok(vtd))
 		iqei = VTD_IQEI_TTM;
 	/* IQH < size holds: it only moves inside the queue, and IQA writes reset it. The
@@ -557,8 +612,16 @@ void vtd_qi_kick(struct vtd *vtd, struct vtd_msi *msi)
 			break;
 		}
 		iqei = process_one(vtd, base + head, (uint32_t)head, n, &run);
+		if (iqei == QI_STOP)
+			return; /* the queue changed while a wait drained: IQH is its business */
 		if (!iqei)
 			head = (head + 8 * n) & (size - 1);
+		if (run.drained) {
+			/* The lock was released: software may have moved the tail. */
+			run.drained = false;
+			tail = vtd_reg64(vtd, VTD_REG_IQT);
+			iqei = iqei ? iqei : tail_error(tail, dw256, size);
+		}
 	}
 	vtd_set_reg64(vtd, VTD_REG_IQH, head);
 	if (iqei)

@@ -11,6 +11,7 @@
 #include "memo.h"
 
 #include "caches.h"
+#include "drain.h"
 
 #include <stdlib.h>
 
@@ -26,9 +27,12 @@ static void slot_release(void *v)
 	unsigned s = (unsigned)(uintptr_t)v;
 
 	/* Release: what the thread wrote into its shards and memos is visible to the next
-	 * thread that takes the slot (its fetch_or acquires). */
-	if (s >= 1 && s <= VTD_THREAD_SLOTS)
+	 * thread that takes the slot (its fetch_or acquires). Requests it left in flight
+	 * make no access any more: drains must not wait for them. */
+	if (s >= 1 && s <= VTD_THREAD_SLOTS) {
+		vtd_drain_thread_exit(s);
 		__atomic_fetch_and(&slots_used, ~(1ull << (s - 1)), __ATOMIC_RELEASE);
+	}
 }
 
 static void slot_key_create(void)
@@ -91,6 +95,9 @@ struct vtd_memo *vtd_memo_create(struct vtd *vtd)
 	}
 	memset(m->rq, 0, VTD_MEMO_RQ_N * sizeof(*m->rq));
 	memset(m->psc, 0, VTD_MEMO_PSC_N * sizeof(*m->psc));
+	/* Drains look at the memos of these slots (drain.c); known before its first count,
+	 * with a full barrier. */
+	__atomic_fetch_or(&vtd->memo_slots, 1ull << (s - 1), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&vtd->memo[s], m, __ATOMIC_RELEASE);
 	return m;
 }

@@ -8,12 +8,18 @@
  * It completes inside that write: the caches drop their entries (cache_inv.h), the busy
  * bit clears and the actual granularity is reported (CAIG, IAIG).
  *
+ * With DR or DW (CAP.DRD / CAP.DWD), IVT clears only once the requests translated before
+ * the command are done (drain.c): the register lock is released while the unit waits for
+ * them - a translation takes it to record a fault - and IVA_REG and IOTLB_REG ignore writes
+ * meanwhile (IVT is still set; software waits for it to clear before the next command).
+ *
  * Register-based invalidation is the legacy interface; software must not use it while
  * queued invalidation is enabled. The digest is unsure whether hardware ignores or faults
  * such a command; the model does not perform it and completes it with granularity 00
  * ("not performed"), as QEMU ignores it, so a driver polling the busy bit does not hang.
  */
 #include "cache_inv.h"
+#include "drain.h"
 
 #define DW(off) ((off) / 4)
 
@@ -116,7 +122,6 @@ static unsigned iotlb_run(struct vtd *vtd, uint64_t v, struct vtd_trace_event *e
 {
 	uint16_t did = (uint16_t)(VTD_GET(v, VTD_IOTLB_DID) & vtd->did_mask);
 
-	/* DW / DR (drain writes / reads) need no action: the model has no posted DMA. */
 	ev->inv.did = did;
 	switch (VTD_GET(v, VTD_IOTLB_IIRG)) {
 	case VTD_IOTLB_GRAN_GLOBAL:
@@ -136,6 +141,26 @@ static unsigned iotlb_run(struct vtd *vtd, uint64_t v, struct vtd_trace_event *e
 	}
 }
 
+/* 1.6 DR / DW: wait for the requests translated before the command, with the lock released
+ * and the IOTLB registers busy. False if the unit was reset meanwhile. */
+static bool reg_drain(struct vtd *vtd)
+{
+	uint64_t gen = ++vtd->reg_gen;
+	int r;
+
+	vtd->reg_draining = true;
+	pthread_mutex_unlock(&vtd->lock);
+	r = vtd_drain_wait(vtd);
+	pthread_mutex_lock(&vtd->lock);
+	vtd->inv_stats.drains++;
+	if (r)
+		vtd->inv_stats.drain_timeouts++;
+	if (vtd->reg_gen != gen)
+		return false;
+	vtd->reg_draining = false;
+	return true;
+}
+
 void vtd_iotlb_reg_written(struct vtd *vtd, unsigned off)
 {
 	uint64_t v = vtd_reg64(vtd, off);
@@ -151,6 +176,9 @@ void vtd_iotlb_reg_written(struct vtd *vtd, unsigned off)
 	} else {
 		iaig = iotlb_run(vtd, v, &ev);
 		ev.inv.result = iaig ? VTD_INV_RES_DONE : VTD_INV_RES_IGNORED;
+		/* DR / DW are writable only with CAP.DRD / CAP.DWD (regs.c). */
+		if (iaig && (v & (VTD_IOTLB_DR | VTD_IOTLB_DW)) && !reg_drain(vtd))
+			return; /* a reset came while it waited: the register is new */
 	}
 	v &= ~(VTD_IOTLB_IVT | VTD_IOTLB_IAIG_MASK);
 	vtd_set_reg64(vtd, off, v | VTD_SET(VTD_IOTLB_IAIG, iaig));

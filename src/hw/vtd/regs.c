@@ -12,6 +12,7 @@
  * run once the whole register is written).
  */
 #include "caches.h"
+#include "drain.h"
 
 #include <stdlib.h>
 
@@ -90,6 +91,11 @@ static void reset_locked(struct vtd *vtd)
 	if (vtd->cfg.queued_invalidation)
 		vtd->regs[DW(VTD_REG_IECTL)] = (uint32_t)VTD_IECTL_IM;
 	vtd->fault_next = 0;
+	/* A queue run or an IOTLB_REG command waiting for a drain stops there. */
+	vtd->drain_pending = false;
+	vtd->reg_draining = false;
+	vtd->qi_gen++;
+	vtd->reg_gen++;
 	__atomic_store_n(&vtd->root, 0, __ATOMIC_RELEASE);
 	vtd_caches_flush(vtd);
 }
@@ -102,6 +108,7 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 
 	if (!cfg || !mem || !out || vtd_config_validate(cfg))
 		return -EINVAL;
+	vtd_drain_setup();
 	/* Cache-line aligned: the caches' counter shards and the memo state sit on lines of
 	 * their own. */
 	vtd = aligned_alloc(64, (sizeof(*vtd) + 63) & ~(size_t)63);
@@ -135,6 +142,15 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 		free(vtd);
 		return -ENOMEM;
 	}
+	if (vtd_drain_init(vtd)) {
+		pthread_mutex_destroy(&vtd->lock);
+		vtd_caches_fini(vtd);
+		free(vtd->regs);
+		free(vtd->wmask);
+		free(vtd->w1c);
+		free(vtd);
+		return -ENOMEM;
+	}
 	vtd->mem_size = mem_size(mem);
 	vtd->base = mem->base && vtd->mem_size >= 64 ? mem->base : NULL;
 	vtd_context_init(vtd);
@@ -152,6 +168,7 @@ void vtd_destroy(struct vtd *vtd)
 {
 	if (!vtd)
 		return;
+	vtd_drain_fini(vtd);
 	for (unsigned b = 0; b < 256; b++)
 		free(vtd->ats[b]);
 	pthread_mutex_destroy(&vtd->lock);
@@ -285,8 +302,10 @@ static void write32(struct vtd *vtd, unsigned off, uint32_t val, struct vtd_msi 
 		gcmd_write(vtd, val, msi); /* GCMD itself stores nothing: it reads 0 */
 		return;
 	}
-	if (!(vtd->wmask[i] | vtd->w1c[i]) || vtd_qi_write_blocked(vtd, off))
-		return; /* read-only, reserved or unimplemented, or locked */
+	if (!(vtd->wmask[i] | vtd->w1c[i]) || vtd_qi_write_blocked(vtd, off) ||
+	    (vtd->reg_draining && off - vtd->cfg.iro * 16 < 16))
+		return; /* read-only, reserved or unimplemented, or locked (IVA_REG and
+			   IOTLB_REG while an IOTLB_REG command drains: IVT is still set) */
 	vtd->regs[i] = ((old & ~vtd->wmask[i]) | (val & vtd->wmask[i])) & ~(val & vtd->w1c[i]);
 
 	switch (off) {

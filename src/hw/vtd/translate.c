@@ -10,6 +10,7 @@
  * in their architectural order to name its fault.
  */
 #include "caches.h"
+#include "drain.h"
 #include "memo.h"
 #include "pasid.h"
 #include "root_context.h"
@@ -864,10 +865,10 @@ static __attribute__((noinline)) bool memo_touch(struct vtd *vtd, const struct v
 	return true;
 }
 
-/* The completion's status, permissions, fault (0) and flags (0) with one store. */
-static inline void complete_word(struct pci_resp *resp, unsigned perm)
+/* The completion's status, permissions, fault (0) and flags with one store. */
+static inline void complete_word(struct pci_resp *resp, unsigned perm, unsigned flags)
 {
-	uint32_t v = (uint32_t)PCI_SC | perm << 8;
+	uint32_t v = (uint32_t)PCI_SC | perm << 8 | flags << 24;
 
 	_Static_assert(
 	    offsetof(struct pci_resp, perm) == offsetof(struct pci_resp, status) + 1 &&
@@ -878,14 +879,14 @@ static inline void complete_word(struct pci_resp *resp, unsigned perm)
 }
 
 /*
- * Serve the request from this thread's memo if it can (memo.h). Reads only this thread's
- * memo and three words others write rarely (the structure generation, the IOTLB slot's
- * version, the LRU clock); writes only this thread's memo.
+ * Serve the request from this thread's memo if it can (memo.h), with completion flags
+ * `flags`. Reads only this thread's memo and three words others write rarely (the structure
+ * generation, the IOTLB slot's version, the LRU clock); writes only this thread's memo.
  */
 static inline __attribute__((always_inline)) bool memo_serve(struct vtd *vtd, struct vtd_memo *m,
 							     struct vtd_memo_ent *e, uint64_t w,
 							     const struct pci_req *req,
-							     struct pci_resp *resp)
+							     struct pci_resp *resp, unsigned flags)
 {
 	uint64_t page = req->addr >> 12;
 
@@ -897,7 +898,7 @@ static inline __attribute__((always_inline)) bool memo_serve(struct vtd *vtd, st
 
 	resp->addr = e->out | (req->addr & 0xfff);
 	resp->page_size = e->page_size;
-	complete_word(resp, e->perm);
+	complete_word(resp, e->perm, flags);
 	__atomic_store_n(&m->hits, __atomic_load_n(&m->hits, __ATOMIC_RELAXED) + 1,
 			 __ATOMIC_RELAXED);
 	if (VTD_UNLIKELY(e->clock != (uint32_t)clock))
@@ -1254,7 +1255,7 @@ fs_walk_plain(const struct vtd *vtd, const struct vtd_access *a, uint64_t table,
 		return false;
 	resp->addr = out;
 	resp->page_size = 4096;
-	complete_word(resp, perm);
+	complete_word(resp, perm, 0);
 	return true;
 }
 
@@ -1423,7 +1424,59 @@ static __attribute__((noinline)) int translate_slow(struct vtd *vtd, const struc
 	return 0;
 }
 
-int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+/* Through the agent, without a memo: the request counted in the thread slot's shard. */
+static __attribute__((noinline)) int translate_counted(struct vtd *vtd, const struct pci_req *req,
+						       struct pci_resp *resp,
+						       enum vtd_drain_how how)
+{
+	unsigned tag = req->at != PCI_AT_TRANSLATION ? vtd_drain_enter_slot(vtd, how) : 0;
+	int ret =
+	    vtd->caching ? translate_slow(vtd, req, resp) : translate_uncached(vtd, req, resp);
+
+	return vtd_drain_finish(vtd, NULL, tag, ret, resp);
+}
+
+/* A request counted in this thread's memo (`tag`, in `c`) that the memo does not serve:
+ * the path behind it, then the count settled (drain.h). Out of line, so that the memo's
+ * path keeps nothing alive across a call. */
+static __attribute__((noinline)) int counted_slow(struct vtd *vtd, const struct pci_req *req,
+						  struct pci_resp *resp, struct vtd_drain_ctr *c,
+						  unsigned tag)
+{
+	int ret =
+	    vtd->caching ? translate_slow(vtd, req, resp) : translate_uncached(vtd, req, resp);
+
+	return vtd_drain_finish(vtd, c, tag, ret, resp);
+}
+
+/* A request counted in this thread's memo (`tag`) that the translation memo does not serve:
+ * the requester memo's path (as vtd_translate() takes it) or the full path, then the count
+ * settled. */
+static __attribute__((noinline)) int counted_miss(struct vtd *vtd, struct vtd_memo *m,
+						  struct vtd_memo_ent *e, const struct pci_req *req,
+						  struct pci_resp *resp, unsigned tag)
+{
+	uint64_t w = vtd_memo_word(req);
+	const struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
+	uint64_t gen = vtd_cache_gen(vtd);
+	uint64_t sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
+
+	if (VTD_LIKELY(rq->req == w && rq->sgen == sgen)) {
+		translate_rq(vtd, m, e, rq, gen, sgen, req, resp);
+		return vtd_drain_finish(vtd, &m->drain, tag, 0, resp);
+	}
+	return counted_slow(vtd, req, resp, &m->drain, tag);
+}
+
+/*
+ * vtd_translate(), and the agent's translate() with `how` its way of counting untranslated
+ * and translated requests in flight (drain.h): counted before anything is read, marked
+ * PCI_RESP_INFLIGHT when they complete PCI_SC, counted done at once otherwise.
+ */
+static inline __attribute__((always_inline)) int translate_entry(struct vtd *vtd,
+								 const struct pci_req *req,
+								 struct pci_resp *resp,
+								 const enum vtd_drain_how how)
 {
 	if (VTD_UNLIKELY(!vtd))
 		return -EINVAL;
@@ -1439,17 +1492,26 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 
 	if (VTD_LIKELY(m != NULL)) {
 		uint64_t w = vtd_memo_word(req);
+		unsigned tag = 0;
 
+		if (how && req->at != PCI_AT_TRANSLATION)
+			tag = vtd_drain_enter(vtd, &m->drain, how);
 		if (VTD_UNLIKELY(req->at == PCI_AT_TRANSLATED)) {
-			if (translated_serve(vtd, m, w, req, resp))
+			if (translated_serve(vtd, m, w, req, resp)) {
+				resp->flags = (uint8_t)tag;
 				return 0;
+			}
+			if (how)
+				return counted_slow(vtd, req, resp, &m->drain, tag);
 			return translate_slow(vtd, req, resp);
 		}
 
 		struct vtd_memo_ent *e = vtd_memo_slot(vtd, m, w, req->addr >> 12);
 
-		if (VTD_LIKELY(memo_serve(vtd, m, e, w, req, resp)))
+		if (VTD_LIKELY(memo_serve(vtd, m, e, w, req, resp, tag)))
 			return 0;
+		if (how)
+			return counted_miss(vtd, m, e, req, resp, tag);
 
 		/* The invalidation generation before the structure generation that vouches
 		 * for the requester memo: were an invalidation to drop one of the entries
@@ -1463,12 +1525,19 @@ int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *r
 			translate_rq(vtd, m, e, rq, gen, sgen, req, resp);
 			return 0;
 		}
+	} else if (how) {
+		return translate_counted(vtd, req, resp, how);
 	}
 	if (vtd->fast_uncached)
 		return translate_fast_uncached(vtd, req, resp);
 	if (!vtd->caching)
 		return translate_uncached(vtd, req, resp);
 	return translate_slow(vtd, req, resp);
+}
+
+int vtd_translate(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
+{
+	return translate_entry(vtd, req, resp, VTD_DRAIN_OFF);
 }
 
 void vtd_translate_ref(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp)
@@ -1478,12 +1547,24 @@ void vtd_translate_ref(struct vtd *vtd, const struct pci_req *req, struct pci_re
 	dispatch(vtd, req, resp, &run, true, false);
 }
 
-static int agent_translate(void *ctx, const struct pci_req *req, struct pci_resp *resp)
+/* The agent's translate(), as the process counts requests in flight (drain.h). */
+static int agent_translate_asym(void *ctx, const struct pci_req *req, struct pci_resp *resp)
 {
-	return vtd_translate(ctx, req, resp);
+	return translate_entry(ctx, req, resp, VTD_DRAIN_ASYM);
+}
+
+static int agent_translate_fence(void *ctx, const struct pci_req *req, struct pci_resp *resp)
+{
+	return translate_entry(ctx, req, resp, VTD_DRAIN_FENCE);
 }
 
 struct pci_translation_agent vtd_translation_agent(struct vtd *vtd)
 {
-	return (struct pci_translation_agent){.translate = agent_translate, .ctx = vtd};
+	vtd_drain_setup();
+	return (struct pci_translation_agent){
+	    .translate =
+		vtd_drain_how == VTD_DRAIN_ASYM ? agent_translate_asym : agent_translate_fence,
+	    .ctx = vtd,
+	    .done = vtd_drain_done,
+	};
 }

@@ -11,6 +11,7 @@
  *   translate.c     the request path that ties them together (2.5)
  *   inv_queue.c     queued invalidation: the queue, every descriptor, IQE/ITE/ICE (1.7, 5)
  *   reg_inv.c       register-based invalidation: CCMD, IOTLB_REG, IVA_REG (1.6)
+ *   drain.c         draining the requests in flight at an IOTLB invalidation (1.6, 5.3, 5.6)
  *   cache_inv.h     the invalidation entry points the translation caches implement (5.11)
  *   cache.c         the cache engine: sets, LRU, fills and drops, generations (cache.h)
  *   caches.c        the translation caches on it and their invalidation scopes (5.11)
@@ -87,6 +88,22 @@ struct vtd_cache {
 	struct vtd_cache_ctr ctr[VTD_CACHE_CTR_SHARDS];
 };
 
+/*
+ * Requests in flight (drain.h): how many requests one thread began and ended in each of the
+ * two epochs a drain tells apart - epoch parity p's pair at byte offset 16 p, which is the
+ * parity's bit in the epoch and in a completion's flags. Written only by the thread they
+ * belong to.
+ */
+struct vtd_drain_ctr {
+	struct {
+		uint64_t begun, ended;
+	} p[2];
+};
+
+struct vtd_drain_shard {
+	struct vtd_drain_ctr c;
+} __attribute__((aligned(64)));
+
 struct vtd_msi {
 	bool fault; /* send the fault event */
 	bool inv;   /* send the invalidation completion event */
@@ -147,7 +164,8 @@ struct vtd {
 	bool memo_ok;	 /* memos may be used (caches on, no trace callback) */
 	unsigned memo_n; /* entries per memo */
 	uint64_t sgen __attribute__((aligned(64)));
-	uint64_t memo_mask; /* memo entries - 1 */
+	uint64_t drain_epoch; /* drain.h: PCI_RESP_INFLIGHT | parity bit; moved by each drain */
+	uint64_t memo_mask;   /* memo entries - 1 */
 	/* By thread slot (memo.c): [0] and [VTD_THREAD_SLOTS + 1] stay NULL (a thread
 	 * without a slot yet, and one for which none was left). */
 	struct vtd_memo *memo[VTD_THREAD_SLOTS + 2];
@@ -165,7 +183,22 @@ struct vtd {
 
 	/* Invalidation (inv_queue.c, reg_inv.c), under the register lock. */
 	struct vtd_inv_stats inv_stats;
-	bool qi_last_wait; /* the last descriptor carried out was a wait */
+	bool qi_last_wait;  /* the last descriptor carried out was a wait */
+	bool drain_pending; /* an IOTLB invalidation asked for a drain the next wait does */
+	bool qi_draining;   /* a queue run waits for a drain with the lock released */
+	bool reg_draining;  /* so does an IOTLB_REG command: the IOTLB registers are busy */
+	uint64_t qi_gen;    /* moved when the queue is re-programmed, disabled or reset */
+	uint64_t reg_gen;   /* moved by each IOTLB_REG drain and by a reset */
+
+	/* Draining (drain.c): drains one at a time; which thread slots counted requests
+	 * (memos: bit s - 1 for slot s; shards: bit s of the pair); the registry of units. */
+	pthread_mutex_t drain_lock;
+	uint64_t memo_slots;
+	uint64_t shard_used[2];
+	struct vtd *drain_prev, *drain_next;
+	/* The counts of requests made without a memo, by thread slot (the last one, for
+	 * threads without a slot, with atomic additions). */
+	struct vtd_drain_shard drain_shard[VTD_THREAD_SLOTS + 2];
 };
 
 /* ---- config.c -------------------------------------------------------------------------- */
@@ -437,6 +470,9 @@ struct vtd_memo_ctr {
 };
 
 struct vtd_memo {
+	/* The requests this thread has in flight through the unit's agent (drain.h): first,
+	 * so that the epoch's bit is their offset, and on the line a hit writes anyway. */
+	struct vtd_drain_ctr drain;
 	/* The two common outcomes behind a requester-memo hit on a first-stage entry, each
 	 * one counter for the hits and misses they are (vtd_memo_counters): an IOTLB hit,
 	 * and an IOTLB miss whose walk started at a cached PDE. */
