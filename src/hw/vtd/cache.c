@@ -14,6 +14,7 @@ int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_
 	memset(c, 0, sizeof(*c));
 	c->sgen = &vtd->sgen;
 	c->gen = &vtd->inv_gen;
+	c->clock = &vtd->tclock; /* (the unit's caches set their own: caches.c) */
 	if (!geom->sets)
 		return 0;
 	c->sets = geom->sets;
@@ -21,7 +22,9 @@ int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_
 	c->words = VTD_CACHE_HDR + payload;
 	c->set_mask = geom->sets - 1;
 	c->summarize = sum;
-	c->set = calloc(c->sets, sizeof(*c->set));
+	c->set = aligned_alloc(64, (size_t)c->sets * sizeof(*c->set));
+	if (c->set)
+		memset(c->set, 0, (size_t)c->sets * sizeof(*c->set));
 	c->tags = calloc((size_t)c->sets * c->ways, sizeof(uint64_t));
 	c->data = calloc((size_t)c->sets * c->ways * c->words, sizeof(uint64_t));
 	c->ver = calloc((size_t)c->sets * c->ways, sizeof(*c->ver));

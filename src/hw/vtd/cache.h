@@ -40,11 +40,16 @@
  * the generation (both sequentially consistent), so a fill the invalidation does not see
  * there sees the new generation and is dropped.
  *
- * LRU. One clock for all of the unit's caches advances on each fill: the fill that makes
- * it c stamps its entry 2c, a use while it is c stamps 2c + 1 (above every entry filled or
- * used before), and a use writes its stamp at most once per tick (a stream of hits writes
- * nothing). The victim is an invalid entry (each set keeps a mask of its free ways, under
- * its lock) or the one with the oldest stamp. The clock is advanced without a locked
+ * LRU. A cache's clock advances on each of its fills: the fill that makes it c stamps its
+ * entry 2c, a use while it is c stamps 2c + 1 (above every entry filled or used before),
+ * and a use writes its stamp at most once per tick (a stream of hits writes nothing). The
+ * victim is an invalid entry (each set keeps a mask of its free ways, under its lock) or
+ * the one with the oldest stamp. Stamps are compared only within a set, so caches may
+ * share a clock or not: the context and PASID caches share one, the paging-structure
+ * caches another, and the IOTLB has its own - so that IOTLB fills, the common ones, do not
+ * make every use of a context or PASID entry write its stamp again. Every fill also
+ * advances the unit's clock (vtd->clock), the request memos' epoch: a memo entry refreshes
+ * the stamps it stands for once per epoch (memo.h). Clocks are advanced without a locked
  * instruction: two fills at once may share a tick.
  *
  * A fill replaces the entry with the same tag if the set has one. A lookup that missed
@@ -233,17 +238,33 @@ static inline void vtd_memo_stale(struct vtd *vtd)
 	__atomic_fetch_add(&vtd->sgen, 1, __ATOMIC_RELEASE);
 }
 
-/* The LRU clock (see above). */
+/* The memos' epoch: moved by every fill (see above). */
 static inline uint64_t vtd_clock(const struct vtd *vtd)
 {
 	return __atomic_load_n(&vtd->clock, __ATOMIC_RELAXED);
+}
+
+/* A cache's LRU clock (see above). */
+static inline uint64_t vtd_cache_clock(const struct vtd_cache *c)
+{
+	return __atomic_load_n(c->clock, __ATOMIC_RELAXED);
+}
+
+/* A slot's LRU stamp for time `t` (2c for a fill at tick c, 2c + 1 for a use): the slot's
+ * low six bits below it, so that the stamps of a set's ways (at most 64, consecutive slots)
+ * all differ and the least recently used way is where the smallest one is. */
+#define VTD_STAMP_SLOT_BITS 6
+
+static inline uint64_t vtd_stamp(uint64_t t, size_t slot)
+{
+	return t << VTD_STAMP_SLOT_BITS | (slot & ((1u << VTD_STAMP_SLOT_BITS) - 1));
 }
 
 /* A use of the entry in `slot` for LRU: its stamp, written at most once per tick. */
 static inline void vtd_cache_touch(struct vtd_cache *c, unsigned slot, uint64_t clock)
 {
 	uint64_t *stamp = &c->stamp[slot];
-	uint64_t now = 2 * clock + 1;
+	uint64_t now = vtd_stamp(2 * clock + 1, slot);
 
 	if (vtd_cache_word(stamp) != now)
 		__atomic_store_n(stamp, now, __ATOMIC_RELAXED);
@@ -277,6 +298,7 @@ vtd_cache_lookup_seen(const struct vtd *vtd, struct vtd_cache *c, unsigned set, 
 {
 	/* The geometry in locals: the acquire loads below would make the compiler read it
 	 * again each time. c->words == n + VTD_CACHE_HDR for every caller. */
+	(void)vtd;
 	const unsigned ways = c->ways, first = set * ways, stride = n + VTD_CACHE_HDR;
 	const struct vtd_cset *s = &c->set[set];
 	const uint64_t *tags = c->tags + first;
@@ -305,7 +327,7 @@ vtd_cache_lookup_seen(const struct vtd *vtd, struct vtd_cache *c, unsigned set, 
 			return false;
 		}
 		*slot = first + w;
-		vtd_cache_touch(c, first + w, vtd_clock(vtd));
+		vtd_cache_touch(c, first + w, vtd_cache_clock(c));
 		return true;
 	}
 }
@@ -387,21 +409,20 @@ vtd_cache_find_locked(const struct vtd_cache *c, size_t first, uint64_t tag0, ui
 	}
 }
 
-/* The least recently used way of a full set: the oldest stamp (ways unrolled). */
-static inline __attribute__((always_inline)) unsigned vtd_lru_way_n(const uint64_t *stamps,
-								    const unsigned ways)
+/* The least recently used way of a full set, whose first slot is `first`: the oldest stamp
+ * (ways unrolled) - the way is in its low bits (vtd_stamp()). */
+static inline __attribute__((always_inline)) unsigned
+vtd_lru_way_n(const uint64_t *stamps, size_t first, const unsigned ways)
 {
 	uint64_t oldest = vtd_cache_word(&stamps[0]);
-	unsigned victim = 0;
 
 #pragma GCC unroll 16
 	for (unsigned w = 1; w < ways; w++) {
 		uint64_t st = vtd_cache_word(&stamps[w]);
 
-		victim = st < oldest ? w : victim;
 		oldest = st < oldest ? st : oldest;
 	}
-	return victim;
+	return (unsigned)((oldest - first) & ((1u << VTD_STAMP_SLOT_BITS) - 1));
 }
 
 static inline __attribute__((always_inline)) unsigned vtd_lru_way(const struct vtd_cache *c,
@@ -409,15 +430,16 @@ static inline __attribute__((always_inline)) unsigned vtd_lru_way(const struct v
 {
 	const uint64_t *stamps = c->stamp + first;
 
+	_Static_assert(64 <= 1u << VTD_STAMP_SLOT_BITS, "a set's ways (at most 64) in a stamp");
 	switch (c->ways) {
 	case 4:
-		return vtd_lru_way_n(stamps, 4);
+		return vtd_lru_way_n(stamps, first, 4);
 	case 8:
-		return vtd_lru_way_n(stamps, 8);
+		return vtd_lru_way_n(stamps, first, 8);
 	case 16:
-		return vtd_lru_way_n(stamps, 16);
+		return vtd_lru_way_n(stamps, first, 16);
 	default:
-		return vtd_lru_way_n(stamps, c->ways);
+		return vtd_lru_way_n(stamps, first, c->ways);
 	}
 }
 
@@ -472,13 +494,14 @@ static inline void vtd_cache_gsum_add(struct vtd_cache *c, const uint64_t sum[VT
  * the sequence at which a lookup found the set without the tag (vtd_cache_lookup), or
  * VTD_CACHE_UNSEEN - when no writer has been in the set since, the tag is known to be
  * absent and the ways are not searched for it. The fill is counted in the cache's shard
- * for this thread, or in `mc` (the thread's memo counts for the cache). Inline, for a
- * constant `n`, in each cache's fill.
+ * for this thread, or in `mc` (the thread's memo counts for the cache) - there only its
+ * eviction if the caller counts the fill itself (`fill_counted`). Inline, for a constant
+ * `n`, in each cache's fill.
  */
 static inline __attribute__((always_inline)) struct vtd_fill
-vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
-	       const uint64_t *payload, const unsigned n, const uint64_t sum[VTD_CACHE_SUMS],
-	       uint64_t gen, long long seen, struct vtd_memo_ctr *mc)
+vtd_cache_fill_c(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
+		 const uint64_t *payload, const unsigned n, const uint64_t sum[VTD_CACHE_SUMS],
+		 uint64_t gen, long long seen, struct vtd_memo_ctr *mc, const bool fill_counted)
 {
 	const unsigned words = n + VTD_CACHE_HDR;
 	struct vtd_cset *s = &c->set[set];
@@ -493,15 +516,13 @@ vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0
 		vtd_size_count(c, tag0, 1);
 	/* Likewise the cache-wide summary, before the generation (see above); only when the
 	 * set's summary lacks a bit (what a set's summary has, the cache-wide one has). */
-	uint64_t c0 = 0, c1 = 0, c2 = 0;
 	bool new_sum = false;
 
 	_Static_assert(VTD_CACHE_SUMS == 3, "three summary words");
 	if (sum) {
-		c0 = __atomic_load_n(&s->sum[0], __ATOMIC_RELAXED);
-		c1 = __atomic_load_n(&s->sum[1], __ATOMIC_RELAXED);
-		c2 = __atomic_load_n(&s->sum[2], __ATOMIC_RELAXED);
-		new_sum = (sum[0] & ~c0) | (sum[1] & ~c1) | (sum[2] & ~c2);
+		new_sum = (sum[0] & ~__atomic_load_n(&s->sum[0], __ATOMIC_RELAXED)) |
+			  (sum[1] & ~__atomic_load_n(&s->sum[1], __ATOMIC_RELAXED)) |
+			  (sum[2] & ~__atomic_load_n(&s->sum[2], __ATOMIC_RELAXED));
 		if (VTD_UNLIKELY(new_sum))
 			vtd_cache_gsum_add(c, sum);
 	}
@@ -525,27 +546,42 @@ vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0
 	}
 
 	size_t slot = first + w;
-	uint64_t *e = c->data + slot * words, now = vtd_clock(vtd) + 1;
+	uint64_t *e = c->data + slot * words, now = vtd_cache_clock(c) + 1;
 
-	__atomic_store_n(&vtd->clock, now, __ATOMIC_RELAXED);
+	__atomic_store_n(c->clock, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&vtd->clock, vtd_clock(vtd) + 1, __ATOMIC_RELAXED);
 	if (VTD_UNLIKELY(c->count_sizes) && f.replaced && (vtd_cache_word(&c->tags[slot]) & 3))
 		vtd_size_count(c, vtd_cache_word(&c->tags[slot]), -1);
 	__atomic_store_n(&c->tags[slot], tag0, __ATOMIC_RELEASE);
 	__atomic_store_n(&e[VTD_CACHE_TAG1], tag1, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->stamp[slot], 2 * now, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->stamp[slot], vtd_stamp(2 * now, slot), __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < n; i++)
 		__atomic_store_n(&e[VTD_CACHE_HDR + i], payload[i], __ATOMIC_RELEASE);
 	f.ver = vtd_cache_bump_ver(c, slot);
 	if (VTD_UNLIKELY(new_sum)) {
-		/* Usually the set's summary has the bits already: nothing to write. */
-		__atomic_store_n(&s->sum[0], c0 | sum[0], __ATOMIC_RELAXED);
-		__atomic_store_n(&s->sum[1], c1 | sum[1], __ATOMIC_RELAXED);
-		__atomic_store_n(&s->sum[2], c2 | sum[2], __ATOMIC_RELAXED);
+		/* Usually the set's summary has the bits already: nothing to write. (Only
+		 * writers, under the set's lock, change it.) */
+		for (int i = 0; i < VTD_CACHE_SUMS; i++)
+			__atomic_store_n(&s->sum[i],
+					 __atomic_load_n(&s->sum[i], __ATOMIC_RELAXED) | sum[i],
+					 __ATOMIC_RELAXED);
 	}
 	vtd_set_unlock(s, q);
 	f.slot = (int)slot;
-	vtd_cache_count_fill(c, f.evicted, mc);
+	if (fill_counted)
+		__atomic_store_n(&mc->evict, mc->evict + f.evicted, __ATOMIC_RELAXED);
+	else
+		vtd_cache_count_fill(c, f.evicted, mc);
 	return f;
+}
+
+/* vtd_cache_fill_c(), the fill counted with it. */
+static inline __attribute__((always_inline)) struct vtd_fill
+vtd_cache_fill(struct vtd *vtd, struct vtd_cache *c, unsigned set, uint64_t tag0, uint64_t tag1,
+	       const uint64_t *payload, const unsigned n, const uint64_t sum[VTD_CACHE_SUMS],
+	       uint64_t gen, long long seen, struct vtd_memo_ctr *mc)
+{
+	return vtd_cache_fill_c(vtd, c, set, tag0, tag1, payload, n, sum, gen, seen, mc, false);
 }
 
 #endif

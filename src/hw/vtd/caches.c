@@ -74,6 +74,11 @@ int vtd_caches_init(struct vtd *vtd)
 	/* Context and PASID-cache fills check their own invalidations' generation (cache.h). */
 	vtd->ctxc.gen = &vtd->ctx_gen;
 	vtd->pc.gen = &vtd->ctx_gen;
+	/* LRU clocks (cache.h): the context and PASID caches share one, as do the
+	 * paging-structure caches; the IOTLB's fills, the common ones, move only its own. */
+	vtd->ctxc.clock = vtd->pc.clock = &vtd->sclock;
+	vtd->iotlb.clock = &vtd->tclock;
+	vtd->fspc.clock = vtd->sspc.clock = &vtd->pclock;
 	vtd->caching = vtd->ctxc.sets || vtd->pc.sets || vtd->iotlb.sets || vtd->fspc.sets;
 	vtd->negative = c->caching_mode;
 	/* Request memos (memo.h) stand for a context-cache, PASID-cache and IOTLB hit: they

@@ -83,11 +83,9 @@ struct vtd_memo *vtd_memo_create(struct vtd *vtd)
 	if (!m)
 		return NULL; /* no memo: the full path serves */
 	memset(m, 0, size);
-	m->lru = calloc(vtd->memo_n, sizeof(*m->lru));
 	m->rq = aligned_alloc(64, VTD_MEMO_RQ_N * sizeof(*m->rq));
 	m->psc = aligned_alloc(64, VTD_MEMO_PSC_N * sizeof(*m->psc));
-	if (!m->lru || !m->rq || !m->psc) {
-		free(m->lru);
+	if (!m->rq || !m->psc) {
 		free(m->rq);
 		free(m->psc);
 		free(m);
@@ -145,6 +143,8 @@ struct vtd_memo_rq *vtd_memo_rq_fill(struct vtd *vtd, const struct pci_req *req,
 	rq->acc = a->acc;
 	rq->pass = pass;
 	rq->fpd = fpd;
+	rq->sclock = ~0ull; /* its first use refreshes the stamps */
+	rq->cshift = pe->fs_levels == 5 ? 63 - 56 : 63 - 47; /* (vtd_fs_canonical()) */
 	rq->tag1 = vtd_iotlb_tag1(pe->did, a->pasid);
 	rq->imix = vtd_iotlb_mix(pe->did);
 	rq->fmix = vtd_fspc_mix(rq->tag1);
@@ -156,7 +156,6 @@ void vtd_memo_fini(struct vtd *vtd)
 {
 	for (unsigned i = 0; i < VTD_THREAD_SLOTS + 2; i++) {
 		if (vtd->memo[i]) {
-			free(vtd->memo[i]->lru);
 			free(vtd->memo[i]->rq);
 			free(vtd->memo[i]->psc);
 		}
@@ -184,13 +183,15 @@ void vtd_memo_counters(const struct vtd *vtd, struct vtd_cache_counters out[VTD_
 		else
 			scalable += now;
 		uint64_t fhit = __atomic_load_n(&m->fast_hit, __ATOMIC_RELAXED);
-		uint64_t fmiss = __atomic_load_n(&m->fast_miss, __ATOMIC_RELAXED);
+		uint64_t ffill = __atomic_load_n(&m->fast_fill, __ATOMIC_RELAXED);
+		uint64_t fmiss = __atomic_load_n(&m->fast_miss, __ATOMIC_RELAXED) + ffill;
 
 		out[VTD_CACHE_CONTEXT].hits += legacy + scalable + fhit + fmiss;
 		out[VTD_CACHE_PASID].hits += scalable + fhit + fmiss;
 		out[VTD_CACHE_IOTLB].hits += legacy + scalable + fhit;
 		out[VTD_CACHE_IOTLB].misses += fmiss;
 		out[VTD_CACHE_PSCACHE_FS].hits += fmiss;
+		out[VTD_CACHE_IOTLB].fills += ffill;
 		for (int c = 0; c < VTD_CACHE_COUNT; c++) {
 			out[c].hits += __atomic_load_n(&m->ctr[c].hit, __ATOMIC_RELAXED);
 			out[c].misses += __atomic_load_n(&m->ctr[c].miss, __ATOMIC_RELAXED);

@@ -58,7 +58,7 @@
 
 #include <stddef.h>
 
-#define VTD_MEMO_NO_SLOT (~0u) /* struct vtd_memo_lru: not in that cache */
+#define VTD_MEMO_NO_SLOT (~0u) /* a memo's PASID-cache slot: none */
 
 /*
  * A request as the memo keys it: one 8-byte load of struct pci_req from `pasid` (PASID,
@@ -146,14 +146,14 @@ vtd_memo_put(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *e, const 
 	e->req = w;
 	e->page = page;
 	e->out = out;
-	e->page_size = page_size;
+	e->page_size = (uint32_t)page_size;
 	e->sgen = sgen;
 	e->verp = &vtd->iotlb.ver[tlb_slot];
 	e->ver = ver;
 	e->clock = (uint32_t)vtd_clock(vtd);
 	e->perm = perm;
-	m->lru[e - m->ent] = (struct vtd_memo_lru){.ctx_slot = ctx_slot,
-						   .pc_slot = legacy ? VTD_MEMO_NO_SLOT : pc_slot};
+	e->ctx_slot = ctx_slot;
+	e->pc_slot = legacy ? VTD_MEMO_NO_SLOT : pc_slot;
 }
 
 /*

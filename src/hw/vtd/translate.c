@@ -685,6 +685,9 @@ void vtd_translate_init(struct vtd *vtd)
 	vtd->uf_root_chk = VTD_SRE_Q0_LP | VTD_SRE_Q0_RSVD | vtd->ptr_rsvd;
 	vtd->uf_ctx_chk = VTD_SCE_Q0_P | vtd->sm_ctx_rsvd[0];
 	vtd->uf_dir_chk = VTD_PDE_P | VTD_PDE_RSVD | vtd->ptr_rsvd;
+	/* A quad-word at pa may be read directly iff pa < direct_end (vtd->base is only set
+	 * when memory is at least 64 bytes). */
+	vtd->direct_end = vtd->base ? vtd->mem_size - 7 : 0;
 	for (unsigned row = 0; row < 64; row++) {
 		struct vtd_pe pe = {.flags = ((row & 16) ? VTD_PE_WPE : 0) |
 					     ((row & 32) ? VTD_PE_SMEP : 0)};
@@ -852,16 +855,17 @@ dispatch(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp, stru
 /* ---- the request memo (memo.h) --------------------------------------------------------- */
 
 /* A memo hit is a use of the entries it stands for: refresh their LRU stamps. */
-static __attribute__((noinline)) bool memo_touch(struct vtd *vtd, const struct vtd_memo *m,
-						 struct vtd_memo_ent *e, uint64_t clock)
+static __attribute__((noinline)) bool memo_touch(struct vtd *vtd, struct vtd_memo_ent *e,
+						 uint64_t clock)
 {
-	e->clock = (uint32_t)clock;
-	const struct vtd_memo_lru *l = &m->lru[e - m->ent];
+	uint64_t sclock = vtd_cache_clock(&vtd->ctxc);
 
-	vtd_cache_touch(&vtd->iotlb, (unsigned)(e->verp - vtd->iotlb.ver), clock);
-	vtd_cache_touch(&vtd->ctxc, l->ctx_slot, clock);
-	if (l->pc_slot != VTD_MEMO_NO_SLOT)
-		vtd_cache_touch(&vtd->pc, l->pc_slot, clock);
+	e->clock = (uint32_t)clock;
+	vtd_cache_touch(&vtd->iotlb, (unsigned)(e->verp - vtd->iotlb.ver),
+			vtd_cache_clock(&vtd->iotlb));
+	vtd_cache_touch(&vtd->ctxc, e->ctx_slot, sclock);
+	if (e->pc_slot != VTD_MEMO_NO_SLOT)
+		vtd_cache_touch(&vtd->pc, e->pc_slot, sclock);
 	return true;
 }
 
@@ -902,7 +906,7 @@ static inline __attribute__((always_inline)) bool memo_serve(struct vtd *vtd, st
 	__atomic_store_n(&m->hits, __atomic_load_n(&m->hits, __ATOMIC_RELAXED) + 1,
 			 __ATOMIC_RELAXED);
 	if (VTD_UNLIKELY(e->clock != (uint32_t)clock))
-		return memo_touch(vtd, m, e, clock);
+		return memo_touch(vtd, e, clock);
 	return true;
 }
 
@@ -925,10 +929,12 @@ static inline __attribute__((always_inline)) bool fs_fast_pde(struct vtd *vtd, s
 
 	if (VTD_LIKELY(e->tag0 == tag0 && e->tag1 == tag1 && e->sgen == sgen &&
 		       __atomic_load_n(e->verp, __ATOMIC_ACQUIRE) == e->ver)) {
-		vtd_cache_touch(&vtd->fspc, e->slot, vtd_clock(vtd));
+		vtd_cache_touch(&vtd->fspc, e->slot, vtd_cache_clock(&vtd->fspc));
 		*word = e->word;
 		return true;
 	}
+	uint64_t clock = vtd_cache_clock(&vtd->fspc);
+
 	/* (tag0 has no VTD_PSC_NESTED: vtd_fspc_set() of it is this.) */
 	if (!vtd->fspc.sets ||
 	    !vtd_cache_lookup(vtd, &vtd->fspc, vtd_cache_set(&vtd->fspc, tag0 ^ rq->fmix), tag0,
@@ -941,6 +947,7 @@ static inline __attribute__((always_inline)) bool fs_fast_pde(struct vtd *vtd, s
 	e->verp = &vtd->fspc.ver[slot];
 	e->ver = ver;
 	e->slot = slot;
+	e->clock = clock; /* (the lookup refreshed its stamp) */
 	*word = p[0];
 	return true;
 }
@@ -953,11 +960,14 @@ static inline __attribute__((always_inline)) bool fs_fast_pde(struct vtd *vtd, s
  * checks and fills as translate_pe() and translate_walk(), without what they need for
  * anything else; counted in the thread's memo. Returns false - having counted and filled
  * nothing - when the request needs more (a fault, A/D to set, an entry that cannot serve
- * it); the full path then does it all.
+ * it); the full path then does it all. fs_fast() has the most common of these inline and
+ * comes here for the others.
  */
-static inline __attribute__((always_inline)) bool
-fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const struct vtd_memo_rq *rq,
-	uint64_t gen, uint64_t sgen, const struct pci_req *req, struct pci_resp *resp)
+static __attribute__((noinline)) bool fs_fast_slow(struct vtd *vtd, struct vtd_memo *m,
+						   struct vtd_memo_ent *me,
+						   const struct vtd_memo_rq *rq, uint64_t gen,
+						   uint64_t sgen, const struct pci_req *req,
+						   struct pci_resp *resp)
 {
 	const struct vtd_pe *pe = &rq->pe;
 	uint64_t addr = req->addr;
@@ -1084,6 +1094,122 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 	return true;
 }
 
+/* An IOTLB hit behind a requester-memo hit (fs_fast()): the 4 KiB entry's payload `p` in
+ * `slot` at version `ver`. */
+struct fs_hit {
+	uint64_t p[2];
+	unsigned slot;
+	uint32_t ver;
+};
+
+static __attribute__((noinline)) bool fs_fast_hit(struct vtd_memo *m, struct vtd_memo_ent *me,
+						  const struct vtd_memo_rq *rq, uint64_t sgen,
+						  const struct pci_req *req, struct pci_resp *resp,
+						  const struct fs_hit *h, struct vtd *vtd)
+{
+	const struct vtd_access a = {
+	    .addr = req->addr, .pasid = rq->pasid, .sid = req->rid, .at = req->at, .acc = rq->acc};
+	struct vtd_iotlb_ent ent;
+
+	vtd_iotlb_decode(h->p, 0, &ent);
+	if (VTD_UNLIKELY(ent.neg) || !serve_hit(&a, &rq->pe, &ent, resp))
+		return false;
+	/* A context, PASID-cache and IOTLB hit. */
+	__atomic_store_n(&m->fast_hit, m->fast_hit + 1, __ATOMIC_RELAXED);
+	vtd_memo_put(vtd, m, me, req, resp->addr & ~0xfffull, resp->page_size, resp->perm, h->slot,
+		     h->ver, rq->ctx_slot, rq->pc_slot, sgen, false);
+	return true;
+}
+
+/*
+ * fs_fast_slow()'s most common cases inline: a 4 KiB IOTLB hit (fs_fast_hit()), and the
+ * miss of a 4 KiB page whose PDE this thread's paging-structure memo holds, while the IOTLB
+ * holds no large page - the leaf read and checked with one mask, the outcome from the
+ * requester's permission table, the IOTLB fill and the translation-memo fill. Anything
+ * else goes to fs_fast_slow() before anything is counted or filled.
+ */
+static inline __attribute__((always_inline)) bool
+fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const struct vtd_memo_rq *rq,
+	uint64_t gen, uint64_t sgen, const struct pci_req *req, struct pci_resp *resp)
+{
+	uint64_t addr = req->addr, tag0 = vtd_iotlb_tag0(addr, 0), tag1 = rq->tag1;
+	unsigned set = vtd_cache_set(&vtd->iotlb, tag0 ^ rq->imix);
+	long long seen = VTD_CACHE_UNSEEN;
+	struct fs_hit h;
+
+	if (VTD_UNLIKELY((rq->acc & VTD_ACC_ATS) && in_intr_range(addr)))
+		return false;
+	if (vtd_cache_lookup_seen(vtd, &vtd->iotlb, set, tag0, tag1, h.p, 2, &h.slot, &h.ver,
+				  &seen))
+		return fs_fast_hit(m, me, rq, sgen, req, resp, &h, vtd);
+
+	/* The PDE from this thread's paging-structure memo (fs_fast_pde()), trusted while the
+	 * cache slot keeps its version. */
+	uint64_t ptag0 = vtd_psc_tag0(addr, 2);
+	struct vtd_memo_psc *pm = vtd_memo_psc_slot(m, ptag0, rq->fmix);
+
+	if (VTD_UNLIKELY(__atomic_load_n(&vtd->iotlb.size[1], __ATOMIC_SEQ_CST) |
+			 __atomic_load_n(&vtd->iotlb.size[2], __ATOMIC_SEQ_CST)) ||
+	    VTD_UNLIKELY((uint64_t)((int64_t)(addr << rq->cshift) >> rq->cshift) != addr) ||
+	    VTD_UNLIKELY(pm->tag0 != ptag0 || pm->tag1 != tag1 || pm->sgen != sgen ||
+			 __atomic_load_n(pm->verp, __ATOMIC_ACQUIRE) != pm->ver))
+		return fs_fast_slow(vtd, m, me, rq, gen, sgen, req, resp);
+
+	/* The leaf, as the walk reads it below the cached PDE: present, no reserved bit. */
+	const uint32_t flags = rq->pe.flags;
+	uint64_t word = pm->word, pa = (word & VTD_FL_ADDR_MASK) + VTD_PT_INDEX(addr, 1) * 8;
+	uint64_t leaf, and_all, or_all, out;
+
+	if (VTD_UNLIKELY(pa >= vtd->direct_end))
+		return fs_fast_slow(vtd, m, me, rq, gen, sgen, req, resp);
+	leaf = __atomic_load_n((const uint64_t *)(const void *)(vtd->base + pa), __ATOMIC_ACQUIRE);
+	if (VTD_UNLIKELY((leaf & vtd->fs_chk[!!(flags & VTD_PE_NXE)][1]) != VTD_FL_P))
+		return false;
+	/* As the walk gathers them (4.1): R/W, U/S ANDed, XD ORed over the levels. */
+	and_all = (~(uint64_t)(VTD_FL_RW | VTD_FL_US) | word) & leaf;
+	or_all = (word & VTD_FL_XD) | leaf;
+	out = (leaf & VTD_FL_ADDR_MASK) | (addr & 0xfff);
+
+	/* What translate_once() decides from the permissions, from the requester's table;
+	 * then A (EA) set at every level, D on the leaf if needed, and an output outside the
+	 * interrupt range. */
+	unsigned pt = rq->ptab[vtd_fs_key(and_all, or_all, leaf)];
+	bool dirty = pt & VTD_RQ_DIRTY;
+	uint64_t acc_bits = VTD_FL_A | ((flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
+
+	if (VTD_UNLIKELY(!(pt & VTD_RQ_OK) || in_intr_range(out) ||
+			 (and_all & acc_bits) != acc_bits || (dirty && !(leaf & VTD_FL_D))))
+		return false;
+	resp->addr = out;
+	resp->page_size = 4096;
+	complete_word(resp, pt & 0xff, 0);
+	/* A context and PASID-cache hit, an IOTLB miss, a PDE hit: the PSC entry's stamp
+	 * refreshed once per tick of its clock. */
+	uint64_t pclock = vtd_cache_clock(&vtd->fspc);
+
+	if (VTD_UNLIKELY(pm->clock != pclock)) {
+		vtd_cache_touch(&vtd->fspc, pm->slot, pclock);
+		pm->clock = pclock;
+	}
+
+	/* The IOTLB entry as vtd_iotlb_words() makes it. */
+	uint64_t p[2] = {(out & ~0xfffull) | VTD_PGTT_FS | ((dirty || (leaf & VTD_FL_D)) ? 8 : 0),
+			 pt >> VTD_RQ_XL_SHIFT | XL_ALL << 8};
+	struct vtd_fill f = vtd_cache_fill_c(vtd, &vtd->iotlb, set, tag0, tag1, p, 2, rq->sum, gen,
+					     seen, &m->ctr[VTD_CACHE_IOTLB], true);
+
+	/* The counts: a context and PASID-cache hit, an IOTLB miss, a PDE hit, and the IOTLB
+	 * fill if it went in. */
+	if (VTD_LIKELY(f.slot >= 0)) {
+		__atomic_store_n(&m->fast_fill, m->fast_fill + 1, __ATOMIC_RELAXED);
+		vtd_memo_put(vtd, m, me, req, out & ~0xfffull, 4096, (uint8_t)pt, (unsigned)f.slot,
+			     f.ver, rq->ctx_slot, rq->pc_slot, sgen, false);
+	} else {
+		__atomic_store_n(&m->fast_miss, m->fast_miss + 1, __ATOMIC_RELAXED);
+	}
+	return true;
+}
+
 /* translate_rq()'s request when fs_fast() cannot serve it: the full path from the PASID
  * entry on (translate_pe()), with the context and PASID-cache slots the memo stands for. */
 static __attribute__((noinline)) void translate_rq_full(struct vtd *vtd, struct vtd_memo *m,
@@ -1105,37 +1231,51 @@ static __attribute__((noinline)) void translate_rq_full(struct vtd *vtd, struct 
 	translate_pe(vtd, req, &a, &rq->pe, rq->fpd, resp, &run, false, true);
 }
 
-/*
- * A request whose context and PASID-cache decisions this thread's requester memo holds
- * (memo.h) - so its word passed vtd_translate()'s checks before, and check mode is off:
- * count and refresh the cache entries the memo stands for, then pass a translated request
- * or translate with the PASID entry, the rest of the path as translate_scalable() and
- * translate_legacy() go on. `gen`, `sgen`: the invalidation generation, and then the
- * structure generation the entry was checked under (vtd_translate()).
- */
-static __attribute__((noinline)) void translate_rq(struct vtd *vtd, struct vtd_memo *m,
-						   struct vtd_memo_ent *e,
-						   const struct vtd_memo_rq *rq, uint64_t gen,
-						   uint64_t sgen, const struct pci_req *req,
-						   struct pci_resp *resp)
-{
-	uint64_t clock = vtd_clock(vtd);
+static int translate_slow(struct vtd *vtd, const struct pci_req *req, struct pci_resp *resp);
 
-	vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, clock);
-	if (VTD_UNLIKELY(rq->pass)) {
-		vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
-		pass(resp, req->addr);
-		return;
+/*
+ * A request (not a translated one) that missed this thread's translation memo `m` at entry
+ * `e` (memo.h), with request word `w`. If the requester memo holds the context and
+ * PASID-cache decisions for its word - so it passed vtd_translate()'s checks before, and
+ * check mode is off: count and refresh the cache entries the memo stands for, then
+ * translate with the PASID entry, the rest of the path as translate_scalable() and
+ * translate_legacy() go on. Otherwise the path through the caches (translate_slow()).
+ */
+static __attribute__((noinline)) int translate_rq(struct vtd *vtd, struct vtd_memo *m,
+						  struct vtd_memo_ent *e, uint64_t w,
+						  const struct pci_req *req, struct pci_resp *resp)
+{
+	/* The invalidation generation before the structure generation that vouches for the
+	 * requester memo: were an invalidation to drop one of the entries it stands for after
+	 * the first and before the second, the fills of this translation would be dropped
+	 * (vtd_cache_inv_end). */
+	struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
+	uint64_t gen = vtd_cache_gen(vtd);
+	uint64_t sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
+
+	if (VTD_UNLIKELY(rq->req != w || rq->sgen != sgen))
+		return translate_slow(vtd, req, resp);
+
+	/* A use of the context and PASID-cache entries: their stamps refreshed once per tick
+	 * of their clock (no fill has replaced them: the structure generation holds). */
+	uint64_t sclock = vtd_cache_clock(&vtd->ctxc);
+
+	if (VTD_UNLIKELY(rq->sclock != sclock)) {
+		vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, sclock);
+		if (rq->pc_slot != VTD_MEMO_NO_SLOT)
+			vtd_cache_touch(&vtd->pc, rq->pc_slot, sclock);
+		rq->sclock = sclock;
 	}
-	if (rq->pc_slot != VTD_MEMO_NO_SLOT)
-		vtd_cache_touch(&vtd->pc, rq->pc_slot, clock);
+	/* (No pass entry here: those are made for translated requests only, whose word has
+	 * AT = 2, and vtd_translate() serves them with translated_serve().) */
 	/* (fs_fast() counts the context and PASID-cache hits with what it counts.) */
 	if (VTD_LIKELY(rq->pe.pgtt == VTD_PGTT_FS) && fs_fast(vtd, m, e, rq, gen, sgen, req, resp))
-		return;
+		return 0;
 	vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
 	if (rq->pc_slot != VTD_MEMO_NO_SLOT)
 		vtd_memo_count(m, VTD_CACHE_PASID, hit, 1);
 	translate_rq_full(vtd, m, rq, gen, sgen, req, resp);
+	return 0;
 }
 
 /*
@@ -1149,14 +1289,20 @@ static inline __attribute__((always_inline)) bool translated_serve(struct vtd *v
 								   const struct pci_req *req,
 								   struct pci_resp *resp)
 {
-	const struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
+	struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
 
 	/* The request word (AT = 2 in it) made a pass entry, or none. */
 	if (rq->req != w || rq->sgen != __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE) ||
 	    VTD_UNLIKELY(!rq->pass))
 		return false;
 	vtd_memo_count(m, VTD_CACHE_CONTEXT, hit, 1);
-	vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, vtd_clock(vtd));
+	/* The context entry's stamp, refreshed once per tick of its clock (translate_rq()). */
+	uint64_t sclock = vtd_cache_clock(&vtd->ctxc);
+
+	if (VTD_UNLIKELY(rq->sclock != sclock)) {
+		vtd_cache_touch(&vtd->ctxc, rq->ctx_slot, sclock);
+		rq->sclock = sclock;
+	}
 	pass(resp, req->addr);
 	return true;
 }
@@ -1450,22 +1596,21 @@ static __attribute__((noinline)) int counted_slow(struct vtd *vtd, const struct 
 }
 
 /* A request counted in this thread's memo (`tag`) that the translation memo does not serve:
- * the requester memo's path (as vtd_translate() takes it) or the full path, then the count
- * settled. */
+ * the requester memo's path or the full path (translate_rq()), then the count settled. */
 static __attribute__((noinline)) int counted_miss(struct vtd *vtd, struct vtd_memo *m,
 						  struct vtd_memo_ent *e, const struct pci_req *req,
 						  struct pci_resp *resp, unsigned tag)
 {
-	uint64_t w = vtd_memo_word(req);
-	const struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
-	uint64_t gen = vtd_cache_gen(vtd);
-	uint64_t sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
+	int ret = translate_rq(vtd, m, e, vtd_memo_word(req), req, resp);
 
-	if (VTD_LIKELY(rq->req == w && rq->sgen == sgen)) {
-		translate_rq(vtd, m, e, rq, gen, sgen, req, resp);
-		return vtd_drain_finish(vtd, &m->drain, tag, 0, resp);
-	}
-	return counted_slow(vtd, req, resp, &m->drain, tag);
+	return vtd_drain_finish(vtd, &m->drain, tag, ret, resp);
+}
+
+/* vtd_translate()'s answer to a null argument, out of line: its three tests stay one
+ * compare and branch each. */
+static __attribute__((cold, noinline)) int null_arg(void)
+{
+	return -EINVAL;
 }
 
 /*
@@ -1479,11 +1624,11 @@ static inline __attribute__((always_inline)) int translate_entry(struct vtd *vtd
 								 const enum vtd_drain_how how)
 {
 	if (VTD_UNLIKELY(!vtd))
-		return -EINVAL;
+		return null_arg();
 	if (VTD_UNLIKELY(!req))
-		return -EINVAL;
+		return null_arg();
 	if (VTD_UNLIKELY(!resp))
-		return -EINVAL;
+		return null_arg();
 	/* Three specialisations of one path: with caches (behind this thread's memo, which
 	 * only holds requests the full path checked), without (a unit configured with none
 	 * pays nothing for them), and check mode's reference walk (vtd_translate_ref). A memo
@@ -1512,19 +1657,7 @@ static inline __attribute__((always_inline)) int translate_entry(struct vtd *vtd
 			return 0;
 		if (how)
 			return counted_miss(vtd, m, e, req, resp, tag);
-
-		/* The invalidation generation before the structure generation that vouches
-		 * for the requester memo: were an invalidation to drop one of the entries
-		 * it stands for after the first and before the second, the fills of this
-		 * translation would be dropped (vtd_cache_inv_end). */
-		const struct vtd_memo_rq *rq = vtd_memo_rq_slot(m, w);
-		uint64_t gen = vtd_cache_gen(vtd);
-		uint64_t sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
-
-		if (VTD_LIKELY(rq->req == w && rq->sgen == sgen)) {
-			translate_rq(vtd, m, e, rq, gen, sgen, req, resp);
-			return 0;
-		}
+		return translate_rq(vtd, m, e, w, req, resp);
 	} else if (how) {
 		return translate_counted(vtd, req, resp, how);
 	}

@@ -62,7 +62,7 @@ struct vtd_cset {
 	uint32_t pad;
 	uint64_t free; /* bit w: way w holds no entry (writers only, under the set's lock) */
 	uint64_t sum[VTD_CACHE_SUMS];
-};
+} __attribute__((aligned(64))); /* a line each: a writer in one set leaves the others' alone */
 
 struct vtd_cache;
 /* The summary bits of one valid entry (tag0, and its data words: tag1 first). */
@@ -79,6 +79,7 @@ struct vtd_cache {
 	uint64_t *stamp; /* sets * ways: each slot's LRU stamp */
 	uint64_t *sgen;	 /* the unit's structure generation: moved when a version wraps */
 	uint64_t *gen;	 /* the invalidation generation its fills check (cache.h) */
+	uint64_t *clock; /* its LRU clock (cache.h) */
 	vtd_cache_sum_fn summarize;
 	/* Every summary bit any fill ever set, cache-wide (cache.h): an invalidation whose bit
 	 * is not here skips the cache without visiting a set. Never cleared. */
@@ -143,7 +144,8 @@ struct vtd {
 	 * 0-3) and the PASID entry's WPE (16) and SMEP (32), then by the walk's key
 	 * (vtd_fs_key()). */
 	uint16_t fs_ptab[64][16];
-	bool fast_uncached; /* translate.c's uncached_fast() may serve this unit */
+	bool fast_uncached;  /* translate.c's uncached_fast() may serve this unit */
+	uint64_t direct_end; /* the memory reached directly: mem_size - 7, or 0 without base */
 	uint64_t uf_root_chk, uf_ctx_chk, uf_dir_chk; /* ... and its entry tests */
 	uint8_t pgtt_ok;			      /* bit n: PGTT n supported */
 
@@ -153,7 +155,12 @@ struct vtd {
 	uint64_t ctx_gen;	       /* likewise, for context and PASID-cache invalidations */
 	unsigned inv_depth, ctx_depth; /* invalidations nested in the one running (its
 					  thread only) */
-	uint64_t clock;		       /* the LRU clock of every cache: advanced by fills */
+	uint64_t clock; /* advanced by every fill of any cache: the memos' epoch (memo.h) */
+	/* The caches' LRU clocks (cache.h), each advanced by the fills of its caches: the
+	 * context and PASID caches', the IOTLB's, the paging-structure caches'. */
+	uint64_t sclock __attribute__((aligned(64)));
+	uint64_t tclock __attribute__((aligned(64)));
+	uint64_t pclock __attribute__((aligned(64)));
 	struct vtd_cache ctxc, pc, iotlb;
 	struct vtd_cache fspc, sspc; /* paging-structure caches: first stage, second stage */
 	bool caching;		     /* any of them has entries */
@@ -378,21 +385,18 @@ struct vtd_pe {
  * the caches gave, keyed by what a request carries. 64 bytes an entry.
  */
 struct vtd_memo_ent {
-	uint64_t req;	      /* the request word: PASID field, requester ID, AT, flags */
-	uint64_t page;	      /* input address >> 12 */
-	uint64_t out;	      /* output address of the 4 KiB page */
-	uint64_t page_size;   /* of the translation */
-	uint64_t sgen;	      /* the unit's structure generation when the entry was made */
-	const uint32_t *verp; /* the version of the IOTLB slot it stands for ... */
-	uint32_t ver;	      /* ... and its value */
-	uint32_t clock;	      /* the LRU clock when its cache entries were last touched */
-	uint8_t perm;	      /* the completion's permissions */
+	uint64_t req;		    /* the request word: PASID field, requester ID, AT, flags */
+	uint64_t page;		    /* input address >> 12 */
+	uint64_t out;		    /* output address of the 4 KiB page */
+	uint64_t sgen;		    /* the unit's structure generation when the entry was made */
+	const uint32_t *verp;	    /* the version of the IOTLB slot it stands for ... */
+	uint32_t ver;		    /* ... and its value */
+	uint32_t clock;		    /* the memos' epoch when its cache entries were last touched */
+	uint32_t page_size;	    /* of the translation (1 GiB at most) */
+	uint32_t ctx_slot, pc_slot; /* the context- and PASID-cache slots it stands for, for
+				       their LRU stamps (pc_slot ~0: none) */
+	uint8_t perm;		    /* the completion's permissions */
 } __attribute__((aligned(64)));
-
-/* The other cache slots a memo entry stands for: only its LRU refresh reads them. */
-struct vtd_memo_lru {
-	uint32_t ctx_slot, pc_slot; /* context- and PASID-cache slots (~0: none) */
-};
 
 /*
  * The requester memo (memo.h): per thread and unit, a direct-mapped table of what the
@@ -410,13 +414,17 @@ struct vtd_memo_rq {
 	uint8_t acc;		    /* VTD_ACC_* of the request, RID_PRIV applied */
 	uint8_t pass;		    /* a translated request: it passes */
 	uint8_t fpd;		    /* FPD was set on the way */
-	uint8_t pad;
+	uint8_t cshift;		    /* first stage: an input address is canonical (4.1) when
+				       shifting it left and arithmetically right by this much
+				       gives it back */
 	/* First stage (PGTT 001) only, from the PASID entry: */
 	uint64_t tag1;		      /* the IOTLB's and first-stage PSC's tag1: DID, PASID */
 	uint64_t imix;		      /* the DID's part of the IOTLB set hash */
 	uint64_t fmix;		      /* tag1's part of the first-stage PSC set hash */
 	uint64_t sum[VTD_CACHE_SUMS]; /* the IOTLB's summary bits of its entries */
-	uint64_t pad2[2];
+	uint64_t sclock;	      /* the context and PASID caches' LRU clock when their
+					 entries' stamps were last refreshed from here */
+	uint64_t pad2;
 	/* What a first-stage translation decides for this request, by its permissions: the
 	 * completion's PCI_PERM_* bits, whether they cover what the request needs (and an ATS
 	 * request is granted something), whether it sets D, and the walk's permissions as
@@ -462,7 +470,8 @@ struct vtd_memo_psc {
 	const uint32_t *verp; /* the version of the PSC slot it stands for ... */
 	uint32_t ver;	      /* ... and its value */
 	uint32_t slot;	      /* that slot (for its LRU stamp) */
-	uint64_t pad[2];
+	uint64_t clock;	      /* the cache's LRU clock when the stamp was last refreshed */
+	uint64_t pad;
 };
 
 struct vtd_memo_ctr {
@@ -477,6 +486,8 @@ struct vtd_memo {
 	 * one counter for the hits and misses they are (vtd_memo_counters): an IOTLB hit,
 	 * and an IOTLB miss whose walk started at a cached PDE. */
 	uint64_t fast_hit, fast_miss;
+	/* ... and such a miss whose IOTLB fill went in: an IOTLB fill too. */
+	uint64_t fast_fill;
 	/* Hits served, for the cache counters (legacy mode has no PASID-cache lookup). Every
 	 * entry that can hit was made in the unit's current mode (a root change moves the
 	 * structure generation), so one counter runs, for `legacy`; `done` holds the counts
@@ -487,7 +498,6 @@ struct vtd_memo {
 	/* What the path behind the memo counted (translate.c's requester-memo path): cache
 	 * counters by enum vtd_cache_id, summed with the caches' own (vtd_memo_counters). */
 	struct vtd_memo_ctr ctr[VTD_CACHE_COUNT];
-	struct vtd_memo_lru *lru;  /* entries: beside ent[] */
 	struct vtd_memo_rq *rq;	   /* VTD_MEMO_RQ_N requester entries */
 	struct vtd_memo_psc *psc;  /* VTD_MEMO_PSC_N paging-structure entries */
 	struct vtd_memo_ent ent[]; /* cache-line aligned */
