@@ -688,6 +688,10 @@ void vtd_translate_init(struct vtd *vtd)
 	/* A quad-word at pa may be read directly iff pa < direct_end (vtd->base is only set
 	 * when memory is at least 64 bytes). */
 	vtd->direct_end = vtd->base ? vtd->mem_size - 7 : 0;
+	/* The fast paths' test of a first-stage entry that needs no A update (walk_fs.h). */
+	for (unsigned nxe = 0; nxe < 2; nxe++)
+		for (unsigned lvl = 0; lvl < 6; lvl++)
+			vtd->fs_chka[nxe][lvl] = vtd->fs_chk[nxe][lvl] | VTD_FL_A;
 	for (unsigned row = 0; row < 64; row++) {
 		struct vtd_pe pe = {.flags = ((row & 16) ? VTD_PE_WPE : 0) |
 					     ((row & 32) ? VTD_PE_SMEP : 0)};
@@ -1163,7 +1167,7 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 	if (VTD_UNLIKELY(pa >= vtd->direct_end))
 		return fs_fast_slow(vtd, m, me, rq, gen, sgen, req, resp);
 	leaf = __atomic_load_n((const uint64_t *)(const void *)(vtd->base + pa), __ATOMIC_ACQUIRE);
-	if (VTD_UNLIKELY((leaf & vtd->fs_chk[!!(flags & VTD_PE_NXE)][1]) != VTD_FL_P))
+	if (VTD_UNLIKELY((leaf & vtd->fs_chka[!!(flags & VTD_PE_NXE)][1]) != (VTD_FL_P | VTD_FL_A)))
 		return false;
 	/* As the walk gathers them (4.1): R/W, U/S ANDed, XD ORed over the levels. */
 	and_all = (~(uint64_t)(VTD_FL_RW | VTD_FL_US) | word) & leaf;
@@ -1171,14 +1175,14 @@ fs_fast(struct vtd *vtd, struct vtd_memo *m, struct vtd_memo_ent *me, const stru
 	out = (leaf & VTD_FL_ADDR_MASK) | (addr & 0xfff);
 
 	/* What translate_once() decides from the permissions, from the requester's table;
-	 * then A (EA) set at every level, D on the leaf if needed, and an output outside the
-	 * interrupt range. */
+	 * then A (tested with the leaf: the levels above had it when cached) and EA with
+	 * EAFE, D on the leaf if needed, and an output outside the interrupt range. */
 	unsigned pt = rq->ptab[vtd_fs_key(and_all, or_all, leaf)];
 	bool dirty = pt & VTD_RQ_DIRTY;
-	uint64_t acc_bits = VTD_FL_A | ((flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
 
 	if (VTD_UNLIKELY(!(pt & VTD_RQ_OK) || in_intr_range(out) ||
-			 (and_all & acc_bits) != acc_bits || (dirty && !(leaf & VTD_FL_D))))
+			 ((flags & VTD_PE_EAFE) && !(and_all & VTD_FL_EA)) ||
+			 (dirty && !(leaf & VTD_FL_D))))
 		return false;
 	resp->addr = out;
 	resp->page_size = 4096;
@@ -1338,21 +1342,22 @@ static inline uint64_t direct64(const uint8_t *base, uint64_t pa)
 
 /*
  * The first-stage walk (4.1) of the uncached fast path, for a plain PASID entry of
- * `levels` levels: every entry present and well-formed with one masked test each
- * (vtd->fs_chk, walk_fs.h) down to a 4 KiB page, then what translate_once() decides from
- * the walk - the permissions granted to this request and whether they cover what it needs
- * (from vtd->fs_ptab's `row` for an untranslated request, else granted()), A (and EA)
- * already set at every level and D on the leaf if the request sets it, the output outside
- * the interrupt range - and the completion. False, with
- * nothing written, for anything else (a large page, a fault, an A/D update, a translation
- * request granted nothing): the full path then does it all, in the architected order.
+ * `levels` levels: every entry present, accessed and well-formed with one masked test each
+ * (vtd->fs_chka, walk_fs.h's test with A) down to a 4 KiB page, then what translate_once()
+ * decides from the walk - the permissions granted to this request and whether they cover
+ * what it needs (from vtd->fs_ptab's `row` for an untranslated request, else the same
+ * table made for the request), EA set at every level with EAFE and D on the leaf if the
+ * request sets it, the output outside the interrupt range - and the completion. False,
+ * with nothing written, for anything else (a large page, a fault, an A/D update, a
+ * translation request granted nothing): the full path then does it all, in the
+ * architected order.
  */
 static inline __attribute__((always_inline)) bool
 fs_walk_plain(const struct vtd *vtd, const struct vtd_access *a, uint64_t table, uint32_t flags,
 	      unsigned row, struct pci_resp *resp, const unsigned levels)
 {
 	const uint8_t *base = vtd->base;
-	const uint64_t *chk = vtd->fs_chk[!!(flags & VTD_PE_NXE)];
+	const uint64_t *chk = vtd->fs_chka[!!(flags & VTD_PE_NXE)];
 	uint64_t va = a->addr, lim = vtd->mem_size - 8, e = 0, and_all = ~0ull, or_all = 0;
 	unsigned acc = a->acc;
 
@@ -1363,45 +1368,41 @@ fs_walk_plain(const struct vtd *vtd, const struct vtd_access *a, uint64_t table,
 		if (VTD_UNLIKELY(pa > lim))
 			return false;
 		e = direct64(base, pa);
-		/* Present, no reserved bit, and (levels 2 and up) no large page. */
-		if (VTD_UNLIKELY((e & chk[lvl]) != VTD_FL_P))
+		/* Present, accessed, no reserved bit, and (levels 2 and up) no large page. */
+		if (VTD_UNLIKELY((e & chk[lvl]) != (VTD_FL_P | VTD_FL_A)))
 			return false;
 		and_all &= e;
 		or_all |= e;
 		table = e & VTD_FL_ADDR_MASK;
 	}
 	/* The permissions as vtd_fs_done() gathers them: R/W and U/S ANDed over the levels,
-	 * XD ORed, G from the leaf - as the index of a permission table (W, X, U/S, G). */
+	 * XD ORed, G from the leaf - as the index of a permission table. */
 	unsigned key = vtd_fs_key(and_all, or_all, e);
 	uint64_t out = table | (va & 0xfff);
-	uint64_t abits = VTD_FL_A | ((flags & VTD_PE_EAFE) ? VTD_FL_EA : 0);
-	unsigned perm;
-	bool dirty;
+	unsigned pt;
 
 	if (VTD_LIKELY(!(acc & VTD_ACC_ATS))) {
-		unsigned pt = vtd->fs_ptab[row][key];
-
-		if (VTD_UNLIKELY(!(pt & VTD_RQ_OK)))
-			return false;
-		perm = pt & 0xff;
-		dirty = pt & VTD_RQ_DIRTY;
+		pt = vtd->fs_ptab[row][key];
 	} else {
-		/* A translation request: granted something, and not for the interrupt range
-		 * (translate_pe()). */
-		struct xl x = {.fs = fs_key_xl(key), .ss = XL_ALL};
+		/* A translation request: granted something (its permission table's OK), and
+		 * not for the interrupt range (translate_pe()). */
 		struct vtd_pe pe = {.flags = flags};
+		uint16_t tab[16];
 
-		perm = granted(&pe, acc, &x);
-		dirty = perm & PCI_PERM_W;
-		if (!(perm & (PCI_PERM_R | PCI_PERM_W)) || in_intr_range(va))
+		rq_perm_table(&pe, acc, tab);
+		pt = tab[key];
+		if (in_intr_range(va))
 			return false;
 	}
-	if (VTD_UNLIKELY(in_intr_range(out) || (and_all & abits) != abits ||
-			 (dirty && !(e & VTD_FL_D))))
+	/* EA with EAFE at every level too, D on the leaf if the request sets it, and an
+	 * output outside the interrupt range. */
+	if (VTD_UNLIKELY(!(pt & VTD_RQ_OK) || in_intr_range(out) ||
+			 ((pt & VTD_RQ_DIRTY) && !(e & VTD_FL_D)) ||
+			 ((flags & VTD_PE_EAFE) && !(and_all & VTD_FL_EA))))
 		return false;
 	resp->addr = out;
 	resp->page_size = 4096;
-	complete_word(resp, perm, 0);
+	complete_word(resp, pt & 0xff, 0);
 	return true;
 }
 

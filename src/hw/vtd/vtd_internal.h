@@ -131,6 +131,7 @@ struct vtd {
 	uint64_t mem_size;
 	uint64_t fs_rsvd[2][2][6][2]; /* [nested][NXE][level][PS] */
 	uint64_t fs_chk[2][6];	      /* [NXE][level]: P | reserved | PS (walk_fs.h) */
+	uint64_t fs_chka[2][6];	      /* ... | A: the fast paths' (translate.c) */
 	uint64_t ss_rsvd[2][6][2];    /* [legacy][level][PS] */
 	uint64_t pe_rsvd[8][3];	      /* [PGTT][Q0..Q2] */
 	uint64_t sm_ctx_rsvd[2];      /* scalable context entry Q0, Q1 */
