@@ -898,9 +898,16 @@ static inline __attribute__((always_inline)) bool memo_serve(struct vtd *vtd, st
 {
 	uint64_t page = req->addr >> 12;
 
-	if (e->req != w || e->page != page ||
-	    e->sgen != __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE) ||
-	    e->ver != __atomic_load_n(e->verp, __ATOMIC_ACQUIRE))
+	if (e->req != w || e->page != page)
+		return false;
+	/* (The shared words first: the entry's are then compared from memory.) */
+	uint64_t sgen = __atomic_load_n(&vtd->sgen, __ATOMIC_ACQUIRE);
+
+	if (e->sgen != sgen)
+		return false;
+	uint32_t ver = __atomic_load_n(e->verp, __ATOMIC_ACQUIRE);
+
+	if (e->ver != ver)
 		return false;
 	uint64_t clock = vtd_clock(vtd);
 
