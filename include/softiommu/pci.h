@@ -411,6 +411,22 @@ int pci_endpoint_dma_write(struct pci_endpoint *ep, unsigned flags, uint32_t pas
 int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
 			  uint64_t src, size_t len, struct pci_dma_status *st);
 
+/*
+ * pci_endpoint_dma_copy_write() - how a DMA engine ends a descriptor: its data, then its
+ * completion record. pci_endpoint_dma_copy(ep, flags, pasid, dst, src, len, st) and, only if
+ * it succeeded, pci_endpoint_dma_write(ep, flags, pasid, waddr, wbuf, wlen, wst): the same
+ * requests, checks, counters and results as the two calls in a row, and the write lands
+ * after the copy's bytes (posted-write order). The write's translated request may go out
+ * before the copy's bytes move, as on a link that pipelines a function's requests; the two
+ * accesses may share one trip through the read lock. Returns the copy's result; when it is
+ * 0, *wret is the write's (else *wret is left alone and nothing was written). `st` and `wst`
+ * may be NULL; -EINVAL (nothing done) for a NULL wret. Locking as pci_endpoint_dma_copy().
+ */
+int pci_endpoint_dma_copy_write(struct pci_endpoint *ep, unsigned flags, uint32_t pasid,
+				uint64_t dst, uint64_t src, size_t len, struct pci_dma_status *st,
+				uint64_t waddr, const void *wbuf, size_t wlen, int *wret,
+				struct pci_dma_status *wst);
+
 /* Counters (relaxed: exact when read after the DMA and invalidations have finished). */
 struct pci_endpoint_stats {
 	uint64_t hits;			/* 4 KiB requests served from the ATC */

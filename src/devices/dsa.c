@@ -388,29 +388,36 @@ static unsigned op_index(unsigned op)
 				      : 0;
 }
 
-void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_result *r)
+void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_result *r, int n)
 {
-	bool pv = d->pasid & DSA_PASID_PV;
-	struct dsa_pasid_slot *s =
-	    pasid_slot(wq->dsa, pasid_key(pv, d->pasid & DSA_PASID_MASK), true);
-	bool fault = r->status == DSA_COMP_PAGE_FAULT || r->status == DSA_COMP_DMA_ERROR;
+	uint64_t key = pasid_key(d->pasid & DSA_PASID_PV, d->pasid & DSA_PASID_MASK);
+	struct dsa_pasid_count *c = wq->acct;
+	uint64_t k = (uint64_t)(int64_t)n; /* 1, or -1 modulo 2^64 */
 
-	WQ_STAT_INC(wq, stats.completed);
-	if (r->status == DSA_COMP_SUCCESS)
-		WQ_STAT_INC(wq, stats.success);
-	else if (r->status == DSA_COMP_PAGE_FAULT)
-		WQ_STAT_INC(wq, stats.page_faults);
-	else if (r->status == DSA_COMP_DMA_ERROR)
-		WQ_STAT_INC(wq, stats.dma_errors);
-	else
-		WQ_STAT_INC(wq, stats.invalid);
+	/* A WQ mostly serves one PASID: its counters are found once (slots are never given
+	 * back, so the pointer stays good). */
+	if (__builtin_expect(key != wq->acct_key, 0)) {
+		c = &pasid_slot(wq->dsa, key, true)->wq[wq->id];
+		wq->acct = c;
+		wq->acct_key = key;
+	}
+	WQ_STAT_ADD(wq, stats.completed, k);
+	if (__builtin_expect(r->status == DSA_COMP_SUCCESS, 1)) {
+		WQ_STAT_ADD(wq, stats.success, k);
+	} else if (r->status == DSA_COMP_PAGE_FAULT || r->status == DSA_COMP_DMA_ERROR) {
+		if (r->status == DSA_COMP_PAGE_FAULT)
+			WQ_STAT_ADD(wq, stats.page_faults, k);
+		else
+			WQ_STAT_ADD(wq, stats.dma_errors, k);
+		ONE_WRITER_ADD(c->faults, k);
+	} else {
+		WQ_STAT_ADD(wq, stats.invalid, k);
+	}
 	if (r->status < DSA_COMP_INVALID_OPCODE)
-		WQ_STAT_INC(wq, stats.by_op[op_index(dsa_desc_op(d))]);
-	WQ_STAT_ADD(wq, stats.bytes, r->done);
-	ONE_WRITER_ADD(s->wq[wq->id].descriptors, 1);
-	ONE_WRITER_ADD(s->wq[wq->id].bytes, r->done);
-	if (fault)
-		ONE_WRITER_ADD(s->wq[wq->id].faults, 1);
+		WQ_STAT_ADD(wq, stats.by_op[op_index(dsa_desc_op(d))], k);
+	WQ_STAT_ADD(wq, stats.bytes, r->done * k);
+	ONE_WRITER_ADD(c->descriptors, k);
+	ONE_WRITER_ADD(c->bytes, r->done * k);
 }
 
 static void stats_add(struct dsa_stats *o, const struct dsa_stats *s)

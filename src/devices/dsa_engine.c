@@ -123,10 +123,10 @@ static void swerr_of(struct dsa_swerr *e, const struct dsa_wq *wq, const struct 
 /*
  * Write the record: one 32-byte write inside one cache line, which the endpoint lands as a
  * unit with its first 8 bytes (status first) stored last, so a reader that sees the status
- * sees the rest. 0, or the write's failure in *wr.
+ * sees the rest. How it went in *wr (status 0: written, else the failure).
  */
-static int write_record(struct dsa_xfer *x, const struct dsa_desc *d, const struct dsa_result *r,
-			struct dsa_result *wr)
+static void write_record(struct dsa_xfer *x, const struct dsa_desc *d, const struct dsa_result *r,
+			 struct dsa_result *wr)
 {
 	struct dsa_completion c = {
 	    .status = r->status,
@@ -141,7 +141,39 @@ static int write_record(struct dsa_xfer *x, const struct dsa_desc *d, const stru
 
 	*wr = (struct dsa_result){0};
 	x->res = wr;
-	return dsa_dma(x, true, d->completion, &c, DSA_COMP_SIZE, 0) ? -EFAULT : 0;
+	dsa_dma(x, true, d->completion, &c, DSA_COMP_SIZE, 0);
+}
+
+/* Count a record write's outcome `wr` (status 0: written); a failed one goes to the
+ * software-error register with the descriptor's own outcome `r`. */
+static void record_done(struct dsa_xfer *x, const struct dsa_desc *d, const struct dsa_result *r,
+			const struct dsa_result *wr)
+{
+	struct dsa_swerr e;
+
+	if (!wr->status) {
+		WQ_STAT_INC(x->wq, stats.records);
+		return;
+	}
+	WQ_STAT_INC(x->wq, stats.record_errors);
+	swerr_of(&e, x->wq, d, r);
+	e.record_fault = true;
+	e.fault_info = wr->fault_info;
+	e.fault_reason = wr->fault_reason;
+	e.fault_addr = wr->fault_addr;
+	e.error = wr->error;
+	dsa_latch_swerr(x->wq, &e);
+}
+
+/* The completion interrupt, if the descriptor asks for one. */
+static void interrupt(struct dsa_xfer *x, const struct dsa_desc *d)
+{
+	struct dsa *dsa = x->dsa;
+
+	if ((dsa_desc_flags(d) & DSA_F_RCI) && dsa->cfg.irq) {
+		WQ_STAT_INC(x->wq, stats.interrupts);
+		dsa->cfg.irq(dsa->cfg.irq_ctx, x->wq->id, d->int_handle);
+	}
 }
 
 /* Report the outcome: a record where the descriptor asks for one, else (on an error) the
@@ -149,7 +181,6 @@ static int write_record(struct dsa_xfer *x, const struct dsa_desc *d, const stru
 static void complete(struct dsa_xfer *x, const struct dsa_desc *d, const struct dsa_result *r,
 		     bool record_ok)
 {
-	struct dsa *dsa = x->dsa;
 	unsigned flags = dsa_desc_flags(d);
 	bool failed = r->status != DSA_COMP_SUCCESS;
 	struct dsa_swerr e;
@@ -157,26 +188,44 @@ static void complete(struct dsa_xfer *x, const struct dsa_desc *d, const struct 
 	if (record_ok && (flags & DSA_F_CRAV) && (failed || (flags & DSA_F_RCR))) {
 		struct dsa_result wr;
 
-		if (!write_record(x, d, r, &wr)) {
-			WQ_STAT_INC(x->wq, stats.records);
-		} else {
-			WQ_STAT_INC(x->wq, stats.record_errors);
-			swerr_of(&e, x->wq, d, r);
-			e.record_fault = true;
-			e.fault_info = wr.fault_info;
-			e.fault_reason = wr.fault_reason;
-			e.fault_addr = wr.fault_addr;
-			e.error = wr.error;
-			dsa_latch_swerr(x->wq, &e);
-		}
+		write_record(x, d, r, &wr);
+		record_done(x, d, r, &wr);
 	} else if (failed) {
 		swerr_of(&e, x->wq, d, r);
 		dsa_latch_swerr(x->wq, &e);
 	}
-	if ((flags & DSA_F_RCI) && dsa->cfg.irq) {
-		WQ_STAT_INC(x->wq, stats.interrupts);
-		dsa->cfg.irq(dsa->cfg.irq_ctx, x->wq->id, d->int_handle);
+	interrupt(x, d);
+}
+
+/*
+ * A memmove the endpoint copies whole, with a record on success, on an engine without an
+ * access hook: the copy and its record in one call to the endpoint (the record's request
+ * prepared with the copy's, the record still landing after the data). The counters are
+ * those of a success before the call, since the record must not be seen before them, and
+ * are taken back if the copy fails. True when the descriptor is complete (record written or
+ * its failure reported, interrupt raised); false when the copy failed, `r` describing how,
+ * for the general completion to report.
+ */
+static bool memmove_record(struct dsa_xfer *x, const struct dsa_desc *d, struct dsa_result *r)
+{
+	const struct dsa_completion c = {.status = DSA_COMP_SUCCESS, .bytes_completed = d->size};
+	const struct dsa_result ok = {.status = DSA_COMP_SUCCESS, .done = d->size};
+	struct dsa_result wr;
+
+	dsa_account(x->wq, d, &ok, 1);
+	if (dsa_op_memmove_record(x, d, &c, &wr)) {
+		dsa_account(x->wq, d, &ok, -1);
+		return false;
 	}
+	record_done(x, d, r, &wr);
+	interrupt(x, d);
+	return true;
+}
+
+static bool record_fusable(const struct dsa *dsa, const struct dsa_desc *d)
+{
+	return (dsa_desc_flags(d) & (DSA_F_CRAV | DSA_F_RCR)) == (DSA_F_CRAV | DSA_F_RCR) &&
+	       !dsa->cfg.access && dsa_memmove_whole(d);
 }
 
 static void process(struct dsa_wq *wq, const struct dsa_desc *d)
@@ -195,11 +244,14 @@ static void process(struct dsa_wq *wq, const struct dsa_desc *d)
 		/* No request can carry a PASID the function cannot express, nor reach a
 		 * misaligned record: those go to the software-error register. */
 		record_ok = bad != DSA_COMP_INVALID_CR_ADDR && bad != DSA_COMP_INVALID_PASID;
+	} else if (record_fusable(wq->dsa, d)) {
+		if (memmove_record(&x, d, &r))
+			return;
 	} else {
 		run_op(&x, d);
 	}
 	x.res = &r;
-	dsa_account(wq, d, &r);
+	dsa_account(wq, d, &r, 1);
 	complete(&x, d, &r, record_ok);
 }
 

@@ -14,6 +14,12 @@
 
 #define DSA_PAGE 4096u
 
+/* Per-PASID counters: key 0 = free, 1 = requests without PASID, 2 + PASID otherwise (claimed
+ * once with a CAS); the counters are kept per WQ, each written by that WQ's engine only. */
+struct dsa_pasid_count {
+	uint64_t descriptors, bytes, faults;
+};
+
 /*
  * One WQ and its engine. The ring holds copies of accepted descriptors.
  *
@@ -53,17 +59,15 @@ struct dsa_wq {
 	 * relaxed loads): `stats` by the engine thread, `sub` (submitted, retries) by
 	 * submitters under `lock`, on a cache line of their own so the two do not bounce it. */
 	struct dsa_stats stats;
+	/* The engine's: the per-PASID counters of the PASID key it counted last (dsa_account),
+	 * NULL before the first. */
+	uint64_t acct_key;
+	struct dsa_pasid_count *acct;
 	_Alignas(64) struct dsa_stats sub;
 	pthread_t thread;
 	/* The engine's internal buffers (used by its thread only). */
 	uint8_t buf[2][DSA_PAGE];
 	uint8_t pattern[DSA_PAGE + 8];
-};
-
-/* Per-PASID counters: key 0 = free, 1 = requests without PASID, 2 + PASID otherwise (claimed
- * once with a CAS); the counters are kept per WQ, each written by that WQ's engine only. */
-struct dsa_pasid_count {
-	uint64_t descriptors, bytes, faults;
 };
 
 struct dsa_pasid_slot {
@@ -117,6 +121,19 @@ void dsa_op_fill(struct dsa_xfer *x, const struct dsa_desc *d);
 void dsa_op_compare(struct dsa_xfer *x, const struct dsa_desc *d);
 void dsa_op_crc32c(struct dsa_xfer *x, const struct dsa_desc *d);
 
+/* dsa_ops.c: a memmove whose ranges do not overlap (the endpoint copies it whole). */
+bool dsa_memmove_whole(const struct dsa_desc *d);
+
+/*
+ * dsa_ops.c: such a memmove and then its record `c` (written only if the copy succeeded), in
+ * one call to the endpoint (pci_endpoint_dma_copy_write). 0: the copy succeeded (x->res
+ * has its bytes) and the record write was made - *wr says how it went (status 0: written, or
+ * its failure as dsa_dma() describes one). Else the copy's error, described in x->res, and
+ * nothing written. No access hook is called: for an engine without one.
+ */
+int dsa_op_memmove_record(struct dsa_xfer *x, const struct dsa_desc *d,
+			  const struct dsa_completion *c, struct dsa_result *wr);
+
 /* dsa_ops.c: one DMA through the endpoint (calling the access hook first). 0, or the
  * endpoint's error with the failure described in x->res (`fi` adds DSA_FI_SRC2). */
 int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len, uint8_t fi);
@@ -124,8 +141,9 @@ int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len
 /* dsa_engine.c: the engine thread of a WQ. */
 void *dsa_engine_main(void *arg);
 
-/* dsa.c: account a finished descriptor; latch a software error (engine threads). */
-void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_result *r);
+/* dsa.c: account a finished descriptor (`n` = 1), or take back an account made before the
+ * outcome was known (`n` = -1); latch a software error (engine threads). */
+void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_result *r, int n);
 void dsa_latch_swerr(struct dsa_wq *wq, const struct dsa_swerr *e);
 
 #endif

@@ -52,11 +52,30 @@ static uint8_t status_of(int err)
 	}
 }
 
+/* Describe the endpoint's error `ret` on a request (status `st`) in `r`; `fi` carries the
+ * fault-info bits the caller knows (DSA_FI_SRC2, DSA_FI_WRITE). */
+static void dma_result(struct dsa_result *r, int ret, const struct pci_dma_status *st, uint8_t fi)
+{
+	r->status = status_of(ret);
+	r->fault_info = (uint8_t)(fi | (st->at << DSA_FI_AT_SHIFT));
+	r->fault_reason = st->fault;
+	r->fault_addr = st->addr;
+	if (r->status == DSA_COMP_DMA_ERROR)
+		r->error = ret;
+}
+
+/* What a copy through the endpoint did (its result `ret`, its status `st`). */
+static void copy_result(struct dsa_result *r, int ret, const struct pci_dma_status *st)
+{
+	r->done = (uint32_t)st->done;
+	if (ret)
+		dma_result(r, ret, st, st->write ? DSA_FI_WRITE : 0);
+}
+
 int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len, uint8_t fi)
 {
 	struct pci_endpoint *ep = x->dsa->cfg.ep;
 	struct pci_dma_status st;
-	struct dsa_result *r = x->res;
 	int ret;
 
 	if (x->dsa->cfg.access)
@@ -68,12 +87,7 @@ int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len
 		ret = pci_endpoint_dma_read(ep, x->flags, x->pasid, addr, buf, len, &st);
 	if (!ret)
 		return 0;
-	r->status = status_of(ret);
-	r->fault_info = (uint8_t)(fi | (write ? DSA_FI_WRITE : 0) | (st.at << DSA_FI_AT_SHIFT));
-	r->fault_reason = st.fault;
-	r->fault_addr = st.addr;
-	if (r->status == DSA_COMP_DMA_ERROR)
-		r->error = ret;
+	dma_result(x->res, ret, &st, (uint8_t)(fi | (write ? DSA_FI_WRITE : 0)));
 	return ret;
 }
 
@@ -133,15 +147,33 @@ static void memmove_copy(struct dsa_xfer *x, const struct dsa_desc *d)
 		dsa->cfg.access(dsa->cfg.access_ctx, pasid, x->pasid, d->dst, d->size, true);
 	}
 	ret = pci_endpoint_dma_copy(dsa->cfg.ep, x->flags, x->pasid, d->dst, d->src, d->size, &st);
-	r->done = (uint32_t)st.done;
-	if (!ret)
-		return;
-	r->status = status_of(ret);
-	r->fault_info = (uint8_t)((st.write ? DSA_FI_WRITE : 0) | (st.at << DSA_FI_AT_SHIFT));
-	r->fault_reason = st.fault;
-	r->fault_addr = st.addr;
-	if (r->status == DSA_COMP_DMA_ERROR)
-		r->error = ret;
+	copy_result(r, ret, &st);
+}
+
+bool dsa_memmove_whole(const struct dsa_desc *d)
+{
+	return dsa_desc_op(d) == DSA_OP_MEMMOVE &&
+	       !(d->src < d->dst + d->size && d->dst < d->src + d->size);
+}
+
+int dsa_op_memmove_record(struct dsa_xfer *x, const struct dsa_desc *d,
+			  const struct dsa_completion *c, struct dsa_result *wr)
+{
+	struct dsa *dsa = x->dsa;
+	struct pci_dma_status st, wst;
+	int ret, wret;
+
+	ret = pci_endpoint_dma_copy_write(dsa->cfg.ep, x->flags, x->pasid, d->dst, d->src, d->size,
+					  &st, d->completion, c, DSA_COMP_SIZE, &wret, &wst);
+	if (ret) {
+		copy_result(x->res, ret, &st);
+		return ret;
+	}
+	x->res->done = d->size;
+	*wr = (struct dsa_result){0};
+	if (wret)
+		dma_result(wr, wret, &wst, DSA_FI_WRITE);
+	return 0;
 }
 
 void dsa_op_memmove(struct dsa_xfer *x, const struct dsa_desc *d)

@@ -864,6 +864,65 @@ static void test_counters(void)
 }
 
 /* Busy time (with timing) and the engines' CPU time, kept across an engine restart. */
+/*
+ * A memmove with a record on success goes to the endpoint as one copy-and-write
+ * (pci_endpoint_dma_copy_write): every outcome reports and counts as the copy and the
+ * record made one after the other - successes from the request memos, a copy that faults
+ * after the memos were made (the success counted before the copy is taken back), and a
+ * record that faults after the data moved.
+ */
+static void test_memmove_record_counters(void)
+{
+	struct dsa_pasid_stats ps;
+	struct dsa_completion c;
+	struct dsa_stats st;
+	struct dsa_swerr e;
+	struct dsa_desc d;
+
+	CHECK(env_setup(&env, true, NULL) == 0);
+	for (int i = 0; i < 4; i++) {
+		memset(env_ptr(&env, 0x10000), 0x30 + i, 16384);
+		desc(&d, DSA_OP_MEMMOVE, true, 0x10000, 0x40000, 16384);
+		CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_SUCCESS);
+		CHECK_EQ(c.bytes_completed, 16384);
+		CHECK(all_are(env_ptr(&env, 0x40000), 16384, (uint8_t)(0x30 + i)));
+	}
+	/* The copy faults: the source's third page is gone. */
+	env_unmap(&env, 0x10000 / 4096 + 2, 1);
+	memset(env_ptr(&env, 0x40000), GUARD, 16384);
+	desc(&d, DSA_OP_MEMMOVE, true, 0x10000, 0x40000, 16384);
+	CHECK_EQ(env_run(&env, &d, &c), DSA_COMP_PAGE_FAULT);
+	CHECK_EQ(c.bytes_completed, 8192);
+	CHECK_EQ(c.fault_addr, ENV_IOVA + 0x12000);
+	CHECK(all_are(env_ptr(&env, 0x40000 + 8192), 8192, GUARD));
+	/* The record faults after the data moved. */
+	memset(env_ptr(&env, 0x20000), 0x5a, 4096);
+	desc(&d, DSA_OP_MEMMOVE, true, 0x20000, 0x40000, 4096);
+	d.op_flags |= DSA_F_CRAV | DSA_F_RCR;
+	d.completion = 0x7000000000ull;
+	CHECK_EQ(dsa_submit(env.dsa, 0, &d), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
+	CHECK(all_are(env_ptr(&env, 0x40000), 4096, 0x5a));
+	CHECK_EQ(dsa_read_swerr(env.dsa, &e), 0);
+	CHECK(e.valid && e.record_fault);
+	CHECK_EQ(e.status, DSA_COMP_SUCCESS);
+	CHECK_EQ(e.fault_addr, 0x7000000000ull);
+	CHECK(e.fault_info & DSA_FI_WRITE);
+	CHECK_EQ(dsa_get_stats(env.dsa, &st), 0);
+	CHECK_EQ(st.completed, 6);
+	CHECK_EQ(st.success, 5);
+	CHECK_EQ(st.page_faults, 1);
+	CHECK_EQ(st.records, 5);
+	CHECK_EQ(st.record_errors, 1);
+	CHECK_EQ(st.by_op[1], 6);
+	CHECK_EQ(st.bytes, 4 * 16384 + 8192 + 4096);
+	CHECK_EQ(dsa_get_pasid_stats(env.dsa, true, ENV_PASID, &ps), 0);
+	CHECK_EQ(ps.descriptors, 6);
+	CHECK_EQ(ps.bytes, 4 * 16384 + 8192 + 4096);
+	CHECK_EQ(ps.faults, 1);
+	env_teardown(&env);
+}
+
 static void test_engine_time(void)
 {
 	struct dsa_config cfg = {.timing = true};
@@ -1009,6 +1068,7 @@ int main(void)
 	RUN(test_interrupts);
 	RUN(test_access_hook);
 	RUN(test_counters);
+	RUN(test_memmove_record_counters);
 	RUN(test_engine_time);
 	RUN(test_pasid_slots_overflow);
 	RUN(test_wait);

@@ -248,6 +248,70 @@ static void test_copy(void)
 	copy_case(true);
 }
 
+/* The fake refuses translated requests to the record's page (REC's). */
+#define REC (DST + 8 * 4096)
+
+static void refuse_record(void *ctx, const struct pci_req *req)
+{
+	(void)ctx;
+	fa.block_translated =
+	    req->at == PCI_AT_TRANSLATED && (req->addr & ~0xfffull) == DPA + 8 * 4096;
+}
+
+/* A copy and a write (pci_endpoint_dma_copy_write): every request settled - done, a side
+ * refused, the write refused, an invalidation racing with them. */
+static void test_copy_write(void)
+{
+	static const uint64_t rec[4] = {1, 2, 3, 4};
+	struct race r;
+	unsigned long m0;
+	int wret;
+
+	setup(true);
+	for (unsigned i = 0; i < 3; i++) { /* general path, then the memo's */
+		m0 = fa.marked;
+		CHECK_EQ(pci_endpoint_dma_copy_write(ep, PCI_DMA_PASID, 1, DST, IOVA, 8192, NULL,
+						     REC, rec, sizeof(rec), &wret, NULL),
+			 0);
+		CHECK_EQ(wret, 0);
+		CHECK_SETTLED(m0, 3);
+	}
+	/* The destination refused (and so would the record be): only the source counted. */
+	m0 = fa.marked;
+	fa.hook = refuse_writes;
+	CHECK_EQ(pci_endpoint_dma_copy_write(ep, PCI_DMA_PASID, 1, DST, IOVA, 8192, NULL, REC, rec,
+					     sizeof(rec), &wret, NULL),
+		 -EFAULT);
+	CHECK_SETTLED(m0, 1);
+	/* The record refused: the copy's two. */
+	fa.hook = refuse_record;
+	m0 = fa.marked;
+	CHECK_EQ(pci_endpoint_dma_copy_write(ep, PCI_DMA_PASID, 1, DST, IOVA, 8192, NULL, REC, rec,
+					     sizeof(rec), &wret, NULL),
+		 0);
+	CHECK_EQ(wret, -EFAULT);
+	CHECK_SETTLED(m0, 2);
+	fa.block_translated = false;
+	/* An invalidation racing with the first request: done() for those sent before the
+	 * race was seen and for those the general paths send again. */
+	r = (struct race){.port = pci_endpoint_ats_port(ep), .left = 1};
+	fa.hook = invalidate_once;
+	fa.hook_ctx = &r;
+	CHECK_EQ(pci_endpoint_dma_copy_write(ep, PCI_DMA_PASID, 1, DST, IOVA, 8192, NULL, REC, rec,
+					     sizeof(rec), &wret, NULL),
+		 0);
+	m0 = fa.marked;
+	r.left = 1;
+	CHECK_EQ(pci_endpoint_dma_copy_write(ep, PCI_DMA_PASID, 1, DST, IOVA, 8192, NULL, REC, rec,
+					     sizeof(rec), &wret, NULL),
+		 0);
+	CHECK_EQ(wret, 0);
+	CHECK(fa.marked - m0 >= 4);
+	CHECK_SETTLED(m0, fa.marked - m0);
+	fa.hook = NULL;
+	teardown();
+}
+
 /* An agent without done() (it counts nothing) works as before. */
 static int plain_translate(void *ctx, const struct pci_req *req, struct pci_resp *resp)
 {
@@ -278,6 +342,7 @@ int main(void)
 	RUN(test_translated);
 	RUN(test_raced_invalidation);
 	RUN(test_copy);
+	RUN(test_copy_write);
 	RUN(test_agent_without_done);
 	return CHECK_DONE();
 }

@@ -361,6 +361,154 @@ static void test_many_runs(void)
 	pci_endpoint_destroy(ep2);
 }
 
+/* pci_endpoint_dma_copy_write(): a copy and a 32-byte record after it. */
+static const uint64_t rec_ok[4] = {1, 0x10000, 0, 0};
+static uint64_t refuse_pa = ~0ull; /* a page whose translated requests are refused */
+
+static void refuse_hook(void *ctx, const struct pci_req *req)
+{
+	(void)ctx;
+	on_request(NULL, req);
+	if (req->at == PCI_AT_TRANSLATED)
+		fa.block_translated = (req->addr & ~0xfffull) == refuse_pa;
+}
+
+static void map_copy_write(void)
+{
+	fake_map(&fa, false, 0, 0x10000, 64 * KiB, 0x100000, PCI_PERM_R | PCI_PERM_W);
+	fake_map(&fa, false, 0, 0x20000, 64 * KiB, 0x200000, PCI_PERM_R | PCI_PERM_W);
+	fake_map(&fa, false, 0, 0x7000, 4096, 0x30000, PCI_PERM_R | PCI_PERM_W);
+}
+
+static int copy_write(uint64_t dst, uint64_t src, size_t len, uint64_t rec, int *wret,
+		      struct pci_dma_status *st, struct pci_dma_status *wst)
+{
+	return pci_endpoint_dma_copy_write(ep, 0, 0, dst, src, len, st, rec, rec_ok, sizeof(rec_ok),
+					   wret, wst);
+}
+
+/* The first call (no memo) and the following ones (from the memo) copy, then write, and
+ * count what a copy and a write in a row count. */
+static void test_copy_write(void)
+{
+	struct pci_endpoint_stats s0, s1, s2;
+	struct pci_dma_status st, wst;
+	int wret;
+
+	map_copy_write();
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(mem_fill(mem, 0x100000, (uint8_t)(0x40 + i), 64 * KiB), 0);
+		CHECK_EQ(mem_fill(mem, 0x30040, 0, 32), 0);
+		wret = 99;
+		CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, &st, &wst), 0);
+		CHECK_EQ(wret, 0);
+		CHECK_EQ(st.done, 64 * KiB);
+		CHECK_EQ(wst.done, 32);
+		CHECK_EQ(rd64(0x200000), 0x0101010101010101ull * (uint64_t)(0x40 + i));
+		CHECK_EQ(rd64(0x200000 + 64 * KiB - 8),
+			 0x0101010101010101ull * (uint64_t)(0x40 + i));
+		CHECK_EQ(rd64(0x30040), 1);
+		CHECK_EQ(rd64(0x30048), 0x10000);
+	}
+	s0 = stats();
+	CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, NULL, NULL), 0);
+	CHECK_EQ(wret, 0);
+	s1 = stats();
+	CHECK_EQ(pci_endpoint_dma_copy(ep, 0, 0, 0x20000, 0x10000, 64 * KiB, NULL), 0);
+	CHECK_EQ(pci_endpoint_dma_write(ep, 0, 0, 0x7040, rec_ok, sizeof(rec_ok), NULL), 0);
+	s2 = stats();
+	CHECK_EQ(s1.translated_requests - s0.translated_requests, 3);
+	CHECK_EQ(s2.translated_requests - s1.translated_requests, 3);
+	CHECK_EQ(s1.hits - s0.hits, s2.hits - s1.hits);
+	CHECK_EQ(s2.misses, s0.misses);
+	CHECK_EQ(s2.translation_requests, s0.translation_requests);
+	/* No place for the write's result: nothing done. */
+	CHECK_EQ(mem_fill(mem, 0x100000, 0x77, 64 * KiB), 0);
+	CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ(rd64(0x200000), 0x4242424242424242ull);
+	/* Overlapping ranges: the copy's -EINVAL, no write. */
+	CHECK_EQ(mem_fill(mem, 0x30040, 0, 32), 0);
+	wret = 99;
+	CHECK_EQ(copy_write(0x10000 + 4096, 0x10000, 8192, 0x7040, &wret, NULL, NULL), -EINVAL);
+	CHECK_EQ(wret, 99);
+	CHECK_EQ(rd64(0x30040), 0);
+}
+
+/* A refused copy writes nothing; a refused write leaves the copy made. Both from the memo
+ * and on the general path. */
+static void test_copy_write_refused(void)
+{
+	struct pci_dma_status st, wst;
+	int wret;
+
+	map_copy_write();
+	fa.hook = refuse_hook;
+	for (int warm = 0; warm < 2; warm++) {
+		if (warm)
+			CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, NULL, NULL),
+				 0);
+		unsigned at1 = fake_count(&fa, PCI_AT_TRANSLATION);
+
+		/* The copy's source refused. */
+		refuse_pa = 0x100000;
+		CHECK_EQ(mem_fill(mem, 0x100000, (uint8_t)(0x55 + warm), 64 * KiB), 0);
+		CHECK_EQ(mem_fill(mem, 0x30040, 0, 32), 0);
+		wret = 99;
+		CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, &st, &wst), -EFAULT);
+		CHECK_EQ(wret, 99);
+		CHECK_EQ(st.addr, 0x10000);
+		CHECK_EQ(st.at, PCI_AT_TRANSLATED);
+		CHECK(!st.write);
+		CHECK_EQ(rd64(0x30040), 0);
+		CHECK(rd64(0x200000) != 0x0101010101010101ull * (uint64_t)(0x55 + warm));
+		/* The write refused: the copy is made, the write reported. */
+		refuse_pa = 0x30000;
+		CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, &st, &wst), 0);
+		CHECK_EQ(st.done, 64 * KiB);
+		CHECK_EQ(rd64(0x200000 + 64 * KiB - 8),
+			 0x0101010101010101ull * (uint64_t)(0x55 + warm));
+		CHECK_EQ(wret, -EFAULT);
+		CHECK_EQ(wst.at, PCI_AT_TRANSLATED);
+		CHECK_EQ(wst.status, PCI_UR);
+		CHECK_EQ(wst.fault, FAKE_FAULT_ATS);
+		CHECK_EQ(wst.addr, 0x7040);
+		CHECK_EQ(wst.pa, 0x30040);
+		CHECK_EQ(wst.done, 0);
+		CHECK_EQ(rd64(0x30040), 0);
+		if (warm) /* from the memo: no lookup went to the IOMMU */
+			CHECK_EQ(fake_count(&fa, PCI_AT_TRANSLATION), at1);
+		refuse_pa = ~0ull;
+		fa.block_translated = false;
+		/* A fresh endpoint for the general path's turn. */
+		if (!warm) {
+			struct pci_endpoint_config cfg = fake_ep_config(&fa, mem);
+
+			pci_endpoint_destroy(ep);
+			CHECK_EQ(pci_endpoint_create(&cfg, &ep), 0);
+		}
+	}
+}
+
+/* The write's page invalidated and remapped between two calls: the write lands at the new
+ * address and no request carries the old one. */
+static void test_copy_write_after_invalidation(void)
+{
+	int wret;
+
+	map_copy_write();
+	CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, NULL, NULL), 0);
+	CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, NULL, NULL), 0);
+	fake_map(&fa, false, 0, 0x7000, 4096, 0x60000, PCI_PERM_R | PCI_PERM_W);
+	CHECK_EQ(invalidate(false, 0, 0x7000, 4096), 0);
+	CHECK_EQ(mem_fill(mem, 0x30040, 0, 32), 0);
+	watch_pa = 0x30000;
+	CHECK_EQ(copy_write(0x20000, 0x10000, 64 * KiB, 0x7040, &wret, NULL, NULL), 0);
+	CHECK_EQ(wret, 0);
+	CHECK_EQ(rd64(0x60040), 1);
+	CHECK_EQ(rd64(0x30040), 0);
+	CHECK_EQ(watch_hits, 0);
+}
+
 int main(void)
 {
 	RUN_EP(test_repeat_counts_like_a_hit);
@@ -372,5 +520,8 @@ int main(void)
 	RUN_EP(test_fast_path_failures);
 	RUN_EP(test_fast_path_outside_memory);
 	RUN_EP(test_many_runs);
+	RUN_EP(test_copy_write);
+	RUN_EP(test_copy_write_refused);
+	RUN_EP(test_copy_write_after_invalidation);
 	return CHECK_DONE();
 }

@@ -614,9 +614,12 @@ fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr, uint64_t len, u
 /* Read side: the entries part[0] .. part[0] + part[1] - 1 of a run are still in place. */
 static inline bool run_valid_locked(const struct ep_memo_run *m, const unsigned part[2])
 {
-	for (unsigned i = part[0]; i < part[0] + part[1]; i++)
+	unsigned i = part[0], end = part[0] + part[1];
+
+	do {
 		if (m->held[i]->version != m->ver[i])
 			return false;
+	} while (++i < end);
 	return true;
 }
 
@@ -729,20 +732,32 @@ static inline __attribute__((always_inline)) int dma_fast(struct pci_endpoint *e
 	return 0;
 }
 
-static int dma(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
-	       const void *buf, size_t len, struct pci_dma_status *st, bool write)
+/* The general path, out of line so that the fast path's function stays small. */
+static __attribute__((noinline)) int dma_general(struct pci_endpoint *ep, unsigned flags,
+						 uint32_t pasid, uint64_t addr, const void *buf,
+						 size_t len, struct pci_dma_status *st, bool write)
 {
 	struct dma_op op;
-	int ret = dma_fast(ep, flags, pasid, addr, (void *)(uintptr_t)buf, len, st, write);
+	int ret;
 
-	if (ret != NOT_FAST)
-		return ret;
 	if (st)
 		*st = (struct pci_dma_status){.addr = addr};
 	ret = dma_setup(&op, ep, flags, pasid, addr, buf, len, write);
 	if (ret)
 		return ret;
 	return dma_run(&op, addr, len, st);
+}
+
+static inline __attribute__((always_inline)) int dma(struct pci_endpoint *ep, unsigned flags,
+						     uint32_t pasid, uint64_t addr, const void *buf,
+						     size_t len, struct pci_dma_status *st,
+						     bool write)
+{
+	int ret = dma_fast(ep, flags, pasid, addr, (void *)(uintptr_t)buf, len, st, write);
+
+	if (__builtin_expect(ret != NOT_FAST, 1))
+		return ret;
+	return dma_general(ep, flags, pasid, addr, buf, len, st, write);
 }
 
 int pci_endpoint_dma_read(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t addr,
@@ -1109,8 +1124,10 @@ static void copy_finish(struct copy_side *rd, struct copy_side *wr, struct copy_
  * A copy whose both sides the memo covers whole, in one piece (at most COPY_PIECE_MAX):
  * both translated requests, then the copy under the read lock (see the fast paths above).
  */
-static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
-		     uint64_t src, size_t len, struct pci_dma_status *st)
+static inline __attribute__((always_inline)) int copy_fast(struct pci_endpoint *ep, unsigned flags,
+							   uint32_t pasid, uint64_t dst,
+							   uint64_t src, size_t len,
+							   struct pci_dma_status *st)
 {
 	const struct ep_memo_run *a, *b;
 	const struct ep_thread *t;
@@ -1146,14 +1163,15 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
 		return NOT_FAST;
 	}
+	/* The stamps before the copy, so that their stores do not wait behind its. */
+	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
+	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
 	if (a->hva && b->hva) {
 		memmove(b->hva + (dst - b->addr), a->hva + (src - a->addr), len);
 		ret = 0;
 	} else {
 		ret = copy_memory(ep->cfg.mem, dpa, spa, len);
 	}
-	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
-	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
 	ep_read_unlock(ep, &rl);
 	req_done(ep, &rreq, &rresp);
 	req_done(ep, &wreq, &wresp);
@@ -1166,17 +1184,17 @@ static int copy_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, ui
 	return 0;
 }
 
-int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
-			  uint64_t src, size_t len, struct pci_dma_status *st)
+/* The general path of a copy, out of line so that the fast path's function stays small. */
+static __attribute__((noinline)) int copy_general(struct pci_endpoint *ep, unsigned flags,
+						  uint32_t pasid, uint64_t dst, uint64_t src,
+						  size_t len, struct pci_dma_status *st)
 {
 	static const uint8_t dummy;
 	struct copy_side rd, wr;
 	uint64_t done = 0;
 	unsigned races = 0;
-	int ret = copy_fast(ep, flags, pasid, dst, src, len, st);
+	int ret;
 
-	if (ret != NOT_FAST)
-		return ret;
 	if (st)
 		*st = (struct pci_dma_status){.addr = src};
 	ret = dma_setup(&rd.op, ep, flags, pasid, src, &dummy, len, false);
@@ -1209,4 +1227,123 @@ int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasi
 	}
 	copy_finish(&rd, &wr, NULL, 0, len, st);
 	return 0;
+}
+
+int pci_endpoint_dma_copy(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst,
+			  uint64_t src, size_t len, struct pci_dma_status *st)
+{
+	int ret = copy_fast(ep, flags, pasid, dst, src, len, st);
+
+	if (__builtin_expect(ret != NOT_FAST, 1))
+		return ret;
+	return copy_general(ep, flags, pasid, dst, src, len, st);
+}
+
+/*
+ * A copy and the write after it, both from the memo, all three translated requests first
+ * (source, destination, then the write's), then one trip through the read lock: the copy,
+ * then the write (an ordered host access, so a CPU that polls it sees the copy). Only on
+ * direct memory, where neither access can fail once its entries are in place. A refused
+ * request of the copy ends it as copy_fast() would, before the write's request goes out; a
+ * refused request of the write leaves the copy to be made and the write failed. When an
+ * invalidation raced with any of them, the general paths take what is left (as the fast
+ * paths' retries do, sending those requests again).
+ */
+static inline __attribute__((always_inline)) int
+copy_write_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_t dst, uint64_t src,
+		size_t len, struct pci_dma_status *st, uint64_t waddr, const void *wbuf,
+		size_t wlen, int *wret, struct pci_dma_status *wst)
+{
+	const struct ep_memo_run *a, *b, *c;
+	const struct ep_thread *t;
+	unsigned pa_[2], pb[2], pc[2];
+	struct pci_req rreq, wreq, creq;
+	struct pci_resp rresp, wresp, cresp;
+	uint64_t who, spa, dpa, wpa;
+	struct ep_read rl;
+	bool wfailed;
+	int ret, wr = 0;
+
+	if (!ep || !len || len > COPY_PIECE_MAX || src + (len - 1) < src || dst + (len - 1) < dst ||
+	    (src < dst + len && dst < src + len) || !wbuf || !wlen ||
+	    (waddr & ~PAGE_MASK_4K) + wlen > PAGE_SIZE_4K ||
+	    !(who = fast_who(ep, flags, pasid, PCI_PERM_R)) || !(t = ep_thread_of(ep)) ||
+	    !(a = fast_run(t, who, src, len, pa_)) ||
+	    !(b = fast_run(t, who ^ PCI_PERM_R ^ PCI_PERM_W, dst, len, pb)) ||
+	    !(c = fast_run(t, who ^ PCI_PERM_R ^ PCI_PERM_W, waddr, wlen, pc)) || !a->hva ||
+	    !b->hva || !c->hva)
+		return NOT_FAST;
+	spa = a->pa + (src - a->addr);
+	dpa = b->pa + (dst - b->addr);
+	wpa = c->pa + (waddr - c->addr);
+	if (!fast_at2(ep, spa, PCI_REQ_READ, &rreq, &rresp, &ret)) {
+		fast_count(ep, t, pa_[1] + pb[1], 1);
+		return fast_at2_fail(ep, st, ret, src, spa, &rresp, false);
+	}
+	fast_count(ep, t, pa_[1] + pb[1], 2);
+	if (!fast_at2(ep, dpa, PCI_REQ_WRITE, &wreq, &wresp, &ret)) {
+		req_done(ep, &rreq, &rresp);
+		return fast_at2_fail(ep, st, ret, dst, dpa, &wresp, true);
+	}
+	fast_count(ep, t, 1, 1);
+	wfailed = !fast_at2(ep, wpa, PCI_REQ_WRITE, &creq, &cresp, &ret);
+	if (wfailed)
+		wr = fast_at2_fail(ep, wst, ret, waddr, wpa, &cresp, false);
+	ep_read_lock_t(ep, t, &rl);
+	if (ep->check_fn || !run_valid_locked(a, pa_) || !run_valid_locked(b, pb) ||
+	    (!wfailed && !run_valid_locked(c, pc))) {
+		ep_read_unlock(ep, &rl);
+		req_done(ep, &rreq, &rresp);
+		req_done(ep, &wreq, &wresp);
+		if (!wfailed)
+			req_done(ep, &creq, &cresp);
+		EP_STAT_INC(ep, retries); /* an invalidation raced with it: the general path */
+		ret = copy_general(ep, flags, pasid, dst, src, len, st);
+		if (!ret)
+			*wret = wfailed ? wr
+					: pci_endpoint_dma_write(ep, flags, pasid, waddr, wbuf,
+								 wlen, wst);
+		return ret;
+	}
+	/* The entries' stamps first and the write's line asked for now: after the copy only
+	 * the write is left, and its store does not wait behind the stamps' nor for the line. */
+	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
+	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
+	if (!wfailed) {
+		atc_touch_run(&ep->atc, c->held + pc[0], pc[1]);
+		__builtin_prefetch(c->hva + (waddr - c->addr), 1);
+	}
+	memmove(b->hva + (dst - b->addr), a->hva + (src - a->addr), len);
+	if (!wfailed)
+		host_access(c->hva + (waddr - c->addr), wpa, true, (uint8_t *)(uintptr_t)wbuf,
+			    wlen);
+	ep_read_unlock(ep, &rl);
+	req_done(ep, &rreq, &rresp);
+	req_done(ep, &wreq, &wresp);
+	if (!wfailed)
+		req_done(ep, &creq, &cresp);
+	if (st)
+		*st = (struct pci_dma_status){.done = len};
+	if (!wfailed && wst)
+		*wst = (struct pci_dma_status){.done = wlen};
+	*wret = wr;
+	return 0;
+}
+
+int pci_endpoint_dma_copy_write(struct pci_endpoint *ep, unsigned flags, uint32_t pasid,
+				uint64_t dst, uint64_t src, size_t len, struct pci_dma_status *st,
+				uint64_t waddr, const void *wbuf, size_t wlen, int *wret,
+				struct pci_dma_status *wst)
+{
+	int ret;
+
+	if (!wret)
+		return -EINVAL;
+	ret = copy_write_fast(ep, flags, pasid, dst, src, len, st, waddr, wbuf, wlen, wret, wst);
+	if (__builtin_expect(ret != NOT_FAST, 1))
+		return ret;
+	ret = pci_endpoint_dma_copy(ep, flags, pasid, dst, src, len, st);
+	if (!ret)
+		*wret = pci_endpoint_dma_write(ep, flags, pasid, waddr, wbuf, wlen, wst);
+	return ret;
 }
