@@ -40,7 +40,12 @@ struct dsa_drv {
 	unsigned *free_list;
 	unsigned nfree;
 	uint8_t *state; /* SLOT_* per record */
-	uint8_t *irq;	/* per record: its descriptor's completion interrupt came (atomic) */
+	/* Per record: its descriptor's completion interrupt came (atomic). In the record's
+	 * own cache line when the records are directly mapped (cr_host): the line the engine
+	 * has just written and the waiter reads anyway, so the interrupt moves no other line
+	 * between the CPUs; else in `irq`. */
+	uint8_t *cr_host;
+	uint8_t *irq;
 };
 
 static uint64_t now_ns(void)
@@ -70,6 +75,13 @@ static void drv_log(struct dsa_drv *drv, const char *fmt, ...)
 		drv->cfg.log(drv->cfg.log_ctx, line);
 	else
 		fprintf(stderr, "%s\n", line);
+}
+
+/* The interrupt flag of record `slot`: the byte after the record (which is DSA_COMP_SIZE
+ * bytes of its RECORD_STRIDE), or its byte in `irq`. */
+static uint8_t *irq_flag(struct dsa_drv *drv, unsigned slot)
+{
+	return drv->cr_host ? drv->cr_host + slot * RECORD_STRIDE + DSA_COMP_SIZE : &drv->irq[slot];
 }
 
 static uint32_t kernel_pasid(const struct dsa_drv *drv)
@@ -107,7 +119,7 @@ static void on_irq(void *ctx, unsigned wq, uint16_t handle)
 	struct dsa_drv *drv = ctx;
 
 	if (handle < drv->cr_size / RECORD_STRIDE)
-		__atomic_store_n(&drv->irq[handle], 1, __ATOMIC_RELEASE);
+		__atomic_store_n(irq_flag(drv, handle), 1, __ATOMIC_RELEASE);
 	if (drv->cfg.dsa.irq)
 		drv->cfg.dsa.irq(drv->cfg.dsa.irq_ctx, wq, handle);
 }
@@ -182,6 +194,7 @@ int dsa_drv_probe(const struct dsa_drv_config *cfg, struct dsa_drv **out)
 	ret = dma_alloc_coherent(drv->dma, drv->cr_size, &drv->cr_phys, &drv->cr_dma);
 	if (ret)
 		goto err_dma;
+	drv->cr_host = mem_ptr(cfg->dma.mem, drv->cr_phys, drv->cr_size);
 	/* As idxd: the PASID is settled before the WQs start taking descriptors. */
 	if (cfg->use_pasid)
 		try_pasid(drv);
@@ -314,7 +327,7 @@ int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigne
 		return ret;
 	memset(mem_ptr(drv->cfg.dma.mem, drv->cr_phys + slot * RECORD_STRIDE, DSA_COMP_SIZE), 0,
 	       DSA_COMP_SIZE);
-	__atomic_store_n(&drv->irq[slot], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(irq_flag(drv, slot), 0, __ATOMIC_RELAXED);
 	d->completion = drv->cr_dma + slot * RECORD_STRIDE;
 	d->op_flags |= DSA_F_CRAV | DSA_F_RCR | DSA_F_RCI;
 	d->int_handle = (uint16_t)slot;
@@ -342,7 +355,7 @@ int dsa_drv_submit(struct dsa_drv *drv, unsigned wq, struct dsa_desc *d, unsigne
 
 static bool irq_came(struct dsa_drv *drv, unsigned ticket)
 {
-	return __atomic_load_n(&drv->irq[ticket], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(irq_flag(drv, ticket), __ATOMIC_ACQUIRE);
 }
 
 /*
