@@ -339,9 +339,13 @@ int dsa_wait(struct mem *mem, uint64_t cr_pa, uint64_t timeout_ns, struct dsa_co
 	if (out) {
 		uint8_t raw[DSA_COMP_SIZE];
 
-		ret = mem_read(mem, cr_pa + 8, raw + 8, DSA_COMP_SIZE - 8);
-		if (ret)
-			return ret;
+		if (p) {
+			memcpy(raw + 8, (const uint8_t *)p + 8, DSA_COMP_SIZE - 8);
+		} else {
+			ret = mem_read(mem, cr_pa + 8, raw + 8, DSA_COMP_SIZE - 8);
+			if (ret)
+				return ret;
+		}
 		memcpy(raw, &head, 8);
 		memcpy(out, raw, sizeof(*out));
 	}

@@ -39,7 +39,8 @@ struct dsa_drv {
 	pthread_mutex_t pool_lock;
 	unsigned *free_list;
 	unsigned nfree;
-	uint8_t *state; /* SLOT_* per record */
+	unsigned records; /* completion records (tickets 0 .. records - 1) */
+	uint8_t *state;	  /* SLOT_* per record */
 	/* Per record: its descriptor's completion interrupt came (atomic). In the record's
 	 * own cache line when the records are directly mapped (cr_host): the line the engine
 	 * has just written and the waiter reads anyway, so the interrupt moves no other line
@@ -134,6 +135,7 @@ static int pool_init(struct dsa_drv *drv, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		drv->free_list[i] = n - 1 - i;
 	drv->nfree = n;
+	drv->records = n;
 	pthread_mutex_init(&drv->pool_lock, NULL);
 	return 0;
 }
@@ -292,7 +294,7 @@ static int slot_get(struct dsa_drv *drv, unsigned *slot)
 		ret = -EBUSY;
 	} else {
 		*slot = drv->free_list[--drv->nfree];
-		drv->state[*slot] = SLOT_BUSY;
+		__atomic_store_n(&drv->state[*slot], SLOT_BUSY, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&drv->pool_lock);
 	return ret;
@@ -301,7 +303,7 @@ static int slot_get(struct dsa_drv *drv, unsigned *slot)
 static void slot_put(struct dsa_drv *drv, unsigned slot, int state)
 {
 	pthread_mutex_lock(&drv->pool_lock);
-	drv->state[slot] = (uint8_t)state;
+	__atomic_store_n(&drv->state[slot], (uint8_t)state, __ATOMIC_RELEASE);
 	if (state == SLOT_FREE)
 		drv->free_list[drv->nfree++] = slot;
 	pthread_mutex_unlock(&drv->pool_lock);
@@ -369,9 +371,11 @@ static bool irq_came(struct dsa_drv *drv, unsigned ticket)
  */
 static int wait_record(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
 {
-	uint64_t cr = drv->cr_phys + ticket * RECORD_STRIDE, start = now_ns();
+	uint64_t cr = drv->cr_phys + ticket * RECORD_STRIDE, start = 0;
 	int ret;
 
+	/* The clock is read only once there is something to wait for: a record already
+	 * written with its interrupt costs no clock read. */
 	for (;;) {
 		bool irq = irq_came(drv, ticket);
 
@@ -383,10 +387,14 @@ static int wait_record(struct dsa_drv *drv, unsigned ticket, struct dsa_completi
 				*c = (struct dsa_completion){0};
 			return -EIO;
 		}
+		if (!start)
+			start = now_ns() - WAIT_SLICE_NS;
 		if (now_ns() - start >= drv->cfg.timeout_ns)
 			return -ETIMEDOUT;
 	}
 	while (!ret && !irq_came(drv, ticket)) {
+		if (!start)
+			start = now_ns();
 		if (now_ns() - start >= drv->cfg.timeout_ns)
 			return -ETIMEDOUT;
 		sched_yield();
@@ -399,11 +407,11 @@ int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
 	bool busy;
 	int ret;
 
-	if (!drv || ticket >= drv->cr_size / RECORD_STRIDE)
+	if (!drv || ticket >= drv->records)
 		return -EINVAL;
-	pthread_mutex_lock(&drv->pool_lock);
-	busy = drv->state[ticket] == SLOT_BUSY;
-	pthread_mutex_unlock(&drv->pool_lock);
+	/* Written under pool_lock, read without it: a ticket is waited for by the thread
+	 * that holds it, after its own submission. */
+	busy = __atomic_load_n(&drv->state[ticket], __ATOMIC_ACQUIRE) == SLOT_BUSY;
 	if (!busy)
 		return -EINVAL;
 	ret = wait_record(drv, ticket, c);

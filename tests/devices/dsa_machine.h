@@ -37,6 +37,7 @@ struct sys_opts {
 	bool second_stage;   /* the driver's default domains on the second stage */
 	bool debug;	     /* DMA-API debug checks */
 	unsigned num_wqs;
+	unsigned records; /* the driver's completion records; 0 = its default */
 };
 
 static inline void sys_on_stale(void *ctx, const struct vtd_stale *r)
@@ -130,6 +131,7 @@ static inline int sys_init(struct sys *s, const struct sys_opts *o)
 	dcfg.dma.debug_ctx = s;
 	dcfg.use_pasid = o->use_pasid;
 	dcfg.dsa.num_wqs = o->num_wqs;
+	dcfg.records = o->records;
 	dcfg.log = sys_on_log;
 	dcfg.log_ctx = s;
 	dcfg.timeout_ns = 30000000000ull; /* generous: sanitizers on a loaded machine */

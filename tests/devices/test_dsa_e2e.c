@@ -323,6 +323,48 @@ static void test_async_two_wqs(void)
 	CHECK_EQ(sys_fini(&s), 0);
 }
 
+/* A pool of records that is not a power of two: every record works, with its interrupt
+ * flag beside it, and the tickets past the last (inside the records' pages) are refused. */
+static void test_driver_odd_pool(void)
+{
+	struct sys_opts o = {
+	    .domain = IOMMU_DOMAIN_DMA, .pasid_width = 20, .use_pasid = true, .records = 100};
+	struct dma_dev *dma;
+	dma_addr_t a, b;
+	unsigned t[100];
+
+	CHECK_EQ(sys_init(&s, &o), 0);
+	dma = dsa_drv_dma(s.drv);
+	pattern(sys_ptr(&s, SRC), 4096, 6);
+	a = dma_map_single(dma, SRC, 4096, DMA_TO_DEVICE);
+	b = dma_map_single(dma, DST, 100 * 64, DMA_FROM_DEVICE);
+	CHECK(a != DMA_MAPPING_ERROR && b != DMA_MAPPING_ERROR);
+	for (unsigned round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 100; i++) {
+			struct dsa_desc d;
+
+			dsa_desc_init(&d, DSA_OP_MEMMOVE, 0, false, 0, false);
+			d.src = a + i * 40;
+			d.dst = b + i * 64;
+			d.size = 64;
+			CHECK_EQ(dsa_drv_submit(s.drv, 0, &d, 0, &t[i]), 0);
+		}
+		for (unsigned i = 0; i < 100; i++) {
+			struct dsa_completion c;
+
+			CHECK_EQ(dsa_drv_wait(s.drv, t[i], &c), 0);
+			CHECK_EQ(c.status, DSA_COMP_SUCCESS);
+			CHECK(memcmp(sys_ptr(&s, DST + i * 64), sys_ptr(&s, SRC + i * 40), 64) ==
+			      0);
+		}
+	}
+	for (unsigned i = 100; i < 128; i++)
+		CHECK_EQ(dsa_drv_wait(s.drv, i, NULL), -EINVAL);
+	CHECK_EQ(dma_unmap_single(dma, a, 4096, DMA_TO_DEVICE), 0);
+	CHECK_EQ(dma_unmap_single(dma, b, 100 * 64, DMA_FROM_DEVICE), 0);
+	CHECK_EQ(sys_fini(&s), 0);
+}
+
 static void test_driver_bad_arguments(void)
 {
 	struct sys_opts o = {.domain = IOMMU_DOMAIN_DMA, .pasid_width = 20, .use_pasid = true};
@@ -381,6 +423,7 @@ int main(void)
 	RUN(test_disable_pasid_passthrough);
 	RUN(test_debug_use_after_unmap);
 	RUN(test_async_two_wqs);
+	RUN(test_driver_odd_pool);
 	RUN(test_driver_bad_arguments);
 	return CHECK_DONE();
 }
