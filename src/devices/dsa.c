@@ -88,6 +88,7 @@ static struct dsa_wq *wq_alloc(struct dsa *dsa, unsigned id, uint32_t size)
 	}
 	wq->dsa = dsa;
 	wq->id = id;
+	wq->drain_at = UINT64_MAX;
 	wq->size = size;
 	pthread_mutex_init(&wq->lock, NULL);
 	pthread_cond_init(&wq->work, NULL);
@@ -258,11 +259,20 @@ int dsa_wq_drain(struct dsa *dsa, unsigned wq_id, uint64_t timeout_ns)
 	target = wq->tail;
 	/* Sequentially consistent with the engine's idle check (see finished()). */
 	__atomic_add_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST);
-	while (wq->running && __atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) < target && !ret) {
+	for (;;) {
 		/* Short waits: a busy engine wakes drainers without a fence and may miss one
 		 * that has just come in. */
-		uint64_t now = now_ns_realtime(), until = now + DRAIN_SLICE_NS;
+		uint64_t now, until;
 		struct timespec slice;
+
+		/* The engine wakes drainers once `completed` reaches drain_at (and then resets
+		 * it): published before looking at the count, and again after each wake-up. */
+		if (target < __atomic_load_n(&wq->drain_at, __ATOMIC_RELAXED))
+			__atomic_store_n(&wq->drain_at, target, __ATOMIC_SEQ_CST);
+		if (!wq->running || __atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) >= target)
+			break;
+		now = now_ns_realtime();
+		until = now + DRAIN_SLICE_NS;
 
 		if (now >= deadline) {
 			ret = -ETIMEDOUT;
@@ -274,7 +284,8 @@ int dsa_wq_drain(struct dsa *dsa, unsigned wq_id, uint64_t timeout_ns)
 		slice.tv_nsec = (long)(until % 1000000000ull);
 		pthread_cond_timedwait(&wq->idle, &wq->lock, &slice);
 	}
-	__atomic_sub_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_sub_fetch(&wq->drainers, 1, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&wq->drain_at, UINT64_MAX, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&wq->completed, __ATOMIC_SEQ_CST) >= target || !wq->running)
 		ret = 0;
 	pthread_mutex_unlock(&wq->lock);

@@ -323,23 +323,27 @@ static bool wait_desc(struct dsa_wq *wq, uint64_t head)
 	return true;
 }
 
+/* Wake the drainers; those still waiting set drain_at again. */
 static void wake_drainers(struct dsa_wq *wq)
 {
 	pthread_mutex_lock(&wq->lock);
+	__atomic_store_n(&wq->drain_at, UINT64_MAX, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&wq->idle);
 	pthread_mutex_unlock(&wq->lock);
 }
 
 /*
- * A descriptor is finished. Drainers are woken without a fence here (a release store and a
- * relaxed load: no locked instruction on the busy path); the one this may miss, a drainer
- * that came in while the count was in flight, is woken by the next completion, by
- * idle_check() before the engine waits, or by its own short timed waits (dsa_wq_drain).
+ * A descriptor is finished. Drainers are woken when the count reaches the first of their
+ * targets (drain_at), without a fence (a release store and a relaxed load: no locked
+ * instruction on the busy path, and no lock taken for a drainer that waits for more); the
+ * one this may miss, a drainer that came in while the count was in flight, is woken by a
+ * later completion, by idle_check() before the engine waits, or by its own short timed
+ * waits (dsa_wq_drain).
  */
 static void finished(struct dsa_wq *wq, uint64_t n)
 {
 	__atomic_store_n(&wq->completed, n, __ATOMIC_RELEASE);
-	if (__atomic_load_n(&wq->drainers, __ATOMIC_RELAXED))
+	if (__builtin_expect(n >= __atomic_load_n(&wq->drain_at, __ATOMIC_RELAXED), 0))
 		wake_drainers(wq);
 }
 

@@ -44,6 +44,10 @@ struct dsa_wq {
 	bool stop;	   /* the thread leaves once the ring is empty (atomic; set under lock) */
 	bool sleeping;	   /* the engine is in pthread_cond_wait(work) (lock) */
 	unsigned drainers; /* threads in dsa_wq_drain() (atomic; changed under lock) */
+	/* The smallest `completed` a drainer waits for (atomic; lowered by drainers and reset
+	 * to UINT64_MAX by the engine's wake-up, both under lock): the engine wakes drainers
+	 * when it gets there, not at every descriptor. */
+	uint64_t drain_at;
 	bool exited;	   /* the thread has added its CPU time to cpu_done and is leaving */
 	uint64_t cpu_done; /* CPU ns of the engine threads that have left */
 	/* Written by submitters (under lock): the next free slot; tail - head <= size; and a

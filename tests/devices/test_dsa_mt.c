@@ -6,6 +6,7 @@
  * unmapping, invalidating and mapping again. Each descriptor must complete with success (and
  * the right data) or, for the unstable window only, a page fault inside it. Under
  * ThreadSanitizer: no race between submitters, engines, record polling and invalidation.
+ * Drainers with different targets, one of them timing out, while the engine works.
  */
 #include "check.h"
 #include "devices/dsa_env.h"
@@ -193,8 +194,109 @@ static void test_concurrent(void)
 	env_teardown(&env);
 }
 
+/*
+ * Drainers with different targets while the engine works: each returns once what was
+ * submitted before it came is done - the engine wakes them at the first target (not at
+ * every descriptor), the others wait on for theirs - and one that times out while the
+ * engine is held leaves no target behind that would keep a later drain from its wake-up.
+ */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_closed;
+
+static void gate_hook(void *ctx, const struct pci_req *req)
+{
+	(void)ctx;
+	(void)req;
+	pthread_mutex_lock(&gate_lock);
+	while (gate_closed)
+		pthread_cond_wait(&gate_cv, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate(bool closed)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = closed;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+struct drainer {
+	pthread_t t;
+	uint64_t target; /* descriptors submitted before it started */
+	uint64_t seen;	 /* completed when it returned */
+	int ret;
+};
+
+static void *drain_thread(void *arg)
+{
+	struct drainer *d = arg;
+	struct dsa_stats st;
+
+	d->ret = dsa_wq_drain(env.dsa, 0, 60000000000ull);
+	dsa_get_stats(env.dsa, &st);
+	d->seen = st.completed;
+	return NULL;
+}
+
+static void submit_fills(unsigned n, uint64_t *submitted)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct dsa_desc d;
+
+		dsa_desc_init(&d, DSA_OP_FILL, 0, true, ENV_PASID, false);
+		d.dst = ENV_IOVA + 0x10000 + (i % 16) * 4096;
+		d.size = 4096;
+		d.pattern = i;
+		while (dsa_submit(env.dsa, 0, &d) == -EAGAIN)
+			sched_yield();
+	}
+	*submitted += n;
+}
+
+static void test_drainers(void)
+{
+	struct dsa_config cfg = {.wq_size = {1024}};
+	struct drainer dr[3];
+	uint64_t submitted = 0;
+
+	CHECK(env_setup(&env, true, &cfg) == 0);
+	/* Held by the gate: a drain times out. */
+	env.fa.hook = gate_hook;
+	gate(true);
+	submit_fills(8, &submitted);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 2000000), -ETIMEDOUT);
+	/* Three drainers, each after more work was queued. */
+	for (unsigned k = 0; k < 3; k++) {
+		submit_fills(200, &submitted);
+		dr[k].target = submitted;
+		CHECK_EQ(pthread_create(&dr[k].t, NULL, drain_thread, &dr[k]), 0);
+	}
+	gate(false);
+	for (unsigned k = 0; k < 3; k++) {
+		pthread_join(dr[k].t, NULL);
+		CHECK_EQ(dr[k].ret, 0);
+		CHECK(dr[k].seen >= dr[k].target);
+	}
+	/* Later drains, with the engine busy and idle. */
+	submit_fills(300, &submitted);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 60000000000ull), 0);
+	CHECK_EQ(dsa_wq_drain(env.dsa, 0, 60000000000ull), 0);
+	env.fa.hook = NULL;
+	{
+		struct dsa_stats st;
+
+		CHECK_EQ(dsa_get_stats(env.dsa, &st), 0);
+		CHECK_EQ(st.completed, submitted);
+		CHECK_EQ(st.success, submitted);
+	}
+	env_teardown(&env);
+}
+
 int main(void)
 {
 	RUN(test_concurrent);
+	RUN(test_drainers);
 	return CHECK_DONE();
 }
