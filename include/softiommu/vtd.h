@@ -131,7 +131,7 @@ struct vtd_config {
 	unsigned drain_timeout_ms;
 };
 
-#define VTD_DRAIN_TIMEOUT_DEFAULT_MS 2000
+#define VTD_DRAIN_TIMEOUT_DEFAULT_MS 10000
 #define VTD_DRAIN_TIMEOUT_MAX_MS     600000
 
 /*
@@ -140,7 +140,7 @@ struct vtd_config {
  * nested and pass-through, 20-bit PASIDs, ATS, supervisor requests, QI, PSI (MAMV 18),
  * read/write draining, coherent walks, SRTP flushing the caches (ESRTPS), 8 fault-recording
  * registers at 0x400, IVA/IOTLB at 0x500, 16-bit domain-ids, caching mode off, interrupt
- * remapping off; caches of 64x4 context and PASID entries, a 256x8 IOTLB; a 2 s drain
+ * remapping off; caches of 64x4 context and PASID entries, a 256x8 IOTLB; a 10 s drain
  * time-out.
  */
 void vtd_config_default(struct vtd_config *cfg);

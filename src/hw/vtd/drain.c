@@ -24,11 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DRAIN_SPINS  64 /* polls before the drain gives its CPU away ... */
-#define DRAIN_YIELDS 8	/* ... then yields, as many times ... */
-#define DRAIN_SLEEP_NS                                                                             \
-	20000l /* ... then sleeps between polls: a request in flight whose                         \
-		  thread was preempted needs a CPU */
+/* A drain polls DRAIN_SPINS times, then yields DRAIN_YIELDS times, then sleeps between
+ * polls: a request in flight whose thread was preempted needs a CPU. */
+#define DRAIN_SPINS    64
+#define DRAIN_YIELDS   8
+#define DRAIN_SLEEP_NS 20000l
 
 enum vtd_drain_how vtd_drain_how = VTD_DRAIN_FENCE;
 
@@ -264,11 +264,12 @@ static uint64_t now_ns(void)
 }
 
 /* Poll until nothing of the epoch with parity bit `p` is in flight: spin, yield, then
- * sleep between polls. 0, or -ETIMEDOUT after `limit` ns. */
-static int wait_parity(struct vtd *vtd, unsigned p, uint64_t limit)
+ * sleep between polls. 0, or -ETIMEDOUT once `limit` ns have passed since *start (set at the
+ * first poll that gives the CPU away, if 0). */
+static int wait_parity(struct vtd *vtd, unsigned p, uint64_t limit, uint64_t *start)
 {
 	unsigned own = vtd_tslot;
-	uint64_t start = 0, t;
+	uint64_t t;
 
 	for (unsigned i = 0; any_busy(vtd, p, own); i++) {
 		if (i < DRAIN_SPINS) {
@@ -278,9 +279,9 @@ static int wait_parity(struct vtd *vtd, unsigned p, uint64_t limit)
 			continue;
 		}
 		t = now_ns();
-		if (!start)
-			start = t;
-		if (t - start >= limit)
+		if (!*start)
+			*start = t;
+		if (t - *start >= limit)
 			return -ETIMEDOUT;
 		if (i < DRAIN_SPINS + DRAIN_YIELDS) {
 			sched_yield();
@@ -297,17 +298,26 @@ int vtd_drain_wait(struct vtd *vtd)
 {
 	unsigned ms =
 	    vtd->cfg.drain_timeout_ms ? vtd->cfg.drain_timeout_ms : VTD_DRAIN_TIMEOUT_DEFAULT_MS;
-	uint64_t e;
+	uint64_t e, start = 0, limit = (uint64_t)ms * 1000000ull;
+	unsigned odd;
 	int ret;
 
 	pthread_mutex_lock(&vtd->drain_lock);
 	e = __atomic_load_n(&vtd->drain_epoch, __ATOMIC_RELAXED);
-	/* From here on requests count in the other parity; wait for this one to empty. The
-	 * word is PCI_RESP_INFLIGHT and the parity bit: the flags of a completion counted in
-	 * it, so that the request path has nothing to compute. */
-	__atomic_store_n(&vtd->drain_epoch, e ^ VTD_RESP_ODD, __ATOMIC_SEQ_CST);
+	odd = (unsigned)e & VTD_RESP_ODD;
+	/* From here on every count stored before is visible, and a request that stores its
+	 * count later reads the tables after the invalidation (drain.h). */
 	barrier(vtd);
-	ret = wait_parity(vtd, (unsigned)e & VTD_RESP_ODD, (uint64_t)ms * 1000000ull);
+	/* The other parity first: it holds the requests that read the epoch before the last
+	 * drain moved it but counted after that drain's barrier - translated after that
+	 * invalidation, so maybe with what this one removes. New requests do not go there. */
+	ret = wait_parity(vtd, odd ^ VTD_RESP_ODD, limit, &start);
+	/* Then move the epoch - new requests count in the parity just emptied - and wait for
+	 * this one. The word is PCI_RESP_INFLIGHT and the parity bit: the flags of a
+	 * completion counted in it, so that the request path has nothing to compute. */
+	__atomic_store_n(&vtd->drain_epoch, e ^ VTD_RESP_ODD, __ATOMIC_SEQ_CST);
+	if (wait_parity(vtd, odd, limit, &start))
+		ret = -ETIMEDOUT;
 	pthread_mutex_unlock(&vtd->drain_lock);
 	return ret;
 }

@@ -18,17 +18,25 @@
  * Counting costs the request path no shared write and no locked instruction: each thread
  * counts in a counter pair of its own (struct vtd_drain_ctr: in its memo of the unit, on the
  * line an IOTLB hit writes anyway, or without a memo in its thread slot's shard), per epoch
- * parity. A drain moves the epoch, so that requests from then on count in the other
- * parity, and waits until every thread's count of the old parity is back to zero.
+ * parity - the parity of the epoch word it read before counting. A drain, after the
+ * invalidation is done:
+ *   1. makes every count stored so far visible (the barrier below);
+ *   2. waits until every thread's count of the other parity is back to zero: requests that
+ *      read the epoch before the previous drain moved it but counted only after that
+ *      drain's barrier (a thread preempted between the two) - translated after the
+ *      previous invalidation, so maybe with an entry this one removes;
+ *   3. moves the epoch, so that requests from then on count in the parity just emptied,
+ *      and waits until the count of the old parity is back to zero.
+ * New requests never count in a parity a drain waits for, so both waits end.
  *
  * Why a request cannot slip past a drain: a translation stores its count (begun) before it
  * reads anything an invalidation changes (the memo's versions and generations, the caches,
- * the tables); a drain moves the epoch after the invalidation is done and then reads the
- * counts. Without a fence on the request's side the count's store could still sit in its
- * CPU's store buffer while the translation reads the old tables and the drain reads zero.
- * The drain closes that with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): every thread of
- * the process passes a full barrier during the call, so a translation either made its count
- * visible before the drain looks, or reads the tables after the invalidation (and then is
+ * the tables). Without a fence on the request's side the count's store could still sit in
+ * its CPU's store buffer while the translation reads the old tables and the drain reads
+ * zero. The drain closes that with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (step 1):
+ * every thread of the process passes a full barrier during the call, so a translation
+ * either made its count visible before the drain looks - in one parity or the other, both
+ * of which the drain waits for - or reads the tables after the invalidation (and then is
  * not one the drain must wait for). Where membarrier is not available the counting side
  * uses an atomic addition (a full barrier on x86) instead: VTD_DRAIN_FENCE.
  * The endpoint's access happens before its done() (a release store), and the drain reads
