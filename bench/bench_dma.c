@@ -25,7 +25,6 @@
  *   build/bench_dma [scale]       scale multiplies the iteration counts
  */
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,98 +202,39 @@ static void bench_modes(unsigned n, struct mode_result *res, double *memcpy_ns)
 struct scaling {
 	struct dma_dev *d;
 	unsigned n;
-	int cpu[2]; /* -1: not pinned */
-	pthread_barrier_t bar;
-	int phases;
-	int mask[1 + 3 * SCALE_ROUNDS]; /* which workers run in each phase */
-	double ns[1 + 3 * SCALE_ROUNDS][2];
 };
 
-struct worker {
-	struct scaling *s;
-	int id;
-};
-
-static void *worker_main(void *arg)
+/* Worker i's share of a phase: n pairs on its own buffer. */
+static void scaling_work(void *ctx, int worker)
 {
-	struct worker *w = arg;
-	struct scaling *s = w->s;
+	const struct scaling *s = ctx;
 
-	if (s->cpu[w->id] >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(s->cpu[w->id], &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
-	for (int p = 0; p < s->phases; p++) {
-		pthread_barrier_wait(&s->bar);
-		if (s->mask[p] & (1 << w->id)) {
-			double t0 = now_ns();
-
-			pairs(s->d, DATA + (uint64_t)w->id * 0x100000ull, s->n);
-			s->ns[p][w->id] = (now_ns() - t0) / s->n;
-		}
-		pthread_barrier_wait(&s->bar);
-	}
-	return NULL;
+	pairs(s->d, DATA + (uint64_t)worker * 0x100000ull, s->n);
 }
 
-static void bench_scaling(unsigned n, const cpu_set_t *cpus)
+static void bench_scaling(unsigned n, const int cpu[2])
 {
-	static struct scaling s;
-	double ratio[SCALE_ROUNDS], alone[2][SCALE_ROUNDS], both[2][SCALE_ROUNDS];
-	struct worker w[2] = {{&s, 0}, {&s, 1}};
-	pthread_t t[2];
+	struct bench_pair_result res;
+	struct scaling s = {.n = n};
 	struct bsys sys;
 
 	bsys_init(&sys, IOMMU_DOMAIN_DMA_FQ, false, 0x0310);
 	s.d = sys.dma;
-	s.n = n;
-	s.cpu[0] = s.cpu[1] = -1;
-	if (CPU_COUNT(cpus) >= 2)
-		for (int c = 0, k = 0; c < CPU_SETSIZE && k < 2; c++)
-			if (CPU_ISSET(c, cpus))
-				s.cpu[k++] = c;
-	s.phases = 1 + 3 * SCALE_ROUNDS;
-	s.mask[0] = 3; /* both warm up */
-	for (int r = 0; r < SCALE_ROUNDS; r++) {
-		s.mask[1 + 3 * r] = 1;
-		s.mask[2 + 3 * r] = 2;
-		s.mask[3 + 3 * r] = 3;
+	if (bench_pair_scaling(scaling_work, &s, cpu, SCALE_ROUNDS, &res)) {
+		bsys_fini(&sys);
+		printf("\nlazy scaling: cannot start a worker thread\n");
+		return;
 	}
-	pthread_barrier_init(&s.bar, NULL, 2);
-	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, worker_main, &w[i]);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&s.bar);
 	bsys_fini(&sys);
-	for (int r = 0; r < SCALE_ROUNDS; r++) {
-		double a = s.ns[1 + 3 * r][0], b = s.ns[2 + 3 * r][1];
-		double ba = s.ns[3 + 3 * r][0], bb = s.ns[3 + 3 * r][1];
-
-		/* pairs per ns: both at once, against the mean of one at a time */
-		ratio[r] = (1 / ba + 1 / bb) / ((1 / a + 1 / b) / 2);
-		alone[0][r] = a;
-		alone[1][r] = b;
-		both[0][r] = ba;
-		both[1][r] = bb;
-	}
 	printf("\nlazy map+unmap pairs, two workers %s, %d rounds of %u pairs (medians)\n",
-	       s.cpu[0] >= 0 ? "pinned to two CPUs" : "(not pinned: fewer than two CPUs)",
+	       cpu[0] >= 0 ? "pinned to two CPUs" : "(not pinned: fewer than two CPUs)",
 	       SCALE_ROUNDS, n);
-	for (int i = 0; i < 2; i++) {
-		double a = bench_median(alone[i], SCALE_ROUNDS),
-		       b = bench_median(both[i], SCALE_ROUNDS);
-
+	for (int i = 0; i < 2; i++)
 		printf(
 		    "  worker %d (CPU %d): alone %5.0f ns per pair, with the other running %5.0f "
 		    "ns\n",
-		    i, s.cpu[i], a, b);
-	}
-	printf("  2 threads / 1 thread: %.2fx by the wall clock (target >= 1.6x)\n",
-	       bench_median(ratio, SCALE_ROUNDS));
+		    i, cpu[i], res.alone_ns[i] / n, res.both_ns[i] / n);
+	printf("  2 threads / 1 thread: %.2fx by the wall clock (target >= 1.6x)\n", res.ratio);
 }
 
 int main(int argc, char **argv)
@@ -302,14 +242,14 @@ int main(int argc, char **argv)
 	double scale = argc > 1 ? atof(argv[1]) : 1.0;
 	unsigned n = (unsigned)(20000 * scale);
 	struct mode_result r[NMODES];
-	cpu_set_t cpus;
+	int cpu[2] = {-1, -1};
 	double cpy;
 
 	if (n < 100)
 		n = 100;
 	/* The CPUs this process may use, before part 1 pins it to one. */
-	if (sched_getaffinity(0, sizeof(cpus), &cpus))
-		CPU_ZERO(&cpus);
+	if (bench_cpus(cpu, 2) < 2)
+		cpu[0] = cpu[1] = -1;
 	bench_pin();
 	bench_modes(n, r, &cpy);
 	printf("bench_dma: 4 KiB dma_map_single + dma_unmap_single on the machine\n");
@@ -331,7 +271,6 @@ int main(int argc, char **argv)
 	printf("\nlazy costs %.1fx less than strict; the runs with timing on are slower by two "
 	       "clock reads per\ninvalidation, which are counted in the invalidation time\n",
 	       r[STRICT].ns / r[LAZY].ns);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
-	bench_scaling(n * 2, &cpus);
+	bench_scaling(n * 2, cpu);
 	return 0;
 }

@@ -14,13 +14,15 @@
  *  - instruction counts of named functions by valgrind's callgrind (a child process runs the
  *    bench's own "--inner" mode with collection toggled on those functions only, so set-up
  *    and the parent's timing loops are not counted);
- *  - the CPU time of a child process.
+ *  - the CPU time of a child process;
+ *  - two workers on two CPUs against one alone (throughput scaling), in interleaved phases.
  *
  * Header-only (static functions): each bench is one translation unit.
  */
 #ifndef SOFTIOMMU_BENCH_HARNESS_H
 #define SOFTIOMMU_BENCH_HARNESS_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -286,6 +288,112 @@ static inline double bench_child_cpu_ns(char *const argv[])
 		return -1;
 	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+}
+
+/* ---- two workers against one ------------------------------------------------------------ */
+
+/* What bench_pair_scaling() measured: medians over its rounds. */
+struct bench_pair_result {
+	double alone_ns[2]; /* wall time of one work() call of worker i running alone */
+	double both_ns[2];  /* ... with the other worker running at the same time */
+	double ratio;	    /* both workers' rate together over one worker's rate alone */
+	int cpu[2];	    /* where the workers ran (-1: not pinned) */
+};
+
+struct bench_pair_run {
+	void (*work)(void *ctx, int worker);
+	void *ctx;
+	int rounds, cpu[2];
+	pthread_barrier_t bar;
+	double *ns; /* [phase][worker]: phases 0 .. 3 * rounds */
+};
+
+struct bench_pair_worker {
+	struct bench_pair_run *run;
+	int id;
+};
+
+/* Phase 0 is the warm-up (both); then per round: worker 0 alone, worker 1 alone, both. */
+static inline bool bench_pair_runs(int phase, int id)
+{
+	return phase == 0 || (phase - 1) % 3 == 2 || (phase - 1) % 3 == id;
+}
+
+static inline void *bench_pair_main(void *arg)
+{
+	struct bench_pair_worker *w = arg;
+	struct bench_pair_run *s = w->run;
+
+	if (s->cpu[w->id] >= 0)
+		bench_pin_cpu(s->cpu[w->id]);
+	for (int p = 0; p <= 3 * s->rounds; p++) {
+		pthread_barrier_wait(&s->bar);
+		if (bench_pair_runs(p, w->id)) {
+			double t0 = bench_wall_ns();
+
+			s->work(s->ctx, w->id);
+			s->ns[2 * p + w->id] = bench_wall_ns() - t0;
+		}
+		pthread_barrier_wait(&s->bar);
+	}
+	return NULL;
+}
+
+/*
+ * Throughput scaling of two workers. Two threads work for the whole run - a new one as worker
+ * 0, the calling thread as worker 1 (its CPU affinity restored after) - worker i pinned
+ * to cpu[i] (not pinned when cpu[i] < 0: a machine with one CPU) - a thread made for each
+ * measurement starts on its creator's CPU and may share it for milliseconds before the
+ * scheduler moves it, which made short measurements of "two threads" as slow as one. After
+ * a warm-up in which both run, each of `rounds` rounds (at most 64) has three phases,
+ * separated by barriers: worker 0 alone, worker 1 alone, both at once; in each a running
+ * worker makes one call of work(ctx, worker) - a fixed amount of work - timed by the wall
+ * clock. A round's ratio is the rate of both together (1/t0 + 1/t1) over the mean rate of
+ * one alone, so a CPU slower than the other, or a machine whose speed drifts between
+ * rounds, does not bias it. Returns 0, or -1 when the thread could not be made.
+ */
+static inline int bench_pair_scaling(void (*work)(void *ctx, int worker), void *ctx,
+				     const int cpu[2], int rounds, struct bench_pair_result *out)
+{
+	double ns[2 * (1 + 3 * 64)], alone[2][64], both[2][64], ratio[64];
+	struct bench_pair_run s = {.work = work, .ctx = ctx, .ns = ns};
+	struct bench_pair_worker w[2] = {{&s, 0}, {&s, 1}};
+	cpu_set_t mine;
+	pthread_t t;
+	bool restore = !sched_getaffinity(0, sizeof(mine), &mine);
+
+	s.rounds = rounds < 1 ? 1 : rounds > 64 ? 64 : rounds;
+	s.cpu[0] = cpu[0];
+	s.cpu[1] = cpu[1];
+	if (pthread_barrier_init(&s.bar, NULL, 2))
+		return -1;
+	if (pthread_create(&t, NULL, bench_pair_main, &w[0])) {
+		pthread_barrier_destroy(&s.bar);
+		return -1;
+	}
+	bench_pair_main(&w[1]); /* the calling thread is worker 1 */
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&s.bar);
+	if (restore)
+		sched_setaffinity(0, sizeof(mine), &mine);
+	for (int r = 0; r < s.rounds; r++) {
+		int p = 1 + 3 * r;
+		double a = ns[2 * p], b = ns[2 * (p + 1) + 1];
+		double ba = ns[2 * (p + 2)], bb = ns[2 * (p + 2) + 1];
+
+		ratio[r] = (1 / ba + 1 / bb) / ((1 / a + 1 / b) / 2);
+		alone[0][r] = a;
+		alone[1][r] = b;
+		both[0][r] = ba;
+		both[1][r] = bb;
+	}
+	for (int i = 0; i < 2; i++) {
+		out->alone_ns[i] = bench_median(alone[i], s.rounds);
+		out->both_ns[i] = bench_median(both[i], s.rounds);
+		out->cpu[i] = cpu[i];
+	}
+	out->ratio = bench_median(ratio, s.rounds);
+	return 0;
 }
 
 #endif
