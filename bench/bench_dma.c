@@ -46,14 +46,6 @@ enum { STRICT, LAZY, DIRECT, NMODES };
 static const char *const mode_name[NMODES] = {"strict", "lazy", "pass-through"};
 static const int mode_type[NMODES] = {IOMMU_DOMAIN_DMA, IOMMU_DOMAIN_DMA_FQ, IOMMU_DOMAIN_IDENTITY};
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 struct bsys {
 	struct machine *m;
 	struct machine_dev *d;
@@ -162,24 +154,24 @@ static void bench_modes(unsigned n, struct mode_result *res, double *memcpy_ns)
 		d0[m] = inv_descriptors(&plain[m]);
 	}
 	for (int r = 0; r < ROUNDS; r++) {
-		double t0 = now_ns();
+		double t0 = bench_wall_ns();
 
 		for (unsigned i = 0; i < n; i++)
 			step_memcpy(dst, src);
-		cpy[r] = (now_ns() - t0) / n;
+		cpy[r] = (bench_wall_ns() - t0) / n;
 		for (int m = 0; m < NMODES; m++) {
 			uint64_t i0;
 
-			t0 = now_ns();
+			t0 = bench_wall_ns();
 			pairs(plain[m].dma, DATA, n);
-			ns[m][r] = (now_ns() - t0) / n;
+			ns[m][r] = (bench_wall_ns() - t0) / n;
 			i0 = inv_ns(&timed[m]);
-			t0 = now_ns();
+			t0 = bench_wall_ns();
 			pairs(timed[m].dma, DATA, n);
 			if (m == LAZY)
 				dma_flush_queues(
 				    timed[m].dma); /* charge the round its last flush */
-			tns[m][r] = now_ns() - t0;
+			tns[m][r] = bench_wall_ns() - t0;
 			share[m][r] = (double)(inv_ns(&timed[m]) - i0) / tns[m][r];
 			tns[m][r] /= n;
 		}

@@ -24,6 +24,7 @@
  *                                                               (used by --callgrind)
  */
 #include "bench_harness.h"
+#include "bench_vtd.h"
 
 #include <softiommu/vtd.h>
 
@@ -48,82 +49,29 @@
 #define DID	   7u
 
 struct bench {
-	struct mem *m;
-	struct vtd *vtd;
-	uint64_t next, fsroot;
+	struct bench_fs fs;
 	uint64_t hit[HIT_PAGES];
 	uint64_t miss[MISS_PAGES];
 };
 
-static uint64_t page(struct bench *b)
-{
-	uint64_t p = b->next;
-
-	b->next += 4096;
-	return p;
-}
-
-static uint64_t rd(struct bench *b, uint64_t pa)
-{
-	uint64_t v = 0;
-
-	mem_read64(b->m, pa, &v);
-	return v;
-}
-
-static void map(struct bench *b, uint64_t va, uint64_t pa)
-{
-	uint64_t table = b->fsroot;
-
-	for (unsigned lvl = 4; lvl > 1; lvl--) {
-		uint64_t e_pa = table + VTD_PT_INDEX(va, lvl) * 8, e = rd(b, e_pa);
-		if (!e) {
-			e = page(b) | VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A;
-			mem_write64(b->m, e_pa, e);
-		}
-		table = e & VTD_FL_ADDR_MASK;
-	}
-	mem_write64(b->m, table + VTD_PT_INDEX(va, 1) * 8,
-		    pa | VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A);
-}
-
 static int setup(struct bench *b)
 {
 	struct vtd_config c;
-	uint64_t root, ctx, dir, ptbl, pe;
 
-	memset(b, 0, sizeof(*b));
-	b->m = mem_create_sparse(MEM_SIZE);
 	vtd_config_default(&c);
-	if (!b->m || vtd_create(&c, b->m, NULL, NULL, &b->vtd))
+	if (bench_fs_setup(&b->fs, &c, MEM_SIZE, TABLES, RID, PASID, DID))
 		return -1;
-	b->next = TABLES;
-	root = page(b);
-	ctx = page(b);
-	dir = page(b);
-	ptbl = page(b);
-	b->fsroot = page(b);
-	mem_write64(b->m, root + PCI_RID_BUS(RID) * 16, ctx | 1);
-	mem_write64(b->m, ctx + (PCI_RID_DEVFN(RID) & 0x7f) * 32,
-		    dir | VTD_SCE_Q0_P | VTD_SCE_Q0_PASIDE | VTD_SCE_Q0_DTE);
-	mem_write64(b->m, dir + (PASID >> 6) * 8, ptbl | VTD_PDE_P);
-	pe = ptbl + (PASID & 63) * 64;
-	mem_write64(b->m, pe, VTD_PE_Q0_P | VTD_SET(VTD_PE_Q0_PGTT, VTD_PGTT_FS));
-	mem_write64(b->m, pe + 8, DID);
-	mem_write64(b->m, pe + 16, b->fsroot);
 	for (unsigned i = 0; i < HIT_PAGES; i++) {
 		uint64_t va = 0x7f0000000000ull + (uint64_t)i * 4096;
-		map(b, va, DATA + (uint64_t)i * 4096);
+		bench_fs_map(&b->fs, va, DATA + (uint64_t)i * 4096);
 		b->hit[(i * 2654435761u) % HIT_PAGES] = va + 0x10;
 	}
 	for (unsigned i = 0; i < MISS_PAGES; i++) {
 		uint64_t va = 0x100000000ull + (uint64_t)i * 4096;
-		map(b, va, DATA + (uint64_t)(i % 4096) * 4096);
+		bench_fs_map(&b->fs, va, DATA + (uint64_t)(i % 4096) * 4096);
 		b->miss[(i * 2654435761u) % MISS_PAGES] = va + 0x10;
 	}
-	vtd_mmio_write(b->vtd, VTD_REG_RTADDR, 8, root | (uint64_t)VTD_TTM_SCALABLE << 10);
-	vtd_mmio_write(b->vtd, VTD_REG_GCMD, 4, VTD_GCMD_SRTP);
-	vtd_mmio_write(b->vtd, VTD_REG_GCMD, 4, VTD_GCMD_TE);
+	bench_fs_enable(&b->fs);
 	return 0;
 }
 
@@ -131,30 +79,12 @@ static volatile uint64_t sink;
 
 __attribute__((noinline)) static uint64_t hit_loop(struct bench *b, long n)
 {
-	struct pci_req req = {.rid = RID, .pasid = PASID, .flags = PCI_REQ_PASID | PCI_REQ_READ};
-	struct pci_resp resp;
-	uint64_t acc = 0;
-
-	for (long i = 0; i < n; i++) {
-		req.addr = b->hit[i & (HIT_PAGES - 1)];
-		vtd_translate(b->vtd, &req, &resp);
-		acc += resp.addr;
-	}
-	return acc;
+	return bench_fs_translate_each(&b->fs, b->hit, HIT_PAGES - 1, n);
 }
 
 __attribute__((noinline)) static uint64_t miss_loop(struct bench *b, long n)
 {
-	struct pci_req req = {.rid = RID, .pasid = PASID, .flags = PCI_REQ_PASID | PCI_REQ_READ};
-	struct pci_resp resp;
-	uint64_t acc = 0;
-
-	for (long i = 0; i < n; i++) {
-		req.addr = b->miss[i & (MISS_PAGES - 1)];
-		vtd_translate(b->vtd, &req, &resp);
-		acc += resp.addr;
-	}
-	return acc;
+	return bench_fs_translate_each(&b->fs, b->miss, MISS_PAGES - 1, n);
 }
 
 /* Translated requests (AT = 2), one per 4 KiB as a DMA engine with an ATC sends them: the
@@ -170,7 +100,7 @@ __attribute__((noinline)) static uint64_t translated_loop(struct bench *b, long 
 
 	for (long i = 0; i < n; i++) {
 		req.addr = DATA + ((uint64_t)(i & (HIT_PAGES - 1)) << 12);
-		vtd_translate(b->vtd, &req, &resp);
+		vtd_translate(b->fs.vtd, &req, &resp);
 		acc += resp.addr;
 	}
 	return acc;
@@ -259,11 +189,11 @@ __attribute__((noinline)) static uint64_t hash_loop(struct bench *b, long n)
 
 __attribute__((noinline)) static uint64_t walk_loop(struct bench *b, long n)
 {
-	const uint8_t *base = mem_ptr(b->m, 0, MEM_SIZE);
+	const uint8_t *base = mem_ptr(b->fs.m, 0, MEM_SIZE);
 	uint64_t acc = 0;
 
 	for (long i = 0; i < n; i++) {
-		uint64_t va = b->miss[i & (MISS_PAGES - 1)], table = b->fsroot, e = 0;
+		uint64_t va = b->miss[i & (MISS_PAGES - 1)], table = b->fs.fsroot, e = 0;
 
 		for (unsigned lvl = 4; lvl >= 1; lvl--) {
 			e = __atomic_load_n(
@@ -339,7 +269,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup failed\n");
 		return 1;
 	}
-	agent = vtd_translation_agent(b->vtd);
+	agent = vtd_translation_agent(b->fs.vtd);
 	hash_fill(b);
 	warm(b);
 	if (argc == 4 && !strcmp(argv[1], "--inner")) {
@@ -382,7 +312,7 @@ int main(int argc, char **argv)
 	compare(b, translated_loop, BATCH * 4, hash_loop, BATCH * 4, &mx, &mhash2);
 	compare(b, agent_hit_loop, BATCH * 4, hit_loop, BATCH * 4, &mah, &mh2);
 	compare(b, agent_translated_loop, BATCH * 4, translated_loop, BATCH * 4, &max, &mx2);
-	vtd_get_cache_stats(b->vtd, &st);
+	vtd_get_cache_stats(b->fs.vtd, &st);
 	printf("IOTLB hit (context and PASID caches hit):\n");
 	printf("  model      %7.1f ns\n  hash table %7.1f ns  (1024 entries, keyed like the "
 	       "IOTLB)\n  ratio      %7.2f x   (target <= 3)\n",
@@ -435,8 +365,8 @@ int main(int argc, char **argv)
 	} else {
 		printf("(run with --callgrind for instruction counts)\n");
 	}
-	vtd_destroy(b->vtd);
-	mem_destroy(b->m);
+	vtd_destroy(b->fs.vtd);
+	mem_destroy(b->fs.m);
 	free(b);
 	return 0;
 }

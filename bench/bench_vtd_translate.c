@@ -17,6 +17,7 @@
  * model, included in the bare walk's count too).
  */
 #include "bench_harness.h"
+#include "bench_vtd.h"
 
 #include <softiommu/vtd.h>
 
@@ -38,81 +39,29 @@
 #define PASID	 0x42u
 
 struct bench {
-	struct mem *m;
-	struct vtd *vtd;
-	uint64_t next, fsroot;
+	struct bench_fs fs;
 	uint64_t addrs[NADDR];
 };
-
-static uint64_t page(struct bench *b)
-{
-	uint64_t p = b->next;
-
-	b->next += 4096;
-	return p;
-}
-
-static void wr(struct bench *b, uint64_t pa, uint64_t v)
-{
-	mem_write64(b->m, pa, v);
-}
-
-static uint64_t rd(struct bench *b, uint64_t pa)
-{
-	uint64_t v = 0;
-
-	mem_read64(b->m, pa, &v);
-	return v;
-}
 
 /* Tables as a driver writes them: root -> scalable context -> PASID dir -> PASID entry
  * (first-stage, 4-level) -> PML4 -> PDPT -> PD -> PT -> 4 KiB pages. */
 static int setup(struct bench *b)
 {
 	struct vtd_config c;
-	uint64_t root, ctx, dir, ptbl, pe;
 
-	memset(b, 0, sizeof(*b));
-	b->m = mem_create_sparse(MEM_SIZE);
 	vtd_config_default(&c);
 	/* Fully uncached: no context, PASID or IOTLB cache. */
 	c.context_cache.sets = c.pasid_cache.sets = c.iotlb.sets = c.pscache.sets = 0;
-	if (!b->m || vtd_create(&c, b->m, NULL, NULL, &b->vtd))
+	if (bench_fs_setup(&b->fs, &c, MEM_SIZE, TABLES, RID, PASID, 7))
 		return -1;
-	b->next = TABLES;
-	root = page(b);
-	ctx = page(b);
-	dir = page(b);
-	ptbl = page(b);
-	b->fsroot = page(b);
-	wr(b, root + PCI_RID_BUS(RID) * 16, ctx | 1);
-	wr(b, ctx + (PCI_RID_DEVFN(RID) & 0x7f) * 32,
-	   dir | VTD_SCE_Q0_P | VTD_SCE_Q0_PASIDE | VTD_SCE_Q0_DTE);
-	wr(b, dir + (PASID >> 6) * 8, ptbl | VTD_PDE_P);
-	pe = ptbl + (PASID & 63) * 64;
-	wr(b, pe, VTD_PE_Q0_P | VTD_SET(VTD_PE_Q0_PGTT, VTD_PGTT_FS));
-	wr(b, pe + 8, 7);
-	wr(b, pe + 16, b->fsroot);
 	for (unsigned i = 0; i < NADDR; i++) {
-		uint64_t va = 0x7f0000000000ull + (uint64_t)i * 4096, table = b->fsroot;
+		uint64_t va = 0x7f0000000000ull + (uint64_t)i * 4096;
 
-		for (unsigned lvl = 4; lvl > 1; lvl--) {
-			uint64_t e_pa = table + VTD_PT_INDEX(va, lvl) * 8, e = rd(b, e_pa);
-			if (!e) {
-				e = page(b) | VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A;
-				wr(b, e_pa, e);
-			}
-			table = e & VTD_FL_ADDR_MASK;
-		}
-		/* Accessed already set, as after a first use: no A/D write in the loop. */
-		wr(b, table + VTD_PT_INDEX(va, 1) * 8,
-		   (DATA + (uint64_t)i * 4096) | VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A);
+		bench_fs_map(&b->fs, va, DATA + (uint64_t)i * 4096);
 		/* Visit the pages in a scattered order so the walk is not a stride. */
 		b->addrs[(i * 2654435761u) % NADDR] = va + (i & 0xff8);
 	}
-	vtd_mmio_write(b->vtd, VTD_REG_RTADDR, 8, root | (uint64_t)VTD_TTM_SCALABLE << 10);
-	vtd_mmio_write(b->vtd, VTD_REG_GCMD, 4, VTD_GCMD_SRTP);
-	vtd_mmio_write(b->vtd, VTD_REG_GCMD, 4, VTD_GCMD_TE);
+	bench_fs_enable(&b->fs);
 	return 0;
 }
 
@@ -120,26 +69,17 @@ static volatile uint64_t sink;
 
 __attribute__((noinline)) static uint64_t model_loop(struct bench *b, long n)
 {
-	struct pci_req req = {.rid = RID, .pasid = PASID, .flags = PCI_REQ_PASID | PCI_REQ_READ};
-	struct pci_resp resp;
-	uint64_t acc = 0;
-
-	for (long i = 0; i < n; i++) {
-		req.addr = b->addrs[i & (NADDR - 1)];
-		vtd_translate(b->vtd, &req, &resp);
-		acc += resp.addr;
-	}
-	return acc;
+	return bench_fs_translate_each(&b->fs, b->addrs, NADDR - 1, n);
 }
 
 /* The baseline: the same 4-level walk with nothing else - a present check per level. */
 __attribute__((noinline)) static uint64_t bare_loop(struct bench *b, long n)
 {
-	const uint8_t *base = mem_ptr(b->m, 0, MEM_SIZE);
+	const uint8_t *base = mem_ptr(b->fs.m, 0, MEM_SIZE);
 	uint64_t acc = 0;
 
 	for (long i = 0; i < n; i++) {
-		uint64_t va = b->addrs[i & (NADDR - 1)], table = b->fsroot, e = 0;
+		uint64_t va = b->addrs[i & (NADDR - 1)], table = b->fs.fsroot, e = 0;
 
 		for (unsigned lvl = 4; lvl >= 1; lvl--) {
 			e = __atomic_load_n(
@@ -164,10 +104,10 @@ __attribute__((noinline)) static uint64_t checked_loop(struct bench *b, long n)
 	uint64_t acc = 0;
 
 	for (long i = 0; i < n; i++) {
-		uint64_t va = b->addrs[i & (NADDR - 1)], table = b->fsroot, e = 0;
+		uint64_t va = b->addrs[i & (NADDR - 1)], table = b->fs.fsroot, e = 0;
 
 		for (unsigned lvl = 4; lvl >= 1; lvl--) {
-			if (mem_read64(b->m, table + VTD_PT_INDEX(va, lvl) * 8, &e) ||
+			if (mem_read64(b->fs.m, table + VTD_PT_INDEX(va, lvl) * 8, &e) ||
 			    !(e & VTD_FL_P))
 				break;
 			table = e & VTD_FL_ADDR_MASK;
@@ -278,7 +218,7 @@ int main(int argc, char **argv)
 		r = with_callgrind(argv[0]);
 	else if (!r)
 		printf("(run with --callgrind for instruction counts)\n");
-	vtd_destroy(b.vtd);
-	mem_destroy(b.m);
+	vtd_destroy(b.fs.vtd);
+	mem_destroy(b.fs.m);
 	return r;
 }
