@@ -128,4 +128,34 @@ bench_fs_translate_each(const struct bench_fs *f, const uint64_t *addr, long mas
 	return acc;
 }
 
+/*
+ * The baseline the targets name, a bare 4-level radix walk: for addr[i & mask] in turn, the
+ * same four entries the model reads, at the same addresses and in the same order, a present
+ * check per level and nothing else. Returns what bench_fs_translate_each() returns for the
+ * same mapped addresses. `mem_size` bytes of the memory are directly mapped.
+ */
+static inline __attribute__((always_inline)) uint64_t
+bench_fs_bare_walk_each(const struct bench_fs *f, uint64_t mem_size, const uint64_t *addr,
+			long mask, long n)
+{
+	const uint8_t *base = mem_ptr(f->m, 0, mem_size);
+	uint64_t acc = 0;
+
+	for (long i = 0; i < n; i++) {
+		uint64_t va = addr[i & mask], table = f->fsroot, e = 0;
+
+		for (unsigned lvl = 4; lvl >= 1; lvl--) {
+			e = __atomic_load_n(
+			    (const uint64_t *)(const void *)(base + table +
+							     VTD_PT_INDEX(va, lvl) * 8),
+			    __ATOMIC_RELAXED);
+			if (!(e & VTD_FL_P))
+				break;
+			table = e & VTD_FL_ADDR_MASK;
+		}
+		acc += table | (va & 0xfff);
+	}
+	return acc;
+}
+
 #endif

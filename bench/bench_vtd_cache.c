@@ -189,24 +189,7 @@ __attribute__((noinline)) static uint64_t hash_loop(struct bench *b, long n)
 
 __attribute__((noinline)) static uint64_t walk_loop(struct bench *b, long n)
 {
-	const uint8_t *base = mem_ptr(b->fs.m, 0, MEM_SIZE);
-	uint64_t acc = 0;
-
-	for (long i = 0; i < n; i++) {
-		uint64_t va = b->miss[i & (MISS_PAGES - 1)], table = b->fs.fsroot, e = 0;
-
-		for (unsigned lvl = 4; lvl >= 1; lvl--) {
-			e = __atomic_load_n(
-			    (const uint64_t *)(const void *)(base + table +
-							     VTD_PT_INDEX(va, lvl) * 8),
-			    __ATOMIC_RELAXED);
-			if (!(e & VTD_FL_P))
-				break;
-			table = e & VTD_FL_ADDR_MASK;
-		}
-		acc += table | (va & 0xfff);
-	}
-	return acc;
+	return bench_fs_bare_walk_each(&b->fs, MEM_SIZE, b->miss, MISS_PAGES - 1, n);
 }
 
 /* ---- measurement ---------------------------------------------------------------------- */
