@@ -64,6 +64,18 @@ static int wq_start(struct dsa_wq *wq)
 	return 0;
 }
 
+/* Zeroed memory on a cache-line boundary (the _Alignas(64) members of struct dsa and struct
+ * dsa_wq, one ring slot per line): calloc() only aligns to 16 bytes. */
+static void *zalloc_lines(size_t n)
+{
+	size_t len = (n + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, len);
+
+	if (p)
+		memset(p, 0, len);
+	return p;
+}
+
 static void wq_free(struct dsa_wq *wq)
 {
 	if (!wq)
@@ -77,11 +89,11 @@ static void wq_free(struct dsa_wq *wq)
 
 static struct dsa_wq *wq_alloc(struct dsa *dsa, unsigned id, uint32_t size)
 {
-	struct dsa_wq *wq = calloc(1, sizeof(*wq));
+	struct dsa_wq *wq = zalloc_lines(sizeof(*wq));
 
 	if (!wq)
 		return NULL;
-	wq->ring = calloc(size, sizeof(*wq->ring));
+	wq->ring = zalloc_lines((size_t)size * sizeof(*wq->ring));
 	if (!wq->ring) {
 		free(wq);
 		return NULL;
@@ -107,7 +119,7 @@ int dsa_create(const struct dsa_config *cfg, struct dsa **out)
 	ret = pci_endpoint_get_config(cfg->ep, &ep_cfg);
 	if (ret)
 		return ret;
-	dsa = calloc(1, sizeof(*dsa));
+	dsa = zalloc_lines(sizeof(*dsa));
 	if (!dsa)
 		return -ENOMEM;
 	dsa->cfg = *cfg;

@@ -27,6 +27,11 @@
 
 enum { SLOT_FREE, SLOT_BUSY, SLOT_LOST };
 
+/*
+ * Allocated on a 64-byte boundary: the pool's lock and count, which every submission and
+ * every wait write, on lines of their own, apart from what the engines' interrupt reads
+ * (cr_host, cr_size, cfg) for each descriptor.
+ */
 struct dsa_drv {
 	struct dsa_drv_config cfg;
 	struct dma_dev *dma;
@@ -36,9 +41,6 @@ struct dsa_drv {
 	uint64_t cr_phys;
 	dma_addr_t cr_dma;
 	uint64_t cr_size;
-	pthread_mutex_t pool_lock;
-	unsigned *free_list;
-	unsigned nfree;
 	unsigned records; /* completion records (tickets 0 .. records - 1) */
 	uint8_t *state;	  /* SLOT_* per record */
 	/* Per record: its descriptor's completion interrupt came (atomic). In the record's
@@ -47,6 +49,9 @@ struct dsa_drv {
 	 * between the CPUs; else in `irq`. */
 	uint8_t *cr_host;
 	uint8_t *irq;
+	_Alignas(64) pthread_mutex_t pool_lock;
+	unsigned *free_list;
+	unsigned nfree;
 };
 
 static uint64_t now_ns(void)
@@ -125,10 +130,22 @@ static void on_irq(void *ctx, unsigned wq, uint16_t handle)
 		drv->cfg.dsa.irq(drv->cfg.dsa.irq_ctx, wq, handle);
 }
 
+/* Zeroed whole cache lines: what submitters and waiters write (the pool's free list and
+ * states) shares no line with what an engine reads. */
+static void *zalloc_lines(size_t n)
+{
+	size_t len = (n + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, len);
+
+	if (p)
+		memset(p, 0, len);
+	return p;
+}
+
 static int pool_init(struct dsa_drv *drv, unsigned n)
 {
-	drv->free_list = calloc(n, sizeof(*drv->free_list));
-	drv->state = calloc(n, 1);
+	drv->free_list = zalloc_lines(n * sizeof(*drv->free_list));
+	drv->state = zalloc_lines(n);
 	drv->irq = calloc(pow2_at_least((uint64_t)n * RECORD_STRIDE) / RECORD_STRIDE, 1);
 	if (!drv->free_list || !drv->state || !drv->irq)
 		return -ENOMEM;
@@ -176,9 +193,10 @@ int dsa_drv_probe(const struct dsa_drv_config *cfg, struct dsa_drv **out)
 	if (!cfg || !out || !cfg->ep || !cfg->dma.dev || !cfg->dma.mem || !cfg->dma.alloc ||
 	    cfg->records > RECORDS_MAX)
 		return -EINVAL;
-	drv = calloc(1, sizeof(*drv));
+	drv = aligned_alloc(64, sizeof(*drv));
 	if (!drv)
 		return -ENOMEM;
+	memset(drv, 0, sizeof(*drv));
 	drv->cfg = *cfg;
 	if (!drv->cfg.timeout_ns)
 		drv->cfg.timeout_ns = TIMEOUT_DEFAULT;

@@ -30,47 +30,50 @@ struct dsa_pasid_count {
  * `lock` only to go to sleep: it sets `sleeping` and looks at `tail` once more under the
  * lock, and a submitter, which moves `tail` under the lock, signals `work` when it sees
  * `sleeping`, so no wake-up is lost and a busy engine is never signalled.
+ *
+ * Cache lines (the struct and the ring are allocated on 64-byte boundaries): what the engine
+ * reads for every descriptor and nobody writes on the busy path first; then the lock with
+ * what it guards, then the submitters' line, then the engine's, so that a submission
+ * writes no line the engine reads for each descriptor and a descriptor writes none a
+ * submitter reads (only the slot, `tail` and the record cross between the two CPUs).
  */
 struct dsa_wq {
 	struct dsa *dsa;
 	unsigned id;
-	pthread_mutex_t lock; /* submitters; the engine's sleep; the flags below */
-	pthread_cond_t work;  /* the engine waits here for descriptors (or stop) */
-	pthread_cond_t idle;  /* drainers wait here for `completed` to move */
-	struct dsa_desc *ring;
 	uint32_t size;
-	bool enabled;	   /* submissions accepted (lock) */
-	bool running;	   /* the thread exists (lock) */
-	bool stop;	   /* the thread leaves once the ring is empty (atomic; set under lock) */
-	bool sleeping;	   /* the engine is in pthread_cond_wait(work) (lock) */
-	unsigned drainers; /* threads in dsa_wq_drain() (atomic; changed under lock) */
+	struct dsa_desc *ring; /* 64-byte aligned: a slot is one cache line */
+	bool stop; /* the thread leaves once the ring is empty (atomic; set under lock) */
 	/* The smallest `completed` a drainer waits for (atomic; lowered by drainers and reset
 	 * to UINT64_MAX by the engine's wake-up, both under lock): the engine wakes drainers
 	 * when it gets there, not at every descriptor. */
 	uint64_t drain_at;
+	_Alignas(64) pthread_mutex_t lock; /* submitters; the engine's sleep; the flags below */
+	pthread_cond_t work;		   /* the engine waits here for descriptors (or stop) */
+	pthread_cond_t idle;		   /* drainers wait here for `completed` to move */
+	bool enabled;			   /* submissions accepted (lock) */
+	bool running;			   /* the thread exists (lock) */
+	bool sleeping;			   /* the engine is in pthread_cond_wait(work) (lock) */
 	bool exited;	   /* the thread has added its CPU time to cpu_done and is leaving */
+	unsigned drainers; /* threads in dsa_wq_drain() (atomic; changed under lock) */
 	uint64_t cpu_done; /* CPU ns of the engine threads that have left */
+	pthread_t thread;
 	/* Written by submitters (under lock): the next free slot; tail - head <= size; and a
 	 * value of `head` they have seen (the engine's line is read only when the ring looks
-	 * full). */
+	 * full); their counters (submitted, retries). */
 	_Alignas(64) uint64_t tail;
 	uint64_t head_seen;
+	struct dsa_stats sub;
 	/* Written by the engine only: the next descriptor it takes, and how many it has
-	 * finished (drainers wait for it). */
+	 * finished (drainers wait for it); its counters, each with one writer (relaxed load +
+	 * store, read with relaxed loads); the per-PASID counters of the PASID key it counted
+	 * last (dsa_account), NULL before the first. */
 	_Alignas(64) uint64_t head;
 	uint64_t completed;
-	/* Counters of this WQ, each with one writer at a time (relaxed load + store, read with
-	 * relaxed loads): `stats` by the engine thread, `sub` (submitted, retries) by
-	 * submitters under `lock`, on a cache line of their own so the two do not bounce it. */
-	struct dsa_stats stats;
-	/* The engine's: the per-PASID counters of the PASID key it counted last (dsa_account),
-	 * NULL before the first. */
 	uint64_t acct_key;
 	struct dsa_pasid_count *acct;
-	_Alignas(64) struct dsa_stats sub;
-	pthread_t thread;
+	struct dsa_stats stats;
 	/* The engine's internal buffers (used by its thread only). */
-	uint8_t buf[2][DSA_PAGE];
+	_Alignas(64) uint8_t buf[2][DSA_PAGE];
 	uint8_t pattern[DSA_PAGE + 8];
 };
 
@@ -79,11 +82,13 @@ struct dsa_pasid_slot {
 	struct dsa_pasid_count wq[DSA_MAX_WQS];
 };
 
+/* Allocated on a 64-byte boundary: the engines' per-PASID counters start on a line of their
+ * own, apart from what submitters read (cfg, wq). */
 struct dsa {
 	struct dsa_config cfg;
 	uint8_t pasid_width; /* the endpoint's Max PASID Width (0: no PASID capability) */
 	struct dsa_wq *wq[DSA_MAX_WQS];
-	struct dsa_pasid_slot pasid[DSA_PASID_STATS_SLOTS];
+	_Alignas(64) struct dsa_pasid_slot pasid[DSA_PASID_STATS_SLOTS];
 	struct dsa_pasid_slot other;
 	pthread_mutex_t swerr_lock;
 	struct dsa_swerr swerr;
