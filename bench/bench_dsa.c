@@ -15,8 +15,15 @@
  *
  * Each round runs, per mapping: memcpy and the device's DMA alone on the engine's CPU (the
  * two CPUs of a shared machine need not be equally fast), then the DSA with the submitting
- * thread on the other CPU; rounds alternate which CPU is the engine's. Every figure is the
- * median of the rounds' ratios:
+ * thread on the other CPU; rounds alternate which CPU is the engine's. Each timed run starts
+ * after one untimed operation of its own kind on the same buffers: a copy for memcpy and for
+ * the device's DMA alone, a descriptor submitted and completed for the DSA. So a DSA round
+ * times an engine that is awake when its first descriptor comes (polling its ring, as
+ * between the bursts of a queue kept fed), from the first submission to the last record
+ * read: the pipeline's start (the first descriptor's trip to the engine) and end (the last
+ * records read) are in it, the wake-up of an engine that slept while the baseline ran on its
+ * CPU (tens of microseconds on a virtual machine, a few percent of a short round) is not.
+ * Every figure is the median of the rounds' ratios:
  *  - DSA by the wall clock in rounds where no thread of the process was preempted (no
  *    involuntary context switch): what a user sees with the submitter and the engine each
  *    on a core of its own. The target is judged on this one. It comes from an engine
