@@ -13,7 +13,7 @@
 #define SS_R   (1ull << 0)
 #define SS_W   (1ull << 1)
 #define SS_X   (1ull << 2)
-#define SS_PS  (1ull << 7)
+#define SS_PS  PT_PS
 #define SS_A   (1ull << 8) /* with SLADE; ignored otherwise */
 #define SS_D   (1ull << 9) /* leaf, with SLADE */
 #define SS_SNP (1ull << 11)
@@ -75,27 +75,6 @@ static bool ss_present(uint64_t e)
 	return e & (SS_R | SS_W);
 }
 
-static bool ss_is_leaf(uint64_t e, unsigned level)
-{
-	/* PS first: it is clear in the table entries a walk mostly meets. */
-	return (e & SS_PS) ? level <= 3 : level == 1;
-}
-
-static uint64_t ss_table_addr(uint64_t e)
-{
-	return e & PT_ADDR_MASK;
-}
-
-static uint64_t ss_leaf_addr(uint64_t e, unsigned level)
-{
-	return e & PT_ADDR_MASK & ~(pt_span(level) - 1);
-}
-
-static uint64_t ss_leaf_attrs(uint64_t e, unsigned level)
-{
-	return e & ~PT_ADDR_MASK & ~(level > 1 ? SS_PS : 0);
-}
-
 static const struct pt_fmt ss_fmt = {
     .name = "VT-d second stage",
     .min_levels = 3,
@@ -108,10 +87,10 @@ static const struct pt_fmt ss_fmt = {
     .mk_leaf = ss_mk_leaf,
     .mk_table = ss_mk_table,
     .present = ss_present,
-    .is_leaf = ss_is_leaf,
-    .table_addr = ss_table_addr,
-    .leaf_addr = ss_leaf_addr,
-    .leaf_attrs = ss_leaf_attrs,
+    .is_leaf = pt_ps_is_leaf,
+    .table_addr = pt_ps_table_addr,
+    .leaf_addr = pt_ps_leaf_addr,
+    .leaf_attrs = pt_ps_leaf_attrs,
 };
 
 #define PT_FMT	    ss_fmt

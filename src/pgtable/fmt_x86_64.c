@@ -15,7 +15,7 @@
 #define X86_US (1ull << 2)
 #define X86_A  (1ull << 5)
 #define X86_D  (1ull << 6) /* leaf only */
-#define X86_PS (1ull << 7)
+#define X86_PS PT_PS
 #define X86_XD (1ull << 63)
 
 static int x86_check_prot(unsigned prot, unsigned flags)
@@ -72,28 +72,6 @@ static bool x86_present(uint64_t e)
 	return e & X86_P;
 }
 
-static bool x86_is_leaf(uint64_t e, unsigned level)
-{
-	/* PS first: it is clear in the table entries a walk mostly meets. */
-	return (e & X86_PS) ? level <= 3 : level == 1;
-}
-
-static uint64_t x86_table_addr(uint64_t e)
-{
-	return e & PT_ADDR_MASK;
-}
-
-/* Large leaves keep PAT in bit 12, below their address: the page-size mask drops it. */
-static uint64_t x86_leaf_addr(uint64_t e, unsigned level)
-{
-	return e & PT_ADDR_MASK & ~(pt_span(level) - 1);
-}
-
-static uint64_t x86_leaf_attrs(uint64_t e, unsigned level)
-{
-	return e & ~PT_ADDR_MASK & ~(level > 1 ? X86_PS : 0);
-}
-
 static const struct pt_fmt x86_fmt = {
     .name = "x86-64 first stage",
     .min_levels = 4,
@@ -106,10 +84,10 @@ static const struct pt_fmt x86_fmt = {
     .mk_leaf = x86_mk_leaf,
     .mk_table = x86_mk_table,
     .present = x86_present,
-    .is_leaf = x86_is_leaf,
-    .table_addr = x86_table_addr,
-    .leaf_addr = x86_leaf_addr,
-    .leaf_attrs = x86_leaf_attrs,
+    .is_leaf = pt_ps_is_leaf,
+    .table_addr = pt_ps_table_addr,
+    .leaf_addr = pt_ps_leaf_addr,
+    .leaf_attrs = pt_ps_leaf_attrs,
 };
 
 #define PT_FMT	    x86_fmt

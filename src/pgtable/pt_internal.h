@@ -92,6 +92,36 @@ static inline unsigned pt_index(uint64_t iova, unsigned level)
 }
 
 /*
+ * Entry decoding both formats share: the next table's address and a leaf's page in bits
+ * 51:12, and the page-size bit 7 marking a 2 MiB or 1 GiB leaf (digest 4.1, 4.2; reserved
+ * at levels 4 and 5 in both). At level 1 every present entry is a leaf, and bit 7 is
+ * something else there (x86-64: PAT) - it stays among the leaf's attributes. A large
+ * x86-64 leaf keeps PAT in bit 12, below its address: the page-size mask drops it.
+ */
+#define PT_PS (1ull << 7)
+
+static inline bool pt_ps_is_leaf(uint64_t e, unsigned level)
+{
+	/* PS first: it is clear in the table entries a walk mostly meets. */
+	return (e & PT_PS) ? level <= 3 : level == 1;
+}
+
+static inline uint64_t pt_ps_table_addr(uint64_t e)
+{
+	return e & PT_ADDR_MASK;
+}
+
+static inline uint64_t pt_ps_leaf_addr(uint64_t e, unsigned level)
+{
+	return e & PT_ADDR_MASK & ~(pt_span(level) - 1);
+}
+
+static inline uint64_t pt_ps_leaf_attrs(uint64_t e, unsigned level)
+{
+	return e & ~PT_ADDR_MASK & ~(level > 1 ? PT_PS : 0);
+}
+
+/*
  * The levels at which a leaf can start [iova, iova + len) -> pa, as a mask (bit n: level
  * n): allowed by the table, both addresses aligned to its page size, the range at least
  * that long. Level 1 is always in it.
