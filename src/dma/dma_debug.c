@@ -555,13 +555,7 @@ size_t dma_debug_leaks(struct dma_dev *dev)
 	}
 	pthread_mutex_unlock(&dbg->lock);
 	for (size_t i = 0; i < nundo; i++) {
-		struct dma_debug_undo *u = &undo[i];
-
-		if (u->iova_npages)
-			dma_iova_unmap(dev, u->iova_pfn << dev->shift, u->iova_npages << dev->shift,
-				       u->phys, u->order, dma_this_slot(dev));
-		else if (u->order >= 0)
-			mem_free_pages(dev->alloc, u->phys, (unsigned)u->order);
+		dma_undo(dev, &undo[i], dma_this_slot(dev));
 	}
 	free(undo);
 	return n;

@@ -157,6 +157,26 @@ struct dma_debug_undo {
 	int order;			/* coherent: its order, else -1 */
 };
 
+/*
+ * Undo what `u` describes, for the unmap calls and the leak sweep: unmap its IOVA range
+ * (a coherent buffer is freed with it, after its flush in lazy mode), or with no IOVA
+ * range (direct mode) free a coherent buffer at once. Returns dma_iova_unmap()'s result
+ * (-ENOENT: the range was not mapped), or 0. dma_map.c.
+ */
+int dma_undo(struct dma_dev *dev, const struct dma_debug_undo *u, struct dma_slot *slot);
+
+/* The end of every unmap call: undo `u` in this thread's slot and count the unmap, unless
+ * the range was not mapped (-ENOENT). */
+static inline int dma_unmap_done(struct dma_dev *dev, const struct dma_debug_undo *u)
+{
+	struct dma_slot *slot = dma_this_slot(dev);
+	int ret = dma_undo(dev, u, slot);
+
+	if (ret != -ENOENT)
+		atomic_fetch_add_explicit(&slot->unmaps, 1, memory_order_relaxed);
+	return ret;
+}
+
 int dma_debug_create(struct dma_dev *dev, const struct dma_dev_config *cfg);
 void dma_debug_destroy(struct dma_dev *dev);
 int dma_debug_add(struct dma_dev *dev, dma_addr_t addr, uint64_t size, uint64_t phys,

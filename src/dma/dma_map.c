@@ -50,6 +50,17 @@ static void dma_sync(struct dma_dev *dev, struct dma_slot *slot, struct iommu_io
 	atomic_fetch_add_explicit(&slot->syncs, 1, memory_order_relaxed);
 }
 
+/* dma_internal.h */
+int dma_undo(struct dma_dev *dev, const struct dma_debug_undo *u, struct dma_slot *slot)
+{
+	if (u->iova_npages)
+		return dma_iova_unmap(dev, u->iova_pfn << dev->shift, u->iova_npages << dev->shift,
+				      u->phys, u->order, slot);
+	if (u->order >= 0)
+		mem_free_pages(dev->alloc, u->phys, (unsigned)u->order);
+	return 0;
+}
+
 /*
  * Undo a mapping of [iova, iova + len) (granule aligned, the whole IOVA allocation), and
  * then free the coherent buffer `buf_phys` of `buf_order` if order >= 0.
@@ -190,7 +201,6 @@ int dma_unmap_single(struct dma_dev *dev, dma_addr_t addr, uint64_t size,
 		     enum dma_data_direction dir)
 {
 	struct dma_debug_undo u;
-	struct dma_slot *slot;
 	int ret;
 
 	if (DMA_UNLIKELY(!dev || !size || !dma_dir_valid(dir)))
@@ -198,15 +208,7 @@ int dma_unmap_single(struct dma_dev *dev, dma_addr_t addr, uint64_t size,
 	ret = dma_unmap_plan(dev, addr, size, dir, DMA_MAP_SINGLE, 0, &u);
 	if (DMA_UNLIKELY(ret))
 		return ret;
-	slot = dma_this_slot(dev);
-	if (u.iova_npages) {
-		ret = dma_iova_unmap(dev, u.iova_pfn << dev->shift, u.iova_npages << dev->shift, 0,
-				     -1, slot);
-		if (ret == -ENOENT)
-			return ret;
-	}
-	atomic_fetch_add_explicit(&slot->unmaps, 1, memory_order_relaxed);
-	return ret;
+	return dma_unmap_done(dev, &u);
 }
 
 int dma_unmap_page(struct dma_dev *dev, dma_addr_t addr, uint64_t size, enum dma_data_direction dir)
@@ -268,7 +270,6 @@ static int dma_coherent_check(struct dma_dev *dev, uint64_t phys, dma_addr_t han
 int dma_free_coherent(struct dma_dev *dev, uint64_t size, uint64_t phys, dma_addr_t dma_handle)
 {
 	struct dma_debug_undo u;
-	struct dma_slot *slot;
 	int order, ret;
 
 	if (!dev || !size || size > (1ull << 32))
@@ -286,15 +287,5 @@ int dma_free_coherent(struct dma_dev *dev, uint64_t size, uint64_t phys, dma_add
 		return ret;
 	if (!dev->debug)
 		u.order = order;
-	slot = dma_this_slot(dev);
-	if (u.iova_npages) {
-		ret = dma_iova_unmap(dev, u.iova_pfn << dev->shift, u.iova_npages << dev->shift,
-				     u.phys, u.order, slot);
-		if (ret == -ENOENT)
-			return ret;
-	} else if (u.order >= 0) {
-		mem_free_pages(dev->alloc, u.phys, (unsigned)u.order);
-	}
-	atomic_fetch_add_explicit(&slot->unmaps, 1, memory_order_relaxed);
-	return ret;
+	return dma_unmap_done(dev, &u);
 }

@@ -213,7 +213,6 @@ static int dma_sg_plan(const struct dma_dev *dev, const struct dma_sg *sg, int n
 int dma_unmap_sg(struct dma_dev *dev, struct dma_sg *sg, int nents, enum dma_data_direction dir)
 {
 	struct dma_debug_undo u;
-	struct dma_slot *slot;
 	int ret;
 
 	if (!dev || !sg || nents <= 0 || !dma_dir_valid(dir) || !sg[0].dma_length)
@@ -224,13 +223,5 @@ int dma_unmap_sg(struct dma_dev *dev, struct dma_sg *sg, int nents, enum dma_dat
 		ret = dma_sg_plan(dev, sg, nents, &u);
 	if (ret)
 		return ret;
-	slot = dma_this_slot(dev);
-	if (u.iova_npages) {
-		ret = dma_iova_unmap(dev, u.iova_pfn << dev->shift, u.iova_npages << dev->shift, 0,
-				     -1, slot);
-		if (ret == -ENOENT)
-			return ret;
-	}
-	atomic_fetch_add_explicit(&slot->unmaps, 1, memory_order_relaxed);
-	return ret;
+	return dma_unmap_done(dev, &u);
 }

@@ -62,20 +62,7 @@ static uint8_t ss_reason(enum vtd_walk_status s, bool legacy, unsigned acc)
 			return VTD_FR_LSL_1;
 		}
 	}
-	switch (s) {
-	case VTD_WALK_WIDTH:
-		return VTD_FR_SGN_4;
-	case VTD_WALK_FETCH_ROOT:
-		return VTD_FR_SSL_4;
-	case VTD_WALK_FETCH:
-		return VTD_FR_SSL_1;
-	case VTD_WALK_NOT_PRESENT:
-		return VTD_FR_SSL_2;
-	case VTD_WALK_RSVD:
-		return VTD_FR_SSL_3;
-	default:
-		return VTD_FR_SSL_6;
-	}
+	return vtd_ss_walk_reason(s, VTD_FR_SGN_4);
 }
 
 static uint8_t fs_reason(enum vtd_walk_status s, const struct vtd_walk *w)

@@ -593,6 +593,31 @@ enum vtd_walk_status {
 				 the reason code is in walk.fault */
 };
 
+/*
+ * The reason code of a second-stage walk that stopped at `s` in scalable mode (digest 7,
+ * SSL.*): the same whether the walk translated the request or, nested, a first-stage
+ * structure's address - except an input wider than the tables, whose code each caller
+ * gives (`width`: SGN.4 for the request's address, SFL.5 for a first-stage pointer).
+ * Anything else a walk can end with is SSL.6.
+ */
+static inline uint8_t vtd_ss_walk_reason(enum vtd_walk_status s, uint8_t width)
+{
+	switch (s) {
+	case VTD_WALK_WIDTH:
+		return width;
+	case VTD_WALK_FETCH_ROOT:
+		return VTD_FR_SSL_4;
+	case VTD_WALK_FETCH:
+		return VTD_FR_SSL_1;
+	case VTD_WALK_NOT_PRESENT:
+		return VTD_FR_SSL_2;
+	case VTD_WALK_RSVD:
+		return VTD_FR_SSL_3;
+	default:
+		return VTD_FR_SSL_6;
+	}
+}
+
 /* Permissions a translation grants (VTD_XL_*), before the request is checked. */
 #define VTD_XL_R   (1u << 0)
 #define VTD_XL_W   (1u << 1)

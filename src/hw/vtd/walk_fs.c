@@ -51,25 +51,6 @@ void vtd_walk_fs_init(struct vtd *vtd)
 	}
 }
 
-/* Map a second-stage walk outcome on a first-stage structure to its reason code. */
-static uint8_t nested_reason(enum vtd_walk_status s)
-{
-	switch (s) {
-	case VTD_WALK_WIDTH:
-		return VTD_FR_SFL_5;
-	case VTD_WALK_FETCH_ROOT:
-		return VTD_FR_SSL_4;
-	case VTD_WALK_FETCH:
-		return VTD_FR_SSL_1;
-	case VTD_WALK_NOT_PRESENT:
-		return VTD_FR_SSL_2;
-	case VTD_WALK_RSVD:
-		return VTD_FR_SSL_3;
-	default:
-		return VTD_FR_SSL_6;
-	}
-}
-
 /*
  * Nested: the host-physical address of the first-stage structure at `gpa`. `write` asks
  * for second-stage write permission (an A/D update); `root` selects SFL.6 over SFL.7.
@@ -85,7 +66,7 @@ static enum vtd_walk_status nested_gpa(struct vtd *vtd, const struct vtd_pe *pe,
 	    run ? vtd_walk_ss_cached(vtd, pe, gpa, &sw, run, true) : vtd_walk_ss(vtd, pe, gpa, &sw);
 
 	if (s) {
-		w->fault = nested_reason(s);
+		w->fault = vtd_ss_walk_reason(s, VTD_FR_SFL_5);
 		return VTD_WALK_NESTED;
 	}
 	if (write && !(sw.perm & VTD_XL_W)) {
