@@ -26,18 +26,7 @@ static void pc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS
 	(void)tag0;
 }
 
-static void iotlb_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
-{
-	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
-	uint16_t did = (uint16_t)(tag1 >> 32);
-
-	sum[VTD_SUM_DID] = vtd_did_bit(did);
-	sum[VTD_SUM_DP] = vtd_dp_bit(did, (uint32_t)tag1);
-	if (pgtt_fs((unsigned)(vtd_cache_word(&d[VTD_CACHE_HDR]) & 7)))
-		sum[VTD_SUM_FSDID] = vtd_did_bit(did);
-	(void)tag0;
-}
-
+/* First-stage paging-structure entries: by DID and by (DID, PASID). */
 static void fspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
 {
 	uint64_t tag1 = vtd_cache_word(&d[VTD_CACHE_TAG1]);
@@ -46,6 +35,14 @@ static void fspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SU
 	sum[VTD_SUM_DID] = vtd_did_bit(did);
 	sum[VTD_SUM_DP] = vtd_dp_bit(did, (uint32_t)tag1);
 	(void)tag0;
+}
+
+/* IOTLB entries: the same, and by first-stage DID for the entries a first-stage walk made. */
+static void iotlb_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])
+{
+	fspc_sum(tag0, d, sum);
+	if (pgtt_fs((unsigned)(vtd_cache_word(&d[VTD_CACHE_HDR]) & 7)))
+		sum[VTD_SUM_FSDID] = sum[VTD_SUM_DID];
 }
 
 static void sspc_sum(uint64_t tag0, const uint64_t *d, uint64_t sum[VTD_CACHE_SUMS])

@@ -387,26 +387,27 @@ int vtd_mmio_write(struct vtd *vtd, uint64_t offset, unsigned size, uint64_t val
 	return 0;
 }
 
+/* One interrupt message: traced, then given to the embedder's callback if it has one. */
+static void send_event(struct vtd *vtd, enum vtd_trace_kind kind, uint32_t data, uint64_t addr,
+		       void (*cb)(void *ctx, uint32_t data, uint64_t addr))
+{
+	struct vtd_trace_event ev = {.kind = kind};
+
+	ev.msi.data = data;
+	ev.msi.addr = addr;
+	vtd_trace(vtd, &ev);
+	if (cb)
+		cb(vtd->cb_ctx, data, addr);
+}
+
 void vtd_send_msi(struct vtd *vtd, const struct vtd_msi *msi)
 {
-	struct vtd_trace_event ev;
-
-	if (msi->fault) {
-		ev = (struct vtd_trace_event){.kind = VTD_TRACE_FAULT_EVENT};
-		ev.msi.data = msi->fault_data;
-		ev.msi.addr = msi->fault_addr;
-		vtd_trace(vtd, &ev);
-		if (vtd->cb.fault_event)
-			vtd->cb.fault_event(vtd->cb_ctx, msi->fault_data, msi->fault_addr);
-	}
-	if (msi->inv) {
-		ev = (struct vtd_trace_event){.kind = VTD_TRACE_INV_EVENT};
-		ev.msi.data = msi->inv_data;
-		ev.msi.addr = msi->inv_addr;
-		vtd_trace(vtd, &ev);
-		if (vtd->cb.inv_event)
-			vtd->cb.inv_event(vtd->cb_ctx, msi->inv_data, msi->inv_addr);
-	}
+	if (msi->fault)
+		send_event(vtd, VTD_TRACE_FAULT_EVENT, msi->fault_data, msi->fault_addr,
+			   vtd->cb.fault_event);
+	if (msi->inv)
+		send_event(vtd, VTD_TRACE_INV_EVENT, msi->inv_data, msi->inv_addr,
+			   vtd->cb.inv_event);
 }
 
 /* ---- ATS ports ------------------------------------------------------------------------ */
