@@ -128,6 +128,12 @@ int dsa_create(const struct dsa_config *cfg, struct dsa **out)
 	if (!dsa->cfg.max_transfer_size)
 		dsa->cfg.max_transfer_size = DSA_DEFAULT_MAX_XFER;
 	dsa->pasid_width = ep_cfg.pasid_width;
+	dsa->ep = dsa->cfg.ep;
+	dsa->irq = dsa->cfg.irq;
+	dsa->irq_ctx = dsa->cfg.irq_ctx;
+	dsa->access = dsa->cfg.access;
+	dsa->access_ctx = dsa->cfg.access_ctx;
+	dsa->max_transfer_size = dsa->cfg.max_transfer_size;
 	pthread_mutex_init(&dsa->swerr_lock, NULL);
 	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++) {
 		uint32_t size = cfg->wq_size[i] ? cfg->wq_size[i] : DSA_DEFAULT_WQ_SIZE;
@@ -206,7 +212,9 @@ int dsa_submit(struct dsa *dsa, unsigned wq_id, const struct dsa_desc *desc)
 		 * ring looks full). */
 		ret = -EAGAIN;
 	} else {
-		wq->ring[wq->tail % wq->size] = *desc;
+		wq->ring[wq->tail_slot] = *desc;
+		if (++wq->tail_slot == wq->size)
+			wq->tail_slot = 0;
 		/* The engine takes the slot without the lock once it sees the new tail; a
 		 * sleeping engine is woken (see struct dsa_wq). */
 		__atomic_store_n(&wq->tail, wq->tail + 1, __ATOMIC_RELEASE);
@@ -428,42 +436,47 @@ void dsa_account(struct dsa_wq *wq, const struct dsa_desc *d, const struct dsa_r
 		wq->acct = c;
 		wq->acct_key = key;
 	}
-	WQ_STAT_ADD(wq, stats.completed, k);
+	/* stats.completed is the sum of the four outcomes (dsa_get_stats()). */
 	if (__builtin_expect(r->status == DSA_COMP_SUCCESS, 1)) {
-		WQ_STAT_ADD(wq, stats.success, k);
+		WQ_STAT_ADD(wq, cnt.success, k);
 	} else if (r->status == DSA_COMP_PAGE_FAULT || r->status == DSA_COMP_DMA_ERROR) {
 		if (r->status == DSA_COMP_PAGE_FAULT)
-			WQ_STAT_ADD(wq, stats.page_faults, k);
+			WQ_STAT_ADD(wq, cnt.page_faults, k);
 		else
-			WQ_STAT_ADD(wq, stats.dma_errors, k);
+			WQ_STAT_ADD(wq, cnt.dma_errors, k);
 		ONE_WRITER_ADD(c->faults, k);
 	} else {
-		WQ_STAT_ADD(wq, stats.invalid, k);
+		WQ_STAT_ADD(wq, cnt.invalid, k);
 	}
 	if (r->status < DSA_COMP_INVALID_OPCODE)
-		WQ_STAT_ADD(wq, stats.by_op[op_index(dsa_desc_op(d))], k);
-	WQ_STAT_ADD(wq, stats.bytes, r->done * k);
+		WQ_STAT_ADD(wq, cnt.by_op[op_index(dsa_desc_op(d))], k);
+	WQ_STAT_ADD(wq, cnt.bytes, r->done * k);
 	ONE_WRITER_ADD(c->descriptors, k);
 	ONE_WRITER_ADD(c->bytes, r->done * k);
 }
 
-static void stats_add(struct dsa_stats *o, const struct dsa_stats *s)
+/* Add a WQ's submission counters (`sub`) and its engine's (`c`) to *o. */
+static void stats_add(struct dsa_stats *o, const struct dsa_stats *sub,
+		      const struct dsa_wq_counts *c)
 {
-	o->submitted += LOAD(s->submitted);
-	o->retries += LOAD(s->retries);
-	o->completed += LOAD(s->completed);
-	o->success += LOAD(s->success);
-	o->page_faults += LOAD(s->page_faults);
-	o->dma_errors += LOAD(s->dma_errors);
-	o->invalid += LOAD(s->invalid);
-	o->bytes += LOAD(s->bytes);
-	o->records += LOAD(s->records);
-	o->record_errors += LOAD(s->record_errors);
-	o->interrupts += LOAD(s->interrupts);
-	o->swerr_latched += LOAD(s->swerr_latched);
-	o->busy_ns += LOAD(s->busy_ns);
+	uint64_t success = LOAD(c->success), faults = LOAD(c->page_faults);
+	uint64_t errors = LOAD(c->dma_errors), invalid = LOAD(c->invalid);
+
+	o->submitted += LOAD(sub->submitted);
+	o->retries += LOAD(sub->retries);
+	o->completed += success + faults + errors + invalid;
+	o->success += success;
+	o->page_faults += faults;
+	o->dma_errors += errors;
+	o->invalid += invalid;
+	o->bytes += LOAD(c->bytes);
+	o->records += LOAD(c->records);
+	o->record_errors += LOAD(c->record_errors);
+	o->interrupts += LOAD(c->interrupts);
+	o->swerr_latched += LOAD(c->swerr_latched);
+	o->busy_ns += LOAD(c->busy_ns);
 	for (unsigned i = 0; i < 5; i++)
-		o->by_op[i] += LOAD(s->by_op[i]);
+		o->by_op[i] += LOAD(c->by_op[i]);
 }
 
 int dsa_get_stats(struct dsa *dsa, struct dsa_stats *out)
@@ -471,10 +484,8 @@ int dsa_get_stats(struct dsa *dsa, struct dsa_stats *out)
 	if (!dsa || !out)
 		return -EINVAL;
 	*out = (struct dsa_stats){0};
-	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++) {
-		stats_add(out, &dsa->wq[i]->stats);
-		stats_add(out, &dsa->wq[i]->sub);
-	}
+	for (unsigned i = 0; i < dsa->cfg.num_wqs; i++)
+		stats_add(out, &dsa->wq[i]->sub, &dsa->wq[i]->cnt);
 	return 0;
 }
 
@@ -563,7 +574,7 @@ void dsa_latch_swerr(struct dsa_wq *wq, const struct dsa_swerr *e)
 {
 	struct dsa *dsa = wq->dsa;
 
-	WQ_STAT_INC(wq, stats.swerr_latched);
+	WQ_STAT_INC(wq, cnt.swerr_latched);
 	pthread_mutex_lock(&dsa->swerr_lock);
 	if (dsa->swerr.valid)
 		dsa->swerr.overflow = true;

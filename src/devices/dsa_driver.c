@@ -28,9 +28,9 @@
 enum { SLOT_FREE, SLOT_BUSY, SLOT_LOST };
 
 /*
- * Allocated on a 64-byte boundary: the pool's lock and count, which every submission and
- * every wait write, on lines of their own, apart from what the engines' interrupt reads
- * (cr_host, cr_size, cfg) for each descriptor.
+ * Allocated on a 64-byte boundary: what the engines' interrupt reads for each descriptor in
+ * one line of its own; the pool's lock and count, which every submission and every wait
+ * write, on lines of their own.
  */
 struct dsa_drv {
 	struct dsa_drv_config cfg;
@@ -40,15 +40,18 @@ struct dsa_drv {
 	const char *pasid_status;
 	uint64_t cr_phys;
 	dma_addr_t cr_dma;
-	uint64_t cr_size;
 	unsigned records; /* completion records (tickets 0 .. records - 1) */
 	uint8_t *state;	  /* SLOT_* per record */
+	_Alignas(64) uint64_t cr_size;
 	/* Per record: its descriptor's completion interrupt came (atomic). In the record's
 	 * own cache line when the records are directly mapped (cr_host): the line the engine
 	 * has just written and the waiter reads anyway, so the interrupt moves no other line
 	 * between the CPUs; else in `irq`. */
 	uint8_t *cr_host;
 	uint8_t *irq;
+	/* cfg.dsa.irq and its context (copies, constant). */
+	dsa_irq_fn user_irq;
+	void *user_irq_ctx;
 	_Alignas(64) pthread_mutex_t pool_lock;
 	unsigned *free_list;
 	unsigned nfree;
@@ -126,8 +129,8 @@ static void on_irq(void *ctx, unsigned wq, uint16_t handle)
 
 	if (handle < drv->cr_size / RECORD_STRIDE)
 		__atomic_store_n(irq_flag(drv, handle), 1, __ATOMIC_RELEASE);
-	if (drv->cfg.dsa.irq)
-		drv->cfg.dsa.irq(drv->cfg.dsa.irq_ctx, wq, handle);
+	if (drv->user_irq)
+		drv->user_irq(drv->user_irq_ctx, wq, handle);
 }
 
 /* Zeroed whole cache lines: what submitters and waiters write (the pool's free list and
@@ -198,6 +201,8 @@ int dsa_drv_probe(const struct dsa_drv_config *cfg, struct dsa_drv **out)
 		return -ENOMEM;
 	memset(drv, 0, sizeof(*drv));
 	drv->cfg = *cfg;
+	drv->user_irq = cfg->dsa.irq;
+	drv->user_irq_ctx = cfg->dsa.irq_ctx;
 	if (!drv->cfg.timeout_ns)
 		drv->cfg.timeout_ns = TIMEOUT_DEFAULT;
 	records = cfg->records ? cfg->records : RECORDS_DEFAULT;

@@ -53,7 +53,7 @@ static uint8_t check_size(const struct dsa *dsa, const struct dsa_desc *d, unsig
 
 	if (op == DSA_OP_NOOP)
 		return 0;
-	if (!d->size || d->size > dsa->cfg.max_transfer_size)
+	if (!d->size || d->size > dsa->max_transfer_size)
 		return DSA_COMP_INVALID_SIZE;
 	if ((src && range_wraps(d->src, d->size)) || (dst && range_wraps(d->dst, d->size)))
 		return DSA_COMP_INVALID_SIZE;
@@ -152,10 +152,10 @@ static void record_done(struct dsa_xfer *x, const struct dsa_desc *d, const stru
 	struct dsa_swerr e;
 
 	if (!wr->status) {
-		WQ_STAT_INC(x->wq, stats.records);
+		WQ_STAT_INC(x->wq, cnt.records);
 		return;
 	}
-	WQ_STAT_INC(x->wq, stats.record_errors);
+	WQ_STAT_INC(x->wq, cnt.record_errors);
 	swerr_of(&e, x->wq, d, r);
 	e.record_fault = true;
 	e.fault_info = wr->fault_info;
@@ -170,9 +170,9 @@ static void interrupt(struct dsa_xfer *x, const struct dsa_desc *d)
 {
 	struct dsa *dsa = x->dsa;
 
-	if ((dsa_desc_flags(d) & DSA_F_RCI) && dsa->cfg.irq) {
-		WQ_STAT_INC(x->wq, stats.interrupts);
-		dsa->cfg.irq(dsa->cfg.irq_ctx, x->wq->id, d->int_handle);
+	if ((dsa_desc_flags(d) & DSA_F_RCI) && dsa->irq) {
+		WQ_STAT_INC(x->wq, cnt.interrupts);
+		dsa->irq(dsa->irq_ctx, x->wq->id, d->int_handle);
 	}
 }
 
@@ -225,7 +225,7 @@ static bool memmove_record(struct dsa_xfer *x, const struct dsa_desc *d, struct 
 static bool record_fusable(const struct dsa *dsa, const struct dsa_desc *d)
 {
 	return (dsa_desc_flags(d) & (DSA_F_CRAV | DSA_F_RCR)) == (DSA_F_CRAV | DSA_F_RCR) &&
-	       !dsa->cfg.access && dsa_memmove_whole(d);
+	       !dsa->access && dsa_memmove_whole(d);
 }
 
 static void process(struct dsa_wq *wq, const struct dsa_desc *d)
@@ -364,6 +364,7 @@ void *dsa_engine_main(void *arg)
 	bool timing = wq->dsa->cfg.timing;
 	uint64_t head = wq->head; /* this thread is the only writer */
 	uint64_t avail = head;	  /* a `tail` seen: the slots below it are published */
+	uint32_t slot = (uint32_t)(head % wq->size); /* head's slot, kept without a division */
 	struct timespec ts;
 	struct dsa_desc d;
 
@@ -378,18 +379,20 @@ void *dsa_engine_main(void *arg)
 				avail = __atomic_load_n(&wq->tail, __ATOMIC_ACQUIRE);
 			}
 		}
-		d = wq->ring[head % wq->size];
+		d = wq->ring[slot];
 		/* The slot is copied out: submitters may reuse it. */
 		__atomic_store_n(&wq->head, ++head, __ATOMIC_RELEASE);
+		if (++slot == wq->size)
+			slot = 0;
 		/* Fetch the next descriptor while this one runs, as an engine's fetch unit does
 		 * (a hint: no access is made before the slot is taken). */
 		if (head != avail)
-			__builtin_prefetch(&wq->ring[head % wq->size]);
+			__builtin_prefetch(&wq->ring[slot]);
 		if (timing) {
 			uint64_t t0 = mono_ns();
 
 			process(wq, &d);
-			WQ_STAT_ADD(wq, stats.busy_ns, mono_ns() - t0);
+			WQ_STAT_ADD(wq, cnt.busy_ns, mono_ns() - t0);
 		} else {
 			process(wq, &d);
 		}

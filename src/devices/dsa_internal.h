@@ -21,6 +21,19 @@ struct dsa_pasid_count {
 };
 
 /*
+ * The engine's counters of one WQ (struct dsa_stats' fields but `submitted` and `retries`,
+ * which the submitters count, and `completed`, which is the sum of the four outcomes), each
+ * with one writer (relaxed load + store, read with relaxed loads). What a successful
+ * descriptor with a record and an interrupt bumps comes first, in the line of the engine's
+ * `head` (struct dsa_wq), then the counts per opcode: two lines per descriptor.
+ */
+struct dsa_wq_counts {
+	uint64_t success, bytes, records, interrupts;
+	uint64_t by_op[5]; /* NOOP, MEMMOVE, FILL, COMPARE, CRC32C */
+	uint64_t page_faults, dma_errors, invalid, record_errors, swerr_latched, busy_ns;
+};
+
+/*
  * One WQ and its engine. The ring holds copies of accepted descriptors.
  *
  * The ring is single-consumer: the engine takes descriptors without the lock (an acquire
@@ -57,21 +70,22 @@ struct dsa_wq {
 	unsigned drainers; /* threads in dsa_wq_drain() (atomic; changed under lock) */
 	uint64_t cpu_done; /* CPU ns of the engine threads that have left */
 	pthread_t thread;
-	/* Written by submitters (under lock): the next free slot; tail - head <= size; and a
-	 * value of `head` they have seen (the engine's line is read only when the ring looks
-	 * full); their counters (submitted, retries). */
+	/* Written by submitters (under lock): the next free slot; tail - head <= size; its
+	 * index in the ring (tail % size, kept without a division); a value of `head` they
+	 * have seen (the engine's line is read only when the ring looks full); their counters
+	 * (submitted, retries). */
 	_Alignas(64) uint64_t tail;
+	uint32_t tail_slot;
 	uint64_t head_seen;
 	struct dsa_stats sub;
 	/* Written by the engine only: the next descriptor it takes, and how many it has
-	 * finished (drainers wait for it); its counters, each with one writer (relaxed load +
-	 * store, read with relaxed loads); the per-PASID counters of the PASID key it counted
-	 * last (dsa_account), NULL before the first. */
+	 * finished (drainers wait for it); the per-PASID counters of the PASID key it counted
+	 * last (dsa_account), NULL before the first; its counters (struct dsa_wq_counts). */
 	_Alignas(64) uint64_t head;
 	uint64_t completed;
 	uint64_t acct_key;
 	struct dsa_pasid_count *acct;
-	struct dsa_stats stats;
+	struct dsa_wq_counts cnt;
 	/* The engine's internal buffers (used by its thread only). */
 	_Alignas(64) uint8_t buf[2][DSA_PAGE];
 	uint8_t pattern[DSA_PAGE + 8];
@@ -82,11 +96,18 @@ struct dsa_pasid_slot {
 	struct dsa_pasid_count wq[DSA_MAX_WQS];
 };
 
-/* Allocated on a 64-byte boundary: the engines' per-PASID counters start on a line of their
- * own, apart from what submitters read (cfg, wq). */
+/* Allocated on a 64-byte boundary: what the engines read for each descriptor in the first
+ * line (copies of cfg's, constant after creation); the engines' per-PASID counters start on
+ * a line of their own, apart from what submitters read (cfg, wq). */
 struct dsa {
-	struct dsa_config cfg;
+	struct pci_endpoint *ep;
+	dsa_irq_fn irq;
+	void *irq_ctx;
+	dsa_access_fn access;
+	void *access_ctx;
+	uint32_t max_transfer_size;
 	uint8_t pasid_width; /* the endpoint's Max PASID Width (0: no PASID capability) */
+	struct dsa_config cfg;
 	struct dsa_wq *wq[DSA_MAX_WQS];
 	_Alignas(64) struct dsa_pasid_slot pasid[DSA_PASID_STATS_SLOTS];
 	struct dsa_pasid_slot other;

@@ -74,13 +74,13 @@ static void copy_result(struct dsa_result *r, int ret, const struct pci_dma_stat
 
 int dsa_dma(struct dsa_xfer *x, bool write, uint64_t addr, void *buf, size_t len, uint8_t fi)
 {
-	struct pci_endpoint *ep = x->dsa->cfg.ep;
+	struct pci_endpoint *ep = x->dsa->ep;
 	struct pci_dma_status st;
 	int ret;
 
-	if (x->dsa->cfg.access)
-		x->dsa->cfg.access(x->dsa->cfg.access_ctx, x->flags & PCI_DMA_PASID, x->pasid, addr,
-				   len, write);
+	if (x->dsa->access)
+		x->dsa->access(x->dsa->access_ctx, x->flags & PCI_DMA_PASID, x->pasid, addr, len,
+			       write);
 	if (write)
 		ret = pci_endpoint_dma_write(ep, x->flags, x->pasid, addr, buf, len, &st);
 	else
@@ -140,13 +140,13 @@ static void memmove_copy(struct dsa_xfer *x, const struct dsa_desc *d)
 	struct dsa_result *r = x->res;
 	int ret;
 
-	if (dsa->cfg.access) {
+	if (dsa->access) {
 		bool pasid = x->flags & PCI_DMA_PASID;
 
-		dsa->cfg.access(dsa->cfg.access_ctx, pasid, x->pasid, d->src, d->size, false);
-		dsa->cfg.access(dsa->cfg.access_ctx, pasid, x->pasid, d->dst, d->size, true);
+		dsa->access(dsa->access_ctx, pasid, x->pasid, d->src, d->size, false);
+		dsa->access(dsa->access_ctx, pasid, x->pasid, d->dst, d->size, true);
 	}
-	ret = pci_endpoint_dma_copy(dsa->cfg.ep, x->flags, x->pasid, d->dst, d->src, d->size, &st);
+	ret = pci_endpoint_dma_copy(dsa->ep, x->flags, x->pasid, d->dst, d->src, d->size, &st);
 	copy_result(r, ret, &st);
 }
 
@@ -163,8 +163,8 @@ int dsa_op_memmove_record(struct dsa_xfer *x, const struct dsa_desc *d,
 	struct pci_dma_status st, wst;
 	int ret, wret;
 
-	ret = pci_endpoint_dma_copy_write(dsa->cfg.ep, x->flags, x->pasid, d->dst, d->src, d->size,
-					  &st, d->completion, c, DSA_COMP_SIZE, &wret, &wst);
+	ret = pci_endpoint_dma_copy_write(dsa->ep, x->flags, x->pasid, d->dst, d->src, d->size, &st,
+					  d->completion, c, DSA_COMP_SIZE, &wret, &wst);
 	if (ret) {
 		copy_result(x->res, ret, &st);
 		return ret;

@@ -9,6 +9,9 @@
  */
 #include "check.h"
 #include "devices/dsa_env.h"
+#include "devices/dsa_internal.h"
+
+#include <stddef.h>
 
 #define DATA  0x1000u /* first data offset in the window (page 0 holds the records) */
 #define GUARD 0xa5
@@ -707,6 +710,96 @@ static void test_wq_enable_disable(void)
 	env_teardown(&env);
 }
 
+/*
+ * The ring's slots are reused in order whatever its size: WQs of 3 and 5 slots (not powers
+ * of two) take bursts of up to twice their size (retried while full), which wrap the ring,
+ * across a disable and enable that leave head and tail inside it; every descriptor runs
+ * exactly once, and in order (the fills of one line land in submission order).
+ */
+static void test_ring_wrap(void)
+{
+	static const uint32_t sizes[] = {3, 5};
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct dsa_config cfg = {.wq_size = {sizes[k]}};
+		struct dsa_stats st;
+		struct dsa_desc d;
+		unsigned n = 0;
+
+		CHECK(env_setup(&env, true, &cfg) == 0);
+		memset(env_ptr(&env, 0x20000), 0, 0x3000);
+		for (unsigned round = 0; round < 9; round++) {
+			unsigned burst = 1 + round % (2 * sizes[k]);
+
+			for (unsigned i = 0; i < burst; i++, n++) {
+				int ret;
+
+				/* Descriptor n fills its own 64 bytes with n + 1, then the shared
+				 * line at 0x22000 with n + 1: the last one submitted must win. */
+				desc(&d, DSA_OP_FILL, true, 0, 0x20000 + n * 64, 64);
+				d.pattern = (uint64_t)(n + 1) * 0x0101010101010101ull;
+				while ((ret = dsa_submit(env.dsa, 0, &d)) == -EAGAIN)
+					sched_yield();
+				CHECK_EQ(ret, 0);
+				desc(&d, DSA_OP_FILL, true, 0, 0x22000, 64);
+				d.pattern = (uint64_t)(n + 1) * 0x0101010101010101ull;
+				while ((ret = dsa_submit(env.dsa, 0, &d)) == -EAGAIN)
+					sched_yield();
+				CHECK_EQ(ret, 0);
+			}
+			CHECK_EQ(dsa_wq_drain(env.dsa, 0, 30000000000ull), 0);
+			CHECK(all_are(env_ptr(&env, 0x22000), 64, (uint8_t)n));
+			if (round == 4) {
+				CHECK_EQ(dsa_wq_disable(env.dsa, 0), 0);
+				CHECK_EQ(dsa_wq_enable(env.dsa, 0), 0);
+			}
+		}
+		CHECK(n < 0x2000 / 64);
+		for (unsigned m = 0; m < n; m++)
+			CHECK(all_are(env_ptr(&env, 0x20000 + m * 64), 64, (uint8_t)(m + 1)));
+		CHECK(all_are(env_ptr(&env, 0x20000 + n * 64), 0x2000 - n * 64, 0));
+		CHECK_EQ(dsa_get_stats(env.dsa, &st), 0);
+		CHECK_EQ(st.submitted, 2 * n);
+		CHECK_EQ(st.completed, 2 * n);
+		CHECK_EQ(st.success, 2 * n);
+		CHECK_EQ(st.by_op[2], 2 * n);
+		CHECK_EQ(st.bytes, 2 * n * 64);
+		env_teardown(&env);
+	}
+}
+
+/*
+ * The layout the engine's speed relies on: the device, each WQ and its ring start on cache
+ * lines (aligned_alloc; calloc gives 16 bytes), a ring slot is one line, and the lines a
+ * submission writes (the lock, tail and its counters) are not those the engine writes for
+ * each descriptor (head, its counters) nor the one it reads (the first).
+ */
+static void test_layout(void)
+{
+	struct dsa_config cfg = {.num_wqs = 2, .wq_size = {3, 100}};
+
+	CHECK(env_setup(&env, true, &cfg) == 0);
+	CHECK_EQ((uintptr_t)env.dsa % 64, 0);
+	CHECK_EQ(offsetof(struct dsa, pasid) % 64, 0);
+	CHECK(offsetof(struct dsa, pasid) >= 64);
+	CHECK(offsetof(struct dsa, pasid_width) < 64 && offsetof(struct dsa, irq_ctx) < 64);
+	for (unsigned w = 0; w < 2; w++) {
+		struct dsa_wq *wq = env.dsa->wq[w];
+
+		CHECK_EQ((uintptr_t)wq % 64, 0);
+		CHECK_EQ((uintptr_t)wq->ring % 64, 0);
+	}
+	CHECK_EQ(sizeof(struct dsa_desc), 64);
+	CHECK(offsetof(struct dsa_wq, drain_at) < 64);
+	CHECK(offsetof(struct dsa_wq, lock) >= 64);
+	CHECK(offsetof(struct dsa_wq, tail) / 64 > offsetof(struct dsa_wq, sleeping) / 64);
+	CHECK(offsetof(struct dsa_wq, head) / 64 >
+	      (offsetof(struct dsa_wq, sub) + sizeof(struct dsa_stats) - 1) / 64);
+	CHECK_EQ(offsetof(struct dsa_wq, head) / 64, offsetof(struct dsa_wq, cnt.interrupts) / 64);
+	CHECK_EQ(offsetof(struct dsa_wq, head) % 64, 0);
+	env_teardown(&env);
+}
+
 /* ---- interrupts, the access hook, counters ------------------------------------------- */
 
 struct irq_log {
@@ -1065,6 +1158,8 @@ int main(void)
 	RUN(test_invalid_pasid);
 	RUN(test_wq_full);
 	RUN(test_wq_enable_disable);
+	RUN(test_ring_wrap);
+	RUN(test_layout);
 	RUN(test_interrupts);
 	RUN(test_access_hook);
 	RUN(test_counters);
