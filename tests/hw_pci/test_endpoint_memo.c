@@ -434,6 +434,46 @@ static void test_copy_write(void)
 	CHECK_EQ(rd64(0x30040), 0);
 }
 
+/*
+ * The fast paths keep the ATC's LRU order: the entries of a copy and its write served from
+ * the memo get a new stamp (one for the three), so the next fill evicts an entry used
+ * before them, not one of theirs. A one-set, four-way ATC.
+ */
+static void test_copy_write_keeps_lru(void)
+{
+	struct pci_endpoint_config cfg = fake_ep_config(&fa, mem);
+	struct pci_endpoint_stats s0, s1;
+	struct pci_atc_view v;
+	uint8_t b[8];
+	int wret;
+
+	pci_endpoint_destroy(ep);
+	cfg.atc_sets = 1;
+	cfg.atc_ways = 4;
+	CHECK_EQ(pci_endpoint_create(&cfg, &ep), 0);
+	map_copy_write();
+	fake_map(&fa, false, 0, 0x40000, 4096, 0x400000, PCI_PERM_R);
+	fake_map(&fa, false, 0, 0x50000, 4096, 0x500000, PCI_PERM_R);
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x40000, b, 8, NULL), 0); /* X */
+	CHECK_EQ(copy_write(0x20000, 0x10000, 4096, 0x7040, &wret, NULL, NULL), 0);
+	CHECK_EQ(wret, 0);
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x40000, b, 8, NULL), 0); /* X again */
+	s0 = stats();
+	CHECK_EQ(copy_write(0x20000, 0x10000, 4096, 0x7040, &wret, NULL, NULL), 0);
+	CHECK_EQ(wret, 0);
+	s1 = stats();
+	CHECK_EQ(s1.misses, s0.misses);
+	CHECK_EQ(s1.hits - s0.hits, 3);
+	CHECK_EQ(s1.atc_entries, 4);
+	CHECK_EQ(pci_endpoint_dma_read(ep, 0, 0, 0x50000, b, 8, NULL), 0); /* Y evicts X */
+	CHECK_EQ(stats().evictions, 1);
+	CHECK_EQ(pci_endpoint_atc_peek(ep, 0, 0, 0x40000, &v), -ENOENT);
+	CHECK_EQ(pci_endpoint_atc_peek(ep, 0, 0, 0x10000, &v), 0);
+	CHECK_EQ(pci_endpoint_atc_peek(ep, 0, 0, 0x20000, &v), 0);
+	CHECK_EQ(pci_endpoint_atc_peek(ep, 0, 0, 0x7000, &v), 0);
+	CHECK_EQ(pci_endpoint_atc_peek(ep, 0, 0, 0x50000, &v), 0);
+}
+
 /* A refused copy writes nothing; a refused write leaves the copy made. Both from the memo
  * and on the general path. */
 static void test_copy_write_refused(void)
@@ -521,6 +561,7 @@ int main(void)
 	RUN_EP(test_fast_path_outside_memory);
 	RUN_EP(test_many_runs);
 	RUN_EP(test_copy_write);
+	RUN_EP(test_copy_write_keeps_lru);
 	RUN_EP(test_copy_write_refused);
 	RUN_EP(test_copy_write_after_invalidation);
 	return CHECK_DONE();

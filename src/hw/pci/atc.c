@@ -74,15 +74,6 @@ static void touch(struct atc *c, struct atc_entry *e)
 	__atomic_store_n(&e->lru, now, __ATOMIC_RELAXED);
 }
 
-void atc_touch_run(struct atc *c, struct atc_entry *const *e, unsigned n)
-{
-	uint64_t now = __atomic_load_n(&c->clock, __ATOMIC_RELAXED) + 1;
-
-	__atomic_store_n(&c->clock, now, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < n; i++)
-		__atomic_store_n(&e[i]->lru, now, __ATOMIC_RELAXED);
-}
-
 struct atc_entry *atc_lookup(struct atc *c, const struct atc_key *key, uint64_t addr, bool use)
 {
 	for (uint64_t m = c->shifts; m; m &= m - 1) {

@@ -78,9 +78,20 @@ static inline void atc_bump_version(struct atc_entry *e)
 int atc_init(struct atc *c, uint32_t sets, uint32_t ways);
 void atc_fini(struct atc *c);
 
-/* atc_touch_run() - refresh the LRU stamps of `n` entries in use at once (one stamp for
- * all). Read side. */
-void atc_touch_run(struct atc *c, struct atc_entry *const *e, unsigned n);
+/* atc_tick() - the LRU stamp for entries in use at once (one stamp for all of them, each
+ * given it with atc_stamp()). Plain loads and stores, as atc_lookup()'s touch. Read side. */
+static inline uint64_t atc_tick(struct atc *c)
+{
+	uint64_t now = __atomic_load_n(&c->clock, __ATOMIC_RELAXED) + 1;
+
+	__atomic_store_n(&c->clock, now, __ATOMIC_RELAXED);
+	return now;
+}
+
+static inline void atc_stamp(struct atc_entry *e, uint64_t now)
+{
+	__atomic_store_n(&e->lru, now, __ATOMIC_RELAXED);
+}
 
 /*
  * atc_lookup() - the entry that translates `addr` for `key`: the smallest one that contains

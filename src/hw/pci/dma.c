@@ -410,8 +410,7 @@ static void memo_put_held(struct dma_op *op)
 	    .pa = op->view.pa,
 	    .nheld = 1,
 	};
-	r.held[0] = op->e;
-	r.ver[0] = op->version;
+	r.held[0] = (struct ep_memo_ent){op->e, op->version};
 	r.upto[0] = op->view.size;
 	ep_memo_put(op->ep, &r);
 }
@@ -606,7 +605,7 @@ fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr, uint64_t len, u
 	part[0] = i;
 	part[1] = j - i + 1;
 	for (; i <= j; i++)
-		if (__atomic_load_n(&m->held[i]->version, __ATOMIC_RELAXED) != m->ver[i])
+		if (__atomic_load_n(&m->held[i].e->version, __ATOMIC_RELAXED) != m->held[i].ver)
 			return NULL;
 	return m;
 }
@@ -617,10 +616,18 @@ static inline bool run_valid_locked(const struct ep_memo_run *m, const unsigned 
 	unsigned i = part[0], end = part[0] + part[1];
 
 	do {
-		if (m->held[i]->version != m->ver[i])
+		if (m->held[i].e->version != m->held[i].ver)
 			return false;
 	} while (++i < end);
 	return true;
+}
+
+/* Read side: give the entries part[0] .. part[0] + part[1] - 1 of a run the LRU stamp `now`
+ * (atc_tick()). */
+static inline void run_stamp(const struct ep_memo_run *m, const unsigned part[2], uint64_t now)
+{
+	for (unsigned i = part[0]; i < part[0] + part[1]; i++)
+		atc_stamp(m->held[i].e, now);
 }
 
 /*
@@ -722,7 +729,7 @@ static inline __attribute__((always_inline)) int dma_fast(struct pci_endpoint *e
 		ret = host_access(m->hva + (addr - m->addr), pa, write, buf, len);
 	else
 		ret = mem_access(ep->cfg.mem, write, pa, buf, len);
-	atc_touch_run(&ep->atc, m->held + part[0], part[1]);
+	run_stamp(m, part, atc_tick(&ep->atc));
 	ep_read_unlock(ep, &rl);
 	req_done(ep, &req, &resp);
 	if (ret)
@@ -792,8 +799,7 @@ struct copy_side {
 	uint64_t len;	 /* bytes of the run from its start */
 	bool translated; /* AT=2 run from the ATC (else one AT=0 page) */
 	unsigned nheld;
-	struct atc_entry *held[COPY_RUN_ENTRIES];
-	uint64_t ver[COPY_RUN_ENTRIES];
+	struct ep_memo_ent held[COPY_RUN_ENTRIES];
 	uint64_t upto[COPY_RUN_ENTRIES]; /* bytes from the start to the end of held[i]'s part */
 	struct pci_req req;		 /* the piece's AT=0 or AT=2 request ... */
 	struct pci_resp resp;		 /* ... and its completion (for req_done()) */
@@ -848,8 +854,7 @@ static void side_extend_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 		if (!e || !perm_usable(op, e->perm) || (e->perm & PCI_PERM_U) ||
 		    e->pa + (next - e->addr) != s->pa + s->len)
 			return;
-		s->held[s->nheld] = e;
-		s->ver[s->nheld] = e->version;
+		s->held[s->nheld] = (struct ep_memo_ent){e, e->version};
 		end = e->addr + (1ull << e->shift);
 		op->hits++;
 		s->len = min_u64(end - addr, max);
@@ -896,8 +901,7 @@ static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 			}
 		}
 		s->translated = true;
-		s->held[0] = op->e;
-		s->ver[0] = op->version;
+		s->held[0] = (struct ep_memo_ent){op->e, op->version};
 		s->nheld = 1;
 		s->pa = op->view.pa + (addr - op->view.addr);
 		s->len = min_u64(op->view.addr + op->view.size - addr, max);
@@ -928,8 +932,7 @@ static bool side_hit_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 	}
 	op->hits++;
 	s->translated = true;
-	s->held[0] = op->e;
-	s->ver[0] = op->version;
+	s->held[0] = (struct ep_memo_ent){op->e, op->version};
 	s->nheld = 1;
 	s->pa = op->view.pa + (addr - op->view.addr);
 	s->len = min_u64(op->view.addr + op->view.size - addr, max);
@@ -949,7 +952,7 @@ static void side_memo_put(struct copy_side *s, uint64_t addr)
 		return;
 	r.who = ep_who(op->key.pasid, op->key.tag, op->need);
 	r.nheld = s->nheld;
-	if (s->nheld == 1 && s->held[0] == op->e) {
+	if (s->nheld == 1 && s->held[0].e == op->e) {
 		/* One entry: all of it (op->view is its view from the lookup). */
 		r.addr = op->view.addr;
 		r.len = op->view.size;
@@ -962,7 +965,6 @@ static void side_memo_put(struct copy_side *s, uint64_t addr)
 		memcpy(r.upto, s->upto, s->nheld * sizeof(r.upto[0]));
 	}
 	memcpy(r.held, s->held, s->nheld * sizeof(r.held[0]));
-	memcpy(r.ver, s->ver, s->nheld * sizeof(r.ver[0]));
 	ep_memo_put(op->ep, &r);
 }
 
@@ -1008,7 +1010,7 @@ static int side_translated(struct copy_side *s)
 static bool side_still_valid(const struct copy_side *s)
 {
 	for (unsigned i = 0; i < s->nheld; i++)
-		if (s->held[i]->version != s->ver[i])
+		if (s->held[i].e->version != s->held[i].ver)
 			return false;
 	return true;
 }
@@ -1134,7 +1136,7 @@ static inline __attribute__((always_inline)) int copy_fast(struct pci_endpoint *
 	unsigned pa_[2], pb[2];
 	struct pci_req rreq, wreq;
 	struct pci_resp rresp, wresp;
-	uint64_t who, spa, dpa;
+	uint64_t who, spa, dpa, now;
 	struct ep_read rl;
 	int ret;
 
@@ -1164,8 +1166,9 @@ static inline __attribute__((always_inline)) int copy_fast(struct pci_endpoint *
 		return NOT_FAST;
 	}
 	/* The stamps before the copy, so that their stores do not wait behind its. */
-	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
-	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
+	now = atc_tick(&ep->atc);
+	run_stamp(a, pa_, now);
+	run_stamp(b, pb, now);
 	if (a->hva && b->hva) {
 		memmove(b->hva + (dst - b->addr), a->hva + (src - a->addr), len);
 		ret = 0;
@@ -1259,7 +1262,7 @@ copy_write_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_
 	unsigned pa_[2], pb[2], pc[2];
 	struct pci_req rreq, wreq, creq;
 	struct pci_resp rresp, wresp, cresp;
-	uint64_t who, spa, dpa, wpa;
+	uint64_t who, spa, dpa, wpa, now;
 	struct ep_read rl;
 	bool wfailed;
 	int ret, wr = 0;
@@ -1307,10 +1310,11 @@ copy_write_fast(struct pci_endpoint *ep, unsigned flags, uint32_t pasid, uint64_
 	}
 	/* The entries' stamps first and the write's line asked for now: after the copy only
 	 * the write is left, and its store does not wait behind the stamps' nor for the line. */
-	atc_touch_run(&ep->atc, a->held + pa_[0], pa_[1]);
-	atc_touch_run(&ep->atc, b->held + pb[0], pb[1]);
+	now = atc_tick(&ep->atc);
+	run_stamp(a, pa_, now);
+	run_stamp(b, pb, now);
 	if (!wfailed) {
-		atc_touch_run(&ep->atc, c->held + pc[0], pc[1]);
+		run_stamp(c, pc, now);
 		__builtin_prefetch(c->hva + (waddr - c->addr), 1);
 	}
 	memmove(b->hva + (dst - b->addr), a->hva + (src - a->addr), len);

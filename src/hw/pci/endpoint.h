@@ -77,20 +77,27 @@ struct pci_endpoint {
 /*
  * What a DMA thread keeps per endpoint (memo.c): its reader slot and its request memos.
  *
- * A memo run is a run of ATC entries the thread resolved, each slot with its version then.
+ * A memo run is a run of ATC entries the thread resolved, each slot with its version then
+ * (held[i].e, held[i].ver).
  * Entry i translates [addr + upto[i - 1], addr + upto[i]) (upto[-1] = 0) to pa + the same
  * offsets; upto[nheld - 1] == len. `who` is ep_who() of the requests it may serve.
  */
 #define EP_MEMO_HELD 16
 #define EP_MEMO_RUNS 4
 
+struct ep_memo_ent {
+	struct atc_entry *e; /* the entry ... */
+	uint64_t ver;	     /* ... and its slot's version when the run was resolved */
+};
+
+/* A run is one cache line for the fast paths when it holds one entry (its first entry beside
+ * the words they read; `upto` only for longer runs): ep_memo allocates them on lines. */
 struct ep_memo_run {
-	uint64_t who; /* 0: free */
+	_Alignas(64) uint64_t who; /* 0: free */
 	uint64_t addr, len, pa;
 	uint8_t *hva; /* the run's memory in this process (mem_ptr), or NULL */
 	unsigned nheld;
-	struct atc_entry *held[EP_MEMO_HELD];
-	uint64_t ver[EP_MEMO_HELD];
+	struct ep_memo_ent held[EP_MEMO_HELD];
 	uint64_t upto[EP_MEMO_HELD];
 };
 
