@@ -589,6 +589,7 @@ static inline __attribute__((always_inline)) const struct ep_memo_run *
 fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr, uint64_t len, unsigned part[2])
 {
 	const struct ep_memo_run *m = ep_memo_find(t, who, addr);
+	const struct ep_memo_ent *h, *last;
 	uint64_t off;
 	unsigned i, j;
 
@@ -597,15 +598,20 @@ fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr, uint64_t len, u
 	if (m->nheld == 1) {
 		i = j = 0;
 	} else {
-		for (i = 0; m->upto[i] <= off; i++)
-			;
-		for (j = i; m->upto[j] < off + len; j++)
-			;
+		const uint64_t *u = m->upto;
+
+		while (*u <= off)
+			u++;
+		i = (unsigned)(u - m->upto);
+		while (*u < off + len)
+			u++;
+		j = (unsigned)(u - m->upto);
 	}
 	part[0] = i;
 	part[1] = j - i + 1;
-	for (; i <= j; i++)
-		if (__atomic_load_n(&m->held[i].e->version, __ATOMIC_RELAXED) != m->held[i].ver)
+	/* Pointers, not indices: an entry is 16 bytes, which no x86 address scales by. */
+	for (h = m->held + i, last = m->held + j; h <= last; h++)
+		if (__atomic_load_n(&h->e->version, __ATOMIC_RELAXED) != h->ver)
 			return NULL;
 	return m;
 }
@@ -613,12 +619,12 @@ fast_run(const struct ep_thread *t, uint64_t who, uint64_t addr, uint64_t len, u
 /* Read side: the entries part[0] .. part[0] + part[1] - 1 of a run are still in place. */
 static inline bool run_valid_locked(const struct ep_memo_run *m, const unsigned part[2])
 {
-	unsigned i = part[0], end = part[0] + part[1];
+	const struct ep_memo_ent *h = m->held + part[0], *end = h + part[1];
 
 	do {
-		if (m->held[i].e->version != m->held[i].ver)
+		if (h->e->version != h->ver)
 			return false;
-	} while (++i < end);
+	} while (++h < end);
 	return true;
 }
 
@@ -626,8 +632,11 @@ static inline bool run_valid_locked(const struct ep_memo_run *m, const unsigned 
  * (atc_tick()). */
 static inline void run_stamp(const struct ep_memo_run *m, const unsigned part[2], uint64_t now)
 {
-	for (unsigned i = part[0]; i < part[0] + part[1]; i++)
-		atc_stamp(m->held[i].e, now);
+	const struct ep_memo_ent *h = m->held + part[0], *end = h + part[1];
+
+	do
+		atc_stamp(h->e, now);
+	while (++h < end);
 }
 
 /*
