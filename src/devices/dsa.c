@@ -5,6 +5,7 @@
  * engines are dsa_engine.c, the operations dsa_ops.c.
  */
 #include "devices/dsa_internal.h"
+#include "util/zalloc.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -64,18 +65,6 @@ static int wq_start(struct dsa_wq *wq)
 	return 0;
 }
 
-/* Zeroed memory on a cache-line boundary (the _Alignas(64) members of struct dsa and struct
- * dsa_wq, one ring slot per line): calloc() only aligns to 16 bytes. */
-static void *zalloc_lines(size_t n)
-{
-	size_t len = (n + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, len);
-
-	if (p)
-		memset(p, 0, len);
-	return p;
-}
-
 static void wq_free(struct dsa_wq *wq)
 {
 	if (!wq)
@@ -89,6 +78,7 @@ static void wq_free(struct dsa_wq *wq)
 
 static struct dsa_wq *wq_alloc(struct dsa *dsa, unsigned id, uint32_t size)
 {
+	/* On lines: the _Alignas(64) members of struct dsa_wq, one ring slot per line. */
 	struct dsa_wq *wq = zalloc_lines(sizeof(*wq));
 
 	if (!wq)

@@ -5,6 +5,8 @@
  * submission and waiting, and the synchronous helpers. Only dma.h and dsa.h are used: the
  * driver knows nothing of the IOMMU.
  */
+#include "util/zalloc.h"
+
 #include <softiommu/dsa_driver.h>
 
 #include <errno.h>
@@ -133,20 +135,10 @@ static void on_irq(void *ctx, unsigned wq, uint16_t handle)
 		drv->user_irq(drv->user_irq_ctx, wq, handle);
 }
 
-/* Zeroed whole cache lines: what submitters and waiters write (the pool's free list and
- * states) shares no line with what an engine reads. */
-static void *zalloc_lines(size_t n)
-{
-	size_t len = (n + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, len);
-
-	if (p)
-		memset(p, 0, len);
-	return p;
-}
-
 static int pool_init(struct dsa_drv *drv, unsigned n)
 {
+	/* Whole lines: what submitters and waiters write (the free list and the states)
+	 * shares none with what an engine reads. */
 	drv->free_list = zalloc_lines(n * sizeof(*drv->free_list));
 	drv->state = zalloc_lines(n);
 	drv->irq = calloc(pow2_at_least((uint64_t)n * RECORD_STRIDE) / RECORD_STRIDE, 1);
@@ -196,10 +188,9 @@ int dsa_drv_probe(const struct dsa_drv_config *cfg, struct dsa_drv **out)
 	if (!cfg || !out || !cfg->ep || !cfg->dma.dev || !cfg->dma.mem || !cfg->dma.alloc ||
 	    cfg->records > RECORDS_MAX)
 		return -EINVAL;
-	drv = aligned_alloc(64, sizeof(*drv));
+	drv = zalloc_lines(sizeof(*drv));
 	if (!drv)
 		return -ENOMEM;
-	memset(drv, 0, sizeof(*drv));
 	drv->cfg = *cfg;
 	drv->user_irq = cfg->dsa.irq;
 	drv->user_irq_ctx = cfg->dsa.irq_ctx;

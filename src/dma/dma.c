@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dma/dma_internal.h"
+#include "util/zalloc.h"
 
 /* Handles by default domain: two handles on one domain would hand out the same IOVAs. */
 static pthread_mutex_t dma_registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,11 +163,10 @@ static void dma_registry_del(struct dma_dev *dev)
 
 static struct dma_dev *dma_dev_alloc(void)
 {
-	struct dma_dev *dev = aligned_alloc(128, (sizeof(*dev) + 127) & ~(size_t)127);
+	struct dma_dev *dev = zalloc_aligned(128, sizeof(*dev));
 
 	if (!dev)
 		return NULL;
-	memset(dev, 0, sizeof(*dev));
 	for (unsigned i = 0; i < DMA_FQ_MAX; i++)
 		pthread_mutex_init(&dev->slots[i].lock, NULL);
 	pthread_mutex_init(&dev->pasid_lock, NULL);

@@ -23,6 +23,7 @@
  * next slow-path call or at exit.
  */
 #include "dma/iova_internal.h"
+#include "util/zalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -251,11 +252,10 @@ static void iova_tc_free(struct iova_tc *tc)
 
 static struct iova_tc *iova_tc_new(void)
 {
-	struct iova_tc *tc = aligned_alloc(alignof(struct iova_tc), sizeof(*tc));
+	struct iova_tc *tc = zalloc_aligned(alignof(struct iova_tc), sizeof(*tc));
 
 	if (!tc)
 		return NULL;
-	memset(tc, 0, sizeof(*tc));
 	for (unsigned int k = 0; k < IOVA_RCACHE_CLASSES; k++) {
 		tc->loaded[k] = iova_mag_new();
 		tc->prev[k] = iova_mag_new();

@@ -7,6 +7,7 @@
  * state. The ATC itself is atc.c, requests are dma.c, invalidations ats_inv.c.
  */
 #include "hw/pci/endpoint.h"
+#include "util/zalloc.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -73,12 +74,11 @@ int pci_endpoint_create(const struct pci_endpoint_config *cfg, struct pci_endpoi
 	ep->cfg = *cfg;
 	ep->ctl = config_ctl(cfg);
 	ep->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
-	ep->readers = aligned_alloc(_Alignof(struct ep_reader), EP_READERS * sizeof(*ep->readers));
+	ep->readers = zalloc_aligned(_Alignof(struct ep_reader), EP_READERS * sizeof(*ep->readers));
 	if (!ep->readers) {
 		free(ep);
 		return -ENOMEM;
 	}
-	memset(ep->readers, 0, EP_READERS * sizeof(*ep->readers));
 	/* Without ATS a one-entry cache keeps every path free of NULL checks; it stays empty
 	 * because fills need ATS Enable. */
 	ret = atc_init(&ep->atc, cfg->ats ? cfg->atc_sets : 1, cfg->ats ? cfg->atc_ways : 1);

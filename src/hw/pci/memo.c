@@ -18,6 +18,7 @@
  * that still exist, which a registry of live endpoints tells.
  */
 #include "hw/pci/endpoint.h"
+#include "util/zalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,9 +110,8 @@ static struct ep_memo *memo_get(void)
 		return m;
 	pthread_once(&memo_once, memo_key_create);
 	/* On a cache line: the memo runs are (struct ep_memo_run). */
-	if (!memo_key_ok || !(m = aligned_alloc(_Alignof(struct ep_memo), sizeof(*m))))
+	if (!memo_key_ok || !(m = zalloc_aligned(_Alignof(struct ep_memo), sizeof(*m))))
 		return NULL;
-	memset(m, 0, sizeof(*m));
 	if (pthread_setspecific(memo_key, m)) {
 		free(m);
 		return NULL;

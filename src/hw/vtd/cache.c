@@ -5,6 +5,7 @@
  * cache.h.
  */
 #include "cache.h"
+#include "util/zalloc.h"
 
 #include <stdlib.h>
 
@@ -22,9 +23,7 @@ int vtd_cache_init(struct vtd *vtd, struct vtd_cache *c, const struct vtd_cache_
 	c->words = VTD_CACHE_HDR + payload;
 	c->set_mask = geom->sets - 1;
 	c->summarize = sum;
-	c->set = aligned_alloc(64, (size_t)c->sets * sizeof(*c->set));
-	if (c->set)
-		memset(c->set, 0, (size_t)c->sets * sizeof(*c->set));
+	c->set = zalloc_lines((size_t)c->sets * sizeof(*c->set));
 	c->tags = calloc((size_t)c->sets * c->ways, sizeof(uint64_t));
 	c->data = calloc((size_t)c->sets * c->ways * c->words, sizeof(uint64_t));
 	c->ver = calloc((size_t)c->sets * c->ways, sizeof(*c->ver));

@@ -12,6 +12,7 @@
 
 #include "caches.h"
 #include "drain.h"
+#include "util/zalloc.h"
 
 #include <stdlib.h>
 
@@ -79,20 +80,17 @@ struct vtd_memo *vtd_memo_create(struct vtd *vtd)
 	/* Only this thread creates the memo of its slot: no race to publish it. */
 	size_t size = sizeof(*m) + vtd->memo_n * sizeof(m->ent[0]);
 
-	m = aligned_alloc(64, size); /* entries on cache lines (sizes are multiples of 64) */
+	m = zalloc_lines(size); /* entries on cache lines (sizes are multiples of 64) */
 	if (!m)
 		return NULL; /* no memo: the full path serves */
-	memset(m, 0, size);
-	m->rq = aligned_alloc(64, VTD_MEMO_RQ_N * sizeof(*m->rq));
-	m->psc = aligned_alloc(64, VTD_MEMO_PSC_N * sizeof(*m->psc));
+	m->rq = zalloc_lines(VTD_MEMO_RQ_N * sizeof(*m->rq));
+	m->psc = zalloc_lines(VTD_MEMO_PSC_N * sizeof(*m->psc));
 	if (!m->rq || !m->psc) {
 		free(m->rq);
 		free(m->psc);
 		free(m);
 		return NULL;
 	}
-	memset(m->rq, 0, VTD_MEMO_RQ_N * sizeof(*m->rq));
-	memset(m->psc, 0, VTD_MEMO_PSC_N * sizeof(*m->psc));
 	/* Drains look at the memos of these slots (drain.c); known before its first count,
 	 * with a full barrier. */
 	__atomic_fetch_or(&vtd->memo_slots, 1ull << (s - 1), __ATOMIC_SEQ_CST);

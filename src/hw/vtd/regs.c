@@ -13,6 +13,7 @@
  */
 #include "caches.h"
 #include "drain.h"
+#include "util/zalloc.h"
 
 #include <stdlib.h>
 
@@ -111,10 +112,9 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 	vtd_drain_setup();
 	/* Cache-line aligned: the caches' counter shards and the memo state sit on lines of
 	 * their own. */
-	vtd = aligned_alloc(64, (sizeof(*vtd) + 63) & ~(size_t)63);
+	vtd = zalloc_lines(sizeof(*vtd));
 	if (!vtd)
 		return -ENOMEM;
-	memset(vtd, 0, sizeof(*vtd));
 	vtd->cfg = *cfg;
 	vtd->mem = mem;
 	if (cb)
