@@ -134,23 +134,10 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 	vtd->wmask = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
 	vtd->w1c = calloc(vtd->mmio_size / 4, sizeof(uint32_t));
 	if (!vtd->regs || !vtd->wmask || !vtd->w1c || vtd_caches_init(vtd) ||
-	    pthread_mutex_init(&vtd->lock, NULL)) {
-		vtd_caches_fini(vtd);
-		free(vtd->regs);
-		free(vtd->wmask);
-		free(vtd->w1c);
-		free(vtd);
-		return -ENOMEM;
-	}
-	if (vtd_drain_init(vtd)) {
-		pthread_mutex_destroy(&vtd->lock);
-		vtd_caches_fini(vtd);
-		free(vtd->regs);
-		free(vtd->wmask);
-		free(vtd->w1c);
-		free(vtd);
-		return -ENOMEM;
-	}
+	    pthread_mutex_init(&vtd->lock, NULL))
+		goto fail;
+	if (vtd_drain_init(vtd))
+		goto fail_lock;
 	vtd->mem_size = mem_size(mem);
 	vtd->base = mem->base && vtd->mem_size >= 64 ? mem->base : NULL;
 	vtd_context_init(vtd);
@@ -162,6 +149,16 @@ int vtd_create(const struct vtd_config *cfg, struct mem *mem, const struct vtd_c
 	reset_locked(vtd);
 	*out = vtd;
 	return 0;
+
+fail_lock:
+	pthread_mutex_destroy(&vtd->lock);
+fail: /* vtd_caches_fini() takes caches that were partly or never set up */
+	vtd_caches_fini(vtd);
+	free(vtd->regs);
+	free(vtd->wmask);
+	free(vtd->w1c);
+	free(vtd);
+	return -ENOMEM;
 }
 
 void vtd_destroy(struct vtd *vtd)
