@@ -415,45 +415,67 @@ static void memo_put_held(struct dma_op *op)
 	ep_memo_put(op->ep, &r);
 }
 
-/* One request of at most 4 KiB that does not cross a 4 KiB boundary. */
-static int dma_page(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n)
+/*
+ * How the page at `addr` is reached: ROUTE_ATC (op->e holds the ATC entry and op->view is
+ * its translation; `*checked` when check mode compared it with the IOMMU), or
+ * ROUTE_UNTRANSLATED, or an error. A miss asks the IOMMU for a translation (AT=1) and asks
+ * again when the fill raced an invalidation. The tries count in `*tries`, with the caller's
+ * own (an access that raced), up to PCI_EP_RETRY_LIMIT.
+ */
+static inline __attribute__((always_inline)) int page_resolve(struct dma_op *op, uint64_t addr,
+							      unsigned *tries, bool *checked)
 {
-	struct pci_endpoint *ep = op->ep;
-
-	for (unsigned tries = 0;; tries++) {
+	*checked = false;
+	for (;; ++*tries) {
 		struct checker chk = {0};
 		uint64_t gen;
 		int route, ret;
 
-		if (tries > PCI_EP_RETRY_LIMIT)
+		if (*tries > PCI_EP_RETRY_LIMIT)
 			return fail(op, -EAGAIN, PCI_AT_TRANSLATION, 0, NULL);
 		route = page_route(op, addr, &gen, &chk);
 		if (route < 0)
 			return route;
 		if (route == ROUTE_MISS) {
-			EP_STAT_INC(ep, misses);
+			EP_STAT_INC(op->ep, misses);
 			ret = dma_fill(op, addr, gen);
 			if (ret == RACE) {
-				EP_STAT_INC(ep, retries);
+				EP_STAT_INC(op->ep, retries);
 				continue;
 			}
 			if (ret < 0)
 				return ret;
-			if (op->view.perm & PCI_PERM_U)
-				return dma_untranslated(op, addr, p, n);
-		} else if (route == ROUTE_UNTRANSLATED) {
+			return (op->view.perm & PCI_PERM_U) ? ROUTE_UNTRANSLATED : ROUTE_ATC;
+		}
+		if (route == ROUTE_UNTRANSLATED) {
 			if (op->e) /* a cached "untranslated access only" answer */
 				op->hits++;
-			return dma_untranslated(op, addr, p, n);
-		} else {
-			op->hits++;
-			if (__builtin_expect(chk.fn != NULL, 0))
-				check_hit(op, &chk, addr);
+			return ROUTE_UNTRANSLATED;
 		}
+		op->hits++;
+		if (__builtin_expect(chk.fn != NULL, 0)) {
+			check_hit(op, &chk, addr);
+			*checked = true;
+		}
+		return ROUTE_ATC;
+	}
+}
+
+/* One request of at most 4 KiB that does not cross a 4 KiB boundary. */
+static int dma_page(struct dma_op *op, uint64_t addr, uint8_t *p, size_t n)
+{
+	for (unsigned tries = 0;; tries++) {
+		bool checked;
+		int ret = page_resolve(op, addr, &tries, &checked);
+
+		if (ret < 0)
+			return ret;
+		if (ret == ROUTE_UNTRANSLATED)
+			return dma_untranslated(op, addr, p, n);
 		ret = dma_translated(op, addr, p, n);
 		if (ret != RACE)
 			return ret;
-		EP_STAT_INC(ep, retries);
+		EP_STAT_INC(op->ep, retries);
 	}
 }
 
@@ -876,52 +898,28 @@ static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 {
 	struct ep_read rl;
 	struct dma_op *op = &s->op;
+	unsigned tries = 0;
+	bool checked;
+	int ret = page_resolve(op, addr, &tries, &checked);
 
-	for (unsigned tries = 0;; tries++) {
-		struct checker chk = {0};
-		uint64_t gen;
-		int route, ret;
-
-		if (tries > PCI_EP_RETRY_LIMIT)
-			return fail(op, -EAGAIN, PCI_AT_TRANSLATION, 0, NULL);
-		route = page_route(op, addr, &gen, &chk);
-		if (route < 0)
-			return route;
-		if (route == ROUTE_MISS) {
-			EP_STAT_INC(op->ep, misses);
-			ret = dma_fill(op, addr, gen);
-			if (ret == RACE) {
-				EP_STAT_INC(op->ep, retries);
-				continue;
-			}
-			if (ret < 0)
-				return ret;
-			if (op->view.perm & PCI_PERM_U)
-				return side_untranslated(s, addr, max);
-		} else if (route == ROUTE_UNTRANSLATED) {
-			if (op->e)
-				op->hits++;
-			return side_untranslated(s, addr, max);
-		} else {
-			op->hits++;
-			if (__builtin_expect(chk.fn != NULL, 0)) {
-				check_hit(op, &chk, addr);
-				max = min_u64(max, PAGE_SIZE_4K - (addr & ~PAGE_MASK_4K));
-			}
-		}
-		s->translated = true;
-		s->held[0] = (struct ep_memo_ent){op->e, op->version};
-		s->nheld = 1;
-		s->pa = op->view.pa + (addr - op->view.addr);
-		s->len = min_u64(op->view.addr + op->view.size - addr, max);
-		s->upto[0] = s->len;
-		if (s->len < max) {
-			ep_read_lock(op->ep, &rl);
-			side_extend_locked(s, addr, max);
-			ep_read_unlock(op->ep, &rl);
-		}
-		return 0;
+	if (ret < 0)
+		return ret;
+	if (ret == ROUTE_UNTRANSLATED)
+		return side_untranslated(s, addr, max);
+	if (checked) /* a run of one checked page: each page is checked on its own */
+		max = min_u64(max, PAGE_SIZE_4K - (addr & ~PAGE_MASK_4K));
+	s->translated = true;
+	s->held[0] = (struct ep_memo_ent){op->e, op->version};
+	s->nheld = 1;
+	s->pa = op->view.pa + (addr - op->view.addr);
+	s->len = min_u64(op->view.addr + op->view.size - addr, max);
+	s->upto[0] = s->len;
+	if (s->len < max) {
+		ep_read_lock(op->ep, &rl);
+		side_extend_locked(s, addr, max);
+		ep_read_unlock(op->ep, &rl);
 	}
+	return 0;
 }
 
 /* Read side: the run at `addr` if the ATC has a usable translated entry for it (else false,
