@@ -506,8 +506,13 @@ static void text_expects(struct run *r, FILE *f, const struct report_expects *x)
 		const char *phase = e->phase >= 0 ? r->s->phases[e->phase].name : NULL;
 
 		if (x->ok[i]) {
-			fprintf(f, "  ok    %s%s%s%s (%" PRIu64 ")\n", phase ? "[" : "",
-				phase ? phase : "", phase ? "] " : "", e->text, x->value[i]);
+			fprintf(f, "  ok    %s%s%s%s (", phase ? "[" : "", phase ? phase : "",
+				phase ? "] " : "", e->text);
+			/* hit_rate is measured in 0.01 % units */
+			if (e->metric == SCENARIO_M_HIT_RATE)
+				fprintf(f, "%.2f %%)\n", x->value[i] / 100.0);
+			else
+				fprintf(f, "%" PRIu64 ")\n", x->value[i]);
 			continue;
 		}
 		fprintf(f, "  FAIL  %s:%u: %s%s%s%s: ", r->s->file, e->line, phase ? "[" : "",

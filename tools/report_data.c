@@ -258,7 +258,11 @@ static void json_expects(struct run *r, struct json_writer *w, const struct repo
 		json_key(w, "phase");
 		json_string(w, e->phase >= 0 ? r->s->phases[e->phase].name : NULL);
 		json_kv_bool(w, "ok", x->ok[i]);
-		json_kv_uint(w, "value", x->value[i]);
+		/* a hit rate is a fraction, as in "caches"; it is measured in 0.01 % units */
+		if (e->metric == SCENARIO_M_HIT_RATE)
+			json_kv_double(w, "value", x->value[i] / 10000.0, 4);
+		else
+			json_kv_uint(w, "value", x->value[i]);
 		json_key(w, "why");
 		json_string(w, x->why[i]);
 		json_end_object(w);
