@@ -1,8 +1,14 @@
 # Run ${TOOL} with ${ARGS} ('|'-separated); fail unless it exits with ${RC} and its output
-# (stdout and stderr) matches ${REGEX}.
+# (stdout and stderr) matches ${REGEX}. With ${STDOUT} set, standard output goes to that
+# file instead (such as /dev/full) and only standard error is matched.
 string(REPLACE "|" ";" args "${ARGS}")
-execute_process(COMMAND ${TOOL} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-  ERROR_VARIABLE out)
+if(DEFINED STDOUT)
+  execute_process(COMMAND ${TOOL} ${args} RESULT_VARIABLE rc OUTPUT_FILE ${STDOUT}
+    ERROR_VARIABLE out)
+else()
+  execute_process(COMMAND ${TOOL} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+    ERROR_VARIABLE out)
+endif()
 message("${out}")
 if(NOT rc STREQUAL "${RC}")
   message(FATAL_ERROR "exit status ${rc}, expected ${RC}")

@@ -2,6 +2,7 @@
 /* softiommu: the command-line front end. `softiommu help` lists the subcommands. */
 #include "commands.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,22 +38,27 @@ const struct tool_command tool_commands[] = {
     {0},
 };
 
+static void print_help(FILE *f)
+{
+	fprintf(f, "usage: softiommu <command> [options]\n\ncommands:\n");
+	for (const struct tool_command *c = tool_commands; c->name; c++)
+		fprintf(f, "  %-15s %s\n", c->name, c->summary);
+	fprintf(f, "\n`softiommu <command> --help` describes one command; man softiommu, all "
+		   "of them.\n");
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("usage: softiommu <command> [options]\n\ncommands:\n");
-	for (const struct tool_command *c = tool_commands; c->name; c++)
-		printf("  %-15s %s\n", c->name, c->summary);
-	printf("\n`softiommu <command> --help` describes one command; man softiommu, all of "
-	       "them.\n");
+	print_help(stdout);
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2) {
-		cmd_help(0, NULL);
+		print_help(stderr); /* a usage error: the help goes where errors go */
 		return 2;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
@@ -64,4 +70,18 @@ int main(int argc, char **argv)
 			return c->main(argc - 1, argv + 1);
 	fprintf(stderr, "softiommu: unknown command '%s' (try 'softiommu help')\n", argv[1]);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int status = dispatch(argc, argv);
+
+	/* A report that did not reach standard output (a full disk, a closed pipe's
+	 * EPIPE) is a failure, not a success with nothing to show. */
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "softiommu: writing standard output failed: %s\n", strerror(errno));
+		if (!status)
+			status = 1;
+	}
+	return status;
 }

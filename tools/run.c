@@ -224,13 +224,17 @@ static int finish(struct run *r, int status)
 		status = r->dot_done && !r->stack_errors ? 0 : 1;
 	if (!o->quiet && !(o->json_path && !strcmp(o->json_path, "-")))
 		report_text(r, o->out, &x, status);
+	else if (r->stack_errors) /* the report that would say so is not shown */
+		fprintf(o->err, "softiommu %s: %u problem%s in the stack: %s\n",
+			o->graph_only ? "dot" : "run", r->stack_errors,
+			r->stack_errors == 1 ? "" : "s", r->stack_msg);
 	if (o->json_path && write_json(r, &x, status) && status == 0)
 		status = 1;
 	if (r->trace && write_trace(r) && status == 0)
 		status = 1;
 	if (o->dot_path && !r->dot_done && status != 2)
 		fprintf(o->err, "softiommu run: no graph was drawn (phase '%s' did not run)\n",
-			o->dot_phase ? o->dot_phase : "?");
+			o->dot_phase ? o->dot_phase : r->s->phases[r->s->n_phases - 1].name);
 out:
 	free(x.ok);
 	free(x.value);
@@ -398,7 +402,8 @@ static bool scale_arg(const char *arg, double *out)
 	}
 	v = strtod(arg, &end);
 	if (*end || !(v > 0) || v > 1e6) {
-		fprintf(stderr, "softiommu: --scale: '%s' is not a factor above 0\n", arg);
+		fprintf(stderr, "softiommu: --scale: '%s' is not a factor from above 0 to 1e6\n",
+			arg);
 		return false;
 	}
 	*out = v;
@@ -410,6 +415,35 @@ static bool ends_with(const char *s, const char *suffix)
 	size_t n = strlen(s), k = strlen(suffix);
 
 	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/*
+ * Can `path` be written? Asked before the run, so that a mistyped directory or a
+ * read-only file is a usage error at once rather than a failure after a long run. The file
+ * is created (empty) as a shell's redirection would create it.
+ */
+static bool writable(const char *opt, const char *path)
+{
+	FILE *f;
+
+	if (!strcmp(path, "-"))
+		return true;
+	f = fopen(path, "w");
+	if (!f || fclose(f)) {
+		fprintf(stderr, "softiommu: %s: cannot write '%s': %s\n", opt, path,
+			strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool outputs_writable(const struct run_options *o)
+{
+	const char *dot_opt = o->graph_only ? "--output" : "--dot";
+
+	return (!o->json_path || writable("--json", o->json_path)) &&
+	       (!o->trace_path || writable("--trace", o->trace_path)) &&
+	       (!o->dot_path || writable(dot_opt, o->dot_path));
 }
 
 /* Read the scenario (or the built-in one) and run it. */
@@ -428,8 +462,10 @@ static int load_and_run(const char *path, const struct run_options *o)
 	if (ret == -ENOMEM)
 		fprintf(o->err, "softiommu: out of memory reading %s\n",
 			path ? path : scenario_default_file);
-	if (ret)
+	if (ret || !outputs_writable(o)) {
+		scenario_free(s);
 		return 2;
+	}
 	status = run_scenario(s, o);
 	scenario_free(s);
 	return status;

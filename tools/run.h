@@ -270,7 +270,7 @@ struct run {
 	char setup_msg[512];   /* why the run could not be built (exit status 2) */
 	unsigned stack_errors; /* things the stack got wrong that no expectation names */
 	char stack_msg[256];
-	bool dot_done;
+	bool dot_done; /* the graph's phase came (whether the graph could be written or not) */
 };
 
 /* Monotonic nanoseconds. */

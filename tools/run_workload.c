@@ -298,10 +298,12 @@ static void draw_graph(struct run *r, unsigned p)
 	struct run_machine *rm = &r->machines[o->dot_machine < r->n_machines ? o->dot_machine : 0];
 	struct dot_options dopt = {.depth = o->dot_depth, .max_entries = 16};
 	char title[256];
+	int ret;
 	FILE *f = !strcmp(o->dot_path, "-") ? o->out : fopen(o->dot_path, "w");
 
+	r->dot_done = true; /* the phase came: whatever happens now is no "did not run" */
 	if (!f) {
-		run_note_stack_error(r, "cannot write %s", o->dot_path);
+		run_note_stack_error(r, "cannot write %s: %s", o->dot_path, strerror(errno));
 		return;
 	}
 	snprintf(title, sizeof(title), "%s: VT-d unit %u after phase %s", r->s->name, rm->index,
@@ -309,11 +311,12 @@ static void draw_graph(struct run *r, unsigned p)
 	dopt.title = title;
 	dopt.names = rm;
 	dopt.name_of = run_dot_device_name;
-	if (dot_write(rm->vtd, rm->mem, &dopt, f))
+	ret = dot_write(rm->vtd, rm->mem, &dopt, f);
+	/* A full disk shows when the buffered graph is flushed: fclose's result counts. */
+	if ((f != o->out ? fclose(f) : fflush(f)) && !ret)
+		ret = -EIO;
+	if (ret)
 		run_note_stack_error(r, "writing the graph to %s failed", o->dot_path);
-	if (f != o->out)
-		fclose(f);
-	r->dot_done = true;
 }
 
 static void set_injection(struct run *r, const struct scenario_phase *ph)

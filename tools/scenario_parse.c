@@ -70,6 +70,22 @@ static int parse_into(struct scn_ctx *c, struct scenario **out)
 	return 0;
 }
 
+/* A NUL byte makes the input a binary file: one error for the whole of it, where a line
+ * by line report of its control bytes would be a screenful of noise. */
+static int not_text(struct scn_ctx *c)
+{
+	const char *nul = memchr(c->buf, 0, c->len);
+	unsigned line = 1, col = 1;
+
+	for (const char *p = c->buf; p < nul; p++, col++)
+		if (*p == '\n') {
+			line++;
+			col = 0;
+		}
+	scn_error(c, NULL, "a NUL byte at line %u, column %u: this is not a text file", line, col);
+	return -EINVAL;
+}
+
 int scenario_parse(const char *buf, size_t len, const char *file, struct scenario **out,
 		   struct scenario_diags *diags)
 {
@@ -94,11 +110,14 @@ int scenario_parse(const char *buf, size_t len, const char *file, struct scenari
 	}
 	c.arena = arena;
 	if (len > SCENARIO_MAX_INPUT) {
-		scn_error(&c, NULL, "the input is %zu bytes; a scenario may have at most %u", len,
+		/* A file is read only up to a little past the limit: its size is unknown. */
+		scn_error(&c, NULL, "the input is too large: a scenario may have at most %u bytes",
 			  SCENARIO_MAX_INPUT);
 		ret = -EFBIG;
 	} else if (!buf && len) {
 		ret = -EINVAL;
+	} else if (len && memchr(buf, 0, len)) {
+		ret = not_text(&c);
 	} else {
 		ret = parse_into(&c, out);
 	}

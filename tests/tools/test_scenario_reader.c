@@ -696,6 +696,33 @@ static void test_not_nul_terminated(void)
 	free(buf);
 }
 
+/* A NUL byte anywhere makes the input binary: one error, without an excerpt, however many
+ * control bytes and broken lines follow. */
+static void test_binary_input(void)
+{
+	static const char text[] = "[device d]\ntype = d\0sa\n\x01\x02\n[[[\n\x1b[2J\n";
+	struct scenario_diags d = {0};
+	struct scenario *s = NULL;
+	char *out;
+
+	CHECK_EQ(scenario_parse(text, sizeof(text) - 1, "b.scn", &s, &d), -EINVAL);
+	CHECK(!s);
+	out = render(&d);
+	CHECK(out);
+	CHECK_EQ(d.errors, 1);
+	CHECK(out && !strcmp(out, "b.scn: error: a NUL byte at line 2, column 9: this is not a "
+				  "text file\n"));
+	free(out);
+	scenario_diags_free(&d);
+	/* A lone NUL, and one at the very end of otherwise good text. */
+	CHECK_EQ(scenario_parse("\0", 1, "b.scn", &s, &d), -EINVAL);
+	CHECK(d.errors == 1 && strstr(d.list[0].message, "line 1, column 1"));
+	scenario_diags_free(&d);
+	CHECK_EQ(scenario_parse("[device d]\ntype = dsa\n\0", 23, "b.scn", &s, &d), -EINVAL);
+	CHECK(d.errors == 1 && strstr(d.list[0].message, "line 3, column 1"));
+	scenario_diags_free(&d);
+}
+
 static void test_fault_reason_table(void)
 {
 	CHECK_EQ(scenario_fault_reason_code("SPT.2"), 0x59);
@@ -1721,6 +1748,7 @@ int main(void)
 	RUN(test_durations_and_bools);
 	RUN(test_lexical_details);
 	RUN(test_not_nul_terminated);
+	RUN(test_binary_input);
 	RUN(test_fault_reason_table);
 	RUN(test_suggestions);
 	RUN(test_examples_parse_and_round_trip);
