@@ -1,0 +1,35 @@
+# Install the build into ${DEST} (as `make install PREFIX=DEST` does) and check that the
+# installed pkg-config file leads to the installed headers and library: its paths must
+# follow the prefix given at install time, not the one the build was configured with.
+# BUILD and DEST are given with -D.
+file(REMOVE_RECURSE ${DEST})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${DEST}
+  RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed (${rc})")
+endif()
+file(GLOB_RECURSE pcs ${DEST}/*/softiommu.pc)
+list(LENGTH pcs n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "expected one installed softiommu.pc, found: ${pcs}")
+endif()
+get_filename_component(pcfiledir ${pcs} DIRECTORY)
+file(STRINGS ${pcs} lines)
+# Expand the variables as pkg-config does, in the order the file defines them.
+foreach(line ${lines})
+  if(line MATCHES "^([a-z]+)=(.*)$")
+    set(var ${CMAKE_MATCH_1})
+    set(val ${CMAKE_MATCH_2})
+    string(REPLACE "\${pcfiledir}" "${pcfiledir}" val "${val}")
+    foreach(v prefix libdir includedir)
+      string(REPLACE "\${${v}}" "${pc_${v}}" val "${val}")
+    endforeach()
+    set(pc_${var} ${val})
+  endif()
+endforeach()
+foreach(f "${pc_includedir}/softiommu/vtd.h" "${pc_libdir}/libsoftiommu.a")
+  if(NOT EXISTS "${f}")
+    message(FATAL_ERROR "softiommu.pc points at ${f}, which was not installed")
+  endif()
+endforeach()
+message("softiommu.pc: includedir ${pc_includedir}, libdir ${pc_libdir}")
