@@ -233,7 +233,7 @@ int dma_mapping_error(struct dma_dev *dev, dma_addr_t addr);
 int dma_unmap_single(struct dma_dev *dev, dma_addr_t addr, uint64_t size,
 		     enum dma_data_direction dir);
 
-/* dma_unmap_page() - dma_unmap_single(). */
+/* dma_unmap_page() - dma_unmap_single(), with its errors and locking. */
 int dma_unmap_page(struct dma_dev *dev, dma_addr_t addr, uint64_t size,
 		   enum dma_data_direction dir);
 

@@ -132,7 +132,8 @@ int dsa_drv_wait(struct dsa_drv *drv, unsigned ticket, struct dsa_completion *c)
  */
 int dsa_drv_status_errno(const struct dsa_completion *c);
 
-/* dsa_drv_drain() - wait until every WQ has completed what it was given (the timeout). */
+/* dsa_drv_drain() - wait until every WQ has completed what it was given, each for at most
+ * the driver's timeout. 0; -EINVAL for NULL; -ETIMEDOUT from the first WQ that did not. */
 int dsa_drv_drain(struct dsa_drv *drv);
 
 /* ---- synchronous helpers: CPU physical addresses, mapped and unmapped around the work ----- */

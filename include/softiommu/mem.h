@@ -133,7 +133,9 @@ static inline int mem_write64(struct mem *m, uint64_t pa, uint64_t val)
 	return mem_write(m, pa, &val, 8);
 }
 
-/* 32-bit versions, naturally aligned (status writes of invalidation-wait descriptors). */
+/* mem_read32() / mem_write32() - the 32-bit versions, naturally aligned (status writes of
+ * invalidation-wait descriptors; the write is a release store on direct-mapped memory).
+ * -EFAULT if outside memory or misaligned. */
 int mem_read32(struct mem *m, uint64_t pa, uint32_t *val);
 int mem_write32(struct mem *m, uint64_t pa, uint32_t val);
 

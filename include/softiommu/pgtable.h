@@ -189,7 +189,8 @@ int pt_unmap(struct pt_table *pt, uint64_t iova, uint64_t size, struct pt_gather
  */
 int pt_iova_to_phys(struct pt_table *pt, uint64_t iova, uint64_t *paddr);
 
-/* pt_lookup() - like pt_iova_to_phys(), with the page size and protection of the leaf. */
+/* pt_lookup() - like pt_iova_to_phys(), with the page size and protection of the leaf; the
+ * same errors (-EINVAL also for NULL arguments). */
 int pt_lookup(struct pt_table *pt, uint64_t iova, struct pt_mapping *m);
 
 /* pt_root() - physical address of the top-level table (for FSPTPTR / SSPTPTR). */

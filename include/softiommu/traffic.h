@@ -159,6 +159,8 @@ struct nic_drv_stats {
 int nic_drv_probe(const struct nic_drv_config *cfg, struct nic_drv **out);
 int nic_drv_remove(struct nic_drv *drv);
 
+/* nic_drv_nic(), nic_drv_dma() - the driver's device and DMA handle (NULL for a NULL
+ * driver), owned by the driver and valid until nic_drv_remove(). */
 struct nic *nic_drv_nic(struct nic_drv *drv);
 struct dma_dev *nic_drv_dma(struct nic_drv *drv);
 
@@ -172,12 +174,13 @@ struct dma_dev *nic_drv_dma(struct nic_drv *drv);
 #define NIC_TX_SEQ0 0x80000000u
 int nic_drv_xmit(struct nic_drv *drv, uint32_t seq, uint32_t len);
 
-/* nic_drv_tx_reap() - unmap finished transmits; returns how many (or a negative errno). */
+/* nic_drv_tx_reap() - unmap finished transmits; returns how many, -EINVAL for NULL. */
 int nic_drv_tx_reap(struct nic_drv *drv);
 
 /*
  * nic_drv_rx_poll() - take up to `budget` received packets: unmap each buffer, check the
- * packet, map the buffer again and give it back to the device. Returns how many.
+ * packet, map the buffer again and give it back to the device. Returns how many; -EINVAL
+ * for NULL; the map error of a buffer that could not be posted again.
  */
 int nic_drv_rx_poll(struct nic_drv *drv, unsigned budget);
 
@@ -188,6 +191,8 @@ int nic_drv_rx_poll(struct nic_drv *drv, unsigned budget);
  */
 int nic_drv_run(struct nic_drv *drv, uint32_t rx, uint32_t tx, uint32_t len);
 
+/* nic_drv_get_stats() - a consistent copy of the driver's counters (taken under its lock).
+ * -EINVAL for NULL. */
 int nic_drv_get_stats(struct nic_drv *drv, struct nic_drv_stats *out);
 
 /* ==== Storage: device =========================================================================
@@ -261,6 +266,8 @@ void storage_doorbell(struct storage *st, uint32_t tail);
 /* storage_medium() - the medium's bytes, for checks (block lba at lba * block size). */
 uint8_t *storage_medium(struct storage *st, uint64_t *size);
 
+/* storage_get_stats() - the counters (each read atomically, not as a set). -EINVAL for
+ * NULL. */
 int storage_get_stats(struct storage *st, struct storage_stats *out);
 
 /* ==== Storage: driver ========================================================================= */
@@ -270,15 +277,25 @@ struct storage_drv;
 struct storage_drv_config {
 	struct pci_endpoint *ep;   /* required */
 	struct dma_dev_config dma; /* dev, mem, alloc required */
-	uint32_t queue_size;	   /* 0 = 64 */
+	uint32_t queue_size;	   /* a power of two, 2..STORAGE_Q_MAX; 0 = 64 */
 	uint32_t block_size;	   /* 0 = 4096 */
 	uint64_t blocks;	   /* 0 = 4096 */
 	uint64_t timeout_ns;	   /* 0 = 2 s */
 };
 
+/*
+ * storage_drv_probe() - the DMA handle, the submission queue and a scatter-gather area in
+ * coherent memory, and the device on them. -EINVAL NULL pointers, no endpoint or DMA
+ * dev/mem/alloc, a queue size that is not a power of two from 2 to STORAGE_Q_MAX;
+ * -ENOMEM; the DMA API's and storage_create()'s errors (nothing is left behind).
+ * storage_drv_remove() - stops the device, frees the coherent memory and destroys the
+ * DMA handle; returns dma_dev_destroy()'s result. NULL is 0. No request may be in flight.
+ */
 int storage_drv_probe(const struct storage_drv_config *cfg, struct storage_drv **out);
 int storage_drv_remove(struct storage_drv *drv);
 
+/* storage_drv_dev(), storage_drv_dma() - the driver's device and DMA handle (NULL for a
+ * NULL driver), owned by the driver and valid until storage_drv_remove(). */
 struct storage *storage_drv_dev(struct storage_drv *drv);
 struct dma_dev *storage_drv_dma(struct storage_drv *drv);
 
