@@ -219,6 +219,9 @@ static int finish(struct run *r, int status)
 	}
 	if (status != 2)
 		status = verdict(r, &x);
+	else /* nothing ran: a count of 0 would read as a measurement */
+		for (size_t i = 0; i < r->s->n_expects; i++)
+			x.why[i] = "not measured: the run could not be set up";
 	/* `softiommu dot` draws; whether the run met its expectations is run's business. */
 	if (o->graph_only && status == 1)
 		status = r->dot_done && !r->stack_errors ? 0 : 1;
