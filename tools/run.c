@@ -280,8 +280,15 @@ int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
 		ret = trace_create(o->trace_limit ? o->trace_limit : 1, &r.trace);
 	if (!ret)
 		ret = build(&r);
+	if (!ret && o->dot_path && o->dot_machine >= r.n_machines) {
+		snprintf(r.setup_msg, sizeof(r.setup_msg),
+			 "%s: cannot draw VT-d unit %u: the run has %u unit%s (numbered from 0)",
+			 o->graph_only ? "--unit" : "--dot-unit", o->dot_machine, r.n_machines,
+			 r.n_machines == 1 ? "" : "s");
+		ret = -EINVAL;
+	}
 	if (ret) {
-		fprintf(o->err, "softiommu run: %s\n",
+		fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run",
 			r.setup_msg[0] ? r.setup_msg : strerror(-ret));
 		status = 2;
 	} else {
@@ -292,7 +299,7 @@ int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
 		ret = run_phases(&r);
 		run_progress_stop(prog);
 		if (ret) {
-			fprintf(o->err, "softiommu run: %s\n",
+			fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run",
 				r.setup_msg[0] ? r.setup_msg : strerror(-ret));
 			status = 2;
 		}
