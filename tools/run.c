@@ -438,6 +438,14 @@ static bool writable(const char *opt, const char *path)
 
 	if (!strcmp(path, "-"))
 		return true;
+	/* `run --trace my.scn` has lost its FILE: the scenario would be overwritten. */
+	if (ends_with(path, ".scn")) {
+		fprintf(stderr,
+			"softiommu: %s: '%s' is a scenario, not a file to write (write %s FILE "
+			"before it)\n",
+			opt, path, opt);
+		return false;
+	}
 	f = fopen(path, "w");
 	if (!f || fclose(f)) {
 		fprintf(stderr, "softiommu: %s: cannot write '%s': %s\n", opt, path,
