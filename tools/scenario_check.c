@@ -517,6 +517,11 @@ static void check_expect(struct chk *k, size_t i)
 			    s->devices[e->device].name);
 	if (e->cache == SCENARIO_CACHE_PASID && s->iommu.mode == SCENARIO_MODE_LEGACY)
 		scn_warning(k->c, pos, "a legacy-mode unit has no PASID cache");
+	/* With the checker off nothing is compared: "== 0" would hold without meaning it. */
+	if (e->metric == SCENARIO_M_CHECKER_FINDINGS && !s->iommu.checker)
+		scn_warning(k->c, pos,
+			    "the checker is off ([iommu] checker = no): checker_findings counts "
+			    "nothing");
 	for (size_t j = 0; j < i; j++)
 		if (same_expect(&s->expects[j], e)) {
 			scn_error(k->c, pos, "duplicate expectation");

@@ -1386,6 +1386,17 @@ static void test_warnings_do_not_fail(void)
 	CHECK_EQ(d.list[1].line, 7);
 	CHECK(strstr(d.list[1].message, "a legacy-mode unit has no PASID cache"));
 	scenario_diags_free(&d);
+	/* Stale translations with nobody looking for them. */
+	CHECK_EQ(scenario_parse_string("[iommu]\nchecker = off\n[device d]\ntype = dsa\n"
+				       "[expect]\nchecker_findings == 0\nfaults == 0\n",
+				       "t.scn", &s, &d),
+		 0);
+	scenario_free(s);
+	CHECK_EQ(d.count, 1);
+	CHECK_EQ(d.list[0].line, 6);
+	CHECK(strstr(d.list[0].message, "the checker is off ([iommu] checker = no): "
+					"checker_findings counts nothing"));
+	scenario_diags_free(&d);
 }
 
 static void test_many_errors_collected_and_limited(void)
