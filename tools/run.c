@@ -150,7 +150,8 @@ static int write_trace(struct run *r)
 {
 	const struct run_options *o = r->o;
 	const char *meta[] = {"scenario", r->s->name, "tool", "softiommu run"};
-	FILE *f = fopen(o->trace_path, "w");
+	bool out = !strcmp(o->trace_path, "-");
+	FILE *f = out ? o->out : fopen(o->trace_path, "w");
 	int ret;
 
 	if (!f) {
@@ -159,7 +160,7 @@ static int write_trace(struct run *r)
 		return -EIO;
 	}
 	ret = trace_write(r->trace, f, meta, 2);
-	if (fclose(f) && !ret)
+	if ((out ? fflush(f) : fclose(f)) && !ret)
 		ret = -EIO;
 	if (ret)
 		fprintf(o->err, "softiommu run: writing %s failed\n", o->trace_path);
@@ -334,7 +335,8 @@ static void run_usage(FILE *f)
 	      "options:\n"
 	      "  --json [FILE]        also write the report as JSON to FILE; without FILE (or\n"
 	      "                       FILE \"-\") to standard output instead of the text report\n"
-	      "  --trace FILE         write a Chrome trace (Perfetto, chrome://tracing)\n"
+	      "  --trace FILE         write a Chrome trace (Perfetto, chrome://tracing), \"-\"\n"
+	      "                       to standard output\n"
 	      "  --trace-sample N     record every Nth translation in the trace (default 100,\n"
 	      "                       0 none)\n"
 	      "  --trace-limit N      keep at most N trace events (default 1000000)\n"
@@ -586,6 +588,11 @@ static int run_option(int argc, char **argv, int *i, struct run_options *o)
 	return 0;
 }
 
+static int to_stdout(const char *path)
+{
+	return path && !strcmp(path, "-");
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_options o;
@@ -612,6 +619,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.dot_phase && !o.dot_path) {
 		fprintf(stderr, "softiommu run: --dot-phase needs --dot FILE\n");
+		return 2;
+	}
+	/* Two documents on one stream would make neither readable. */
+	if (to_stdout(o.json_path) + to_stdout(o.trace_path) + to_stdout(o.dot_path) > 1) {
+		fprintf(stderr, "softiommu run: only one of --json, --trace and --dot may write to "
+				"standard output\n");
 		return 2;
 	}
 	return load_and_run(path, &o);
