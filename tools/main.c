@@ -24,6 +24,10 @@ static int cmd_version(int argc, char **argv)
 		printf("usage: softiommu version\n\nPrint the version. Exit status 0.\n");
 		return 0;
 	}
+	if (argc > 1) {
+		fprintf(stderr, "softiommu version: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
 	printf("softiommu 0.1.0\n");
 	return 0;
 }
@@ -43,14 +47,34 @@ static void print_help(FILE *f)
 	fprintf(f, "usage: softiommu <command> [options]\n\ncommands:\n");
 	for (const struct tool_command *c = tool_commands; c->name; c++)
 		fprintf(f, "  %-15s %s\n", c->name, c->summary);
-	fprintf(f, "\n`softiommu <command> --help` describes one command; man softiommu, all "
+	fprintf(f, "\n`softiommu help <command>` describes one command; man softiommu, all "
 		   "of them.\n");
 }
 
+/* `softiommu help [COMMAND]`: the list, or COMMAND's own --help. */
 static int cmd_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	static char help_opt[] = "--help";
+
+	if (wants_help(argc, argv)) {
+		print_help(stdout);
+		return 0;
+	}
+	if (argc > 2) {
+		fprintf(stderr, "softiommu help: one command at a time\n");
+		return 2;
+	}
+	if (argc == 2) {
+		for (const struct tool_command *c = tool_commands; c->name; c++)
+			if (!strcmp(argv[1], c->name)) {
+				char *args[] = {argv[1], help_opt, NULL};
+
+				return c->main(2, args);
+			}
+		fprintf(stderr, "softiommu help: unknown command '%s' (try 'softiommu help')\n",
+			argv[1]);
+		return 2;
+	}
 	print_help(stdout);
 	return 0;
 }
