@@ -17,6 +17,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,8 +341,14 @@ int run_machines_create(struct run *r)
 				  ? SCENARIO_PT_FIRST
 				  : SCENARIO_PT_SECOND;
 	r->mem = mem_create_sparse(s->memory);
-	if (!r->mem)
+	if (!r->mem) {
+		/* The sparse memory reserves its whole size of address space up front. */
+		snprintf(r->setup_msg, sizeof(r->setup_msg),
+			 "%s: cannot reserve %" PRIu64 " MiB of address space for the simulated "
+			 "memory ([scenario] memory): %s",
+			 s->file, s->memory >> 20, strerror(errno));
 		return -ENOMEM;
+	}
 	r->machines = calloc(n, sizeof(*r->machines));
 	if (!r->machines)
 		return -ENOMEM;
