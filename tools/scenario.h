@@ -358,7 +358,8 @@ struct scenario_diag {
 	enum scenario_severity severity;
 	unsigned line, col, len;
 	char message[256];
-	char excerpt[160]; /* the source line, truncated, for printing */
+	char excerpt[160];     /* the source line, truncated, for printing */
+	unsigned excerpt_skip; /* bytes of the line before the excerpt (a long line's window) */
 	unsigned note_line, note_col;
 	char note[128];
 };

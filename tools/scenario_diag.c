@@ -116,16 +116,24 @@ bool scn_diags_full(const struct scn_ctx *c)
 }
 
 /* Copy the source line holding `pos` into `out` (truncated, control bytes kept as they
- * are: the printer sanitises them and keeps tabs so the underline lines up). */
+ * are: the printer sanitises them and keeps tabs so the underline lines up). A position
+ * too far right for `out` gets a window of the line that starts a little before it; *skip
+ * is how many bytes of the line that leaves out. */
 static void diag_excerpt(const struct scn_ctx *c, const struct scn_pos *pos, char *out,
-			 size_t outsz)
+			 size_t outsz, unsigned *skip)
 {
-	size_t start, end;
+	size_t start, end, span;
 
 	out[0] = '\0';
+	*skip = 0;
 	if (!pos || pos->line == 0 || pos->off > c->len || pos->col == 0 || pos->col - 1 > pos->off)
 		return;
 	start = pos->off - (pos->col - 1);
+	span = (pos->col - 1) + (pos->len ? pos->len : 1);
+	if (span > outsz - 1) {
+		*skip = pos->col - 1 > 40 ? pos->col - 1 - 40 : 0;
+		start += *skip;
+	}
 	end = start;
 	while (end < c->len && c->buf[end] != '\n' && end - start < outsz - 1)
 		end++;
@@ -181,7 +189,7 @@ static void diag_report(struct scn_ctx *c, enum scenario_severity sev, const str
 		g->len = pos->len;
 	}
 	vsnprintf(g->message, sizeof(g->message), fmt, ap);
-	diag_excerpt(c, pos, g->excerpt, sizeof(g->excerpt));
+	diag_excerpt(c, pos, g->excerpt, sizeof(g->excerpt), &g->excerpt_skip);
 }
 
 void scn_error(struct scn_ctx *c, const struct scn_pos *pos, const char *fmt, ...)

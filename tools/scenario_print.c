@@ -309,12 +309,14 @@ static void print_excerpt(const struct scenario_diag *g, FILE *f)
 
 	if (!g->line || !n)
 		return;
-	fprintf(f, "%5u | ", g->line);
+	/* A window of a long line: "..." stands for what it leaves out. */
+	col = col >= g->excerpt_skip ? col - g->excerpt_skip : 0;
+	fprintf(f, "%5u | %s", g->line, g->excerpt_skip ? "..." : "");
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)g->excerpt[i];
 		fputc(ch == '\t' || (ch >= 0x20 && ch < 0x7f) ? ch : '?', f);
 	}
-	fputs("\n      | ", f);
+	fprintf(f, "\n      | %s", g->excerpt_skip ? "   " : "");
 	if (col > n)
 		col = n;
 	for (size_t i = 0; i < col; i++) /* keep tabs so the caret lines up */

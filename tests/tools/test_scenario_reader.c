@@ -1455,6 +1455,20 @@ static void test_excerpt_and_notes(void)
 	CHECK(strstr(out, "    2 | \tmgaw =\t7\n      | \t      \t^\n"));
 	free(out);
 	scenario_diags_free(&d);
+	/* Far to the right of a long line: a window of it, the caret under the error. */
+	CHECK_EQ(parse_bad("[iommu]\nsagaw = 39,                                                 "
+			   "                                                                   "
+			   "                                                                   "
+			   "        48, 56\n",
+			   &d),
+		 -EINVAL);
+	out = render(&d);
+	CHECK(out);
+	CHECK_EQ(d.list[0].col, 207);
+	CHECK(strstr(out, "    2 | ...                                    48, 56\n"
+			  "      |                                            ^~\n"));
+	free(out);
+	scenario_diags_free(&d);
 }
 
 /* ---- files and the command ---------------------------------------------------------------- */
