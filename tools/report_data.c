@@ -306,6 +306,8 @@ int report_json(struct run *r, FILE *f, const struct report_expects *x, int stat
 	json_kv_uint(&w, "units", r->n_machines);
 	json_kv_string(&w, "result", report_verdict(status));
 	json_kv_int(&w, "exit_status", status);
+	json_key(&w, "error"); /* why the run could not be set up (result "error") */
+	json_string(&w, status == 2 && r->setup_msg[0] ? r->setup_msg : NULL);
 	json_kv_double(&w, "wall_seconds", (r->end_ns - r->start_ns) / 1e9, 6);
 	json_kv_bool(&w, "timed_out", r->timed_out);
 	json_kv_uint(&w, "stack_errors", r->stack_errors);

@@ -289,8 +289,9 @@ int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
 		ret = -EINVAL;
 	}
 	if (ret) {
-		fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run",
-			r.setup_msg[0] ? r.setup_msg : strerror(-ret));
+		if (!r.setup_msg[0])
+			snprintf(r.setup_msg, sizeof(r.setup_msg), "%s", strerror(-ret));
+		fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run", r.setup_msg);
 		status = 2;
 	} else {
 		if (r.trace)
@@ -300,8 +301,10 @@ int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
 		ret = run_phases(&r);
 		run_progress_stop(prog);
 		if (ret) {
+			if (!r.setup_msg[0])
+				snprintf(r.setup_msg, sizeof(r.setup_msg), "%s", strerror(-ret));
 			fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run",
-				r.setup_msg[0] ? r.setup_msg : strerror(-ret));
+				r.setup_msg);
 			status = 2;
 		}
 	}
