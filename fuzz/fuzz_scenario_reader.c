@@ -8,6 +8,7 @@
  *   - the return value is one of the documented ones, and *out is set exactly on success;
  *   - a failed parse leaves at least one error, at most `max` stored, each message
  *     NUL-terminated, and printing them works;
+ *   - an input with NUL bytes, refused as a whole, is parsed again with spaces for them;
  *   - the header's round-trip promise: the normal form that scenario_print() writes
  *     parses back (under the same file name, which the first line names), and prints the
  *     same text again.
@@ -86,11 +87,11 @@ static void round_trip(const struct scenario *s)
 	scenario_diags_free(&d);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void parse_one(const char *text, size_t size)
 {
 	struct scenario_diags d = {0};
 	struct scenario *s = (struct scenario *)&d; /* must be overwritten */
-	int r = scenario_parse((const char *)data, size, "fuzz.scn", &s, &d);
+	int r = scenario_parse(text, size, "fuzz.scn", &s, &d);
 
 	FZ_ASSERT(r == 0 || r == -EINVAL || r == -EFBIG || r == -ENOMEM, "returned %d", r);
 	check_diags(&d);
@@ -103,5 +104,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		scenario_free(s);
 	}
 	scenario_diags_free(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text;
+
+	parse_one((const char *)data, size);
+	/* A NUL byte anywhere makes the input one "not a text file" error before the lexer
+	 * sees it; so that the mutations that insert NULs still reach the lexer and the
+	 * parser, the same bytes go through again with each NUL as a space. */
+	if (!size || !memchr(data, 0, size) || !(text = malloc(size)))
+		return 0;
+	for (size_t i = 0; i < size; i++)
+		text[i] = data[i] ? (char)data[i] : ' ';
+	parse_one(text, size);
+	free(text);
 	return 0;
 }
