@@ -893,6 +893,22 @@ static void side_extend_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 	}
 }
 
+/* Start the translated run of one side at `addr` with the held entry (op->e, op->view), at
+ * most `max` bytes. True when the entry ends before `max`: the run may go on in the
+ * entries after it (side_extend_locked()). */
+static inline bool side_begin(struct copy_side *s, uint64_t addr, uint64_t max)
+{
+	const struct dma_op *op = &s->op;
+
+	s->translated = true;
+	s->held[0] = (struct ep_memo_ent){op->e, op->version};
+	s->nheld = 1;
+	s->pa = op->view.pa + (addr - op->view.addr);
+	s->len = min_u64(op->view.addr + op->view.size - addr, max);
+	s->upto[0] = s->len;
+	return s->len < max;
+}
+
 /* Translate the run of one side that starts at `addr`: 0, or an error in op->f. */
 static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 {
@@ -908,13 +924,7 @@ static int side_resolve(struct copy_side *s, uint64_t addr, uint64_t max)
 		return side_untranslated(s, addr, max);
 	if (checked) /* a run of one checked page: each page is checked on its own */
 		max = min_u64(max, PAGE_SIZE_4K - (addr & ~PAGE_MASK_4K));
-	s->translated = true;
-	s->held[0] = (struct ep_memo_ent){op->e, op->version};
-	s->nheld = 1;
-	s->pa = op->view.pa + (addr - op->view.addr);
-	s->len = min_u64(op->view.addr + op->view.size - addr, max);
-	s->upto[0] = s->len;
-	if (s->len < max) {
+	if (side_begin(s, addr, max)) {
 		ep_read_lock(op->ep, &rl);
 		side_extend_locked(s, addr, max);
 		ep_read_unlock(op->ep, &rl);
@@ -938,13 +948,7 @@ static bool side_hit_locked(struct copy_side *s, uint64_t addr, uint64_t max)
 		return false;
 	}
 	op->hits++;
-	s->translated = true;
-	s->held[0] = (struct ep_memo_ent){op->e, op->version};
-	s->nheld = 1;
-	s->pa = op->view.pa + (addr - op->view.addr);
-	s->len = min_u64(op->view.addr + op->view.size - addr, max);
-	s->upto[0] = s->len;
-	if (s->len < max)
+	if (side_begin(s, addr, max))
 		side_extend_locked(s, addr, max);
 	return true;
 }
