@@ -150,7 +150,7 @@ static int write_trace(struct run *r)
 {
 	const struct run_options *o = r->o;
 	const char *meta[] = {"scenario", r->s->name, "tool", "softiommu run"};
-	bool out = !strcmp(o->trace_path, "-");
+	bool out = run_to_stdout(o->trace_path);
 	FILE *f = out ? o->out : fopen(o->trace_path, "w");
 	int ret;
 
@@ -170,7 +170,7 @@ static int write_trace(struct run *r)
 static int write_json(struct run *r, const struct report_expects *x, int status)
 {
 	const struct run_options *o = r->o;
-	bool out = !strcmp(o->json_path, "-");
+	bool out = run_to_stdout(o->json_path);
 	FILE *f = out ? o->out : fopen(o->json_path, "w");
 	int ret;
 
@@ -226,7 +226,7 @@ static int finish(struct run *r, int status)
 	/* `softiommu dot` draws; whether the run met its expectations is run's business. */
 	if (o->graph_only && status == 1)
 		status = r->dot_done && !r->stack_errors ? 0 : 1;
-	if (!o->quiet && !(o->json_path && !strcmp(o->json_path, "-")))
+	if (!o->quiet && !run_to_stdout(o->json_path))
 		report_text(r, o->out, &x, status);
 	else if (r->stack_errors) /* the report that would say so is not shown */
 		fprintf(o->err, "softiommu %s: %u problem%s in the stack: %s\n",
@@ -249,6 +249,16 @@ out:
 int run_scenario(const struct scenario *s, const struct run_options *o)
 {
 	return run_scenario_inspect(s, o, NULL, NULL);
+}
+
+/* The run could not be set up or a phase could not start: say why (setup_msg, else the
+ * error's name). Exit status 2. */
+static int setup_failed(struct run *r, int ret)
+{
+	if (!r->setup_msg[0])
+		snprintf(r->setup_msg, sizeof(r->setup_msg), "%s", strerror(-ret));
+	fprintf(r->o->err, "softiommu %s: %s\n", r->o->graph_only ? "dot" : "run", r->setup_msg);
+	return 2;
 }
 
 int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
@@ -289,10 +299,7 @@ int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
 		ret = -EINVAL;
 	}
 	if (ret) {
-		if (!r.setup_msg[0])
-			snprintf(r.setup_msg, sizeof(r.setup_msg), "%s", strerror(-ret));
-		fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run", r.setup_msg);
-		status = 2;
+		status = setup_failed(&r, ret);
 	} else {
 		if (r.trace)
 			name_lanes(&r);
@@ -300,13 +307,8 @@ int run_scenario_inspect(const struct scenario *s, const struct run_options *o,
 		prog = run_progress_start(&r);
 		ret = run_phases(&r);
 		run_progress_stop(prog);
-		if (ret) {
-			if (!r.setup_msg[0])
-				snprintf(r.setup_msg, sizeof(r.setup_msg), "%s", strerror(-ret));
-			fprintf(o->err, "softiommu %s: %s\n", o->graph_only ? "dot" : "run",
-				r.setup_msg);
-			status = 2;
-		}
+		if (ret)
+			status = setup_failed(&r, ret);
 	}
 	atomic_store(&r.cur, r.n_slots);
 	run_devices_teardown(&r);
@@ -441,7 +443,7 @@ static bool writable(const char *opt, const char *path)
 {
 	FILE *f;
 
-	if (!strcmp(path, "-"))
+	if (run_to_stdout(path))
 		return true;
 	/* `run --trace my.scn` has lost its FILE: the scenario would be overwritten. */
 	if (ends_with(path, ".scn")) {
@@ -591,11 +593,6 @@ static int run_option(int argc, char **argv, int *i, struct run_options *o)
 	return 0;
 }
 
-static int to_stdout(const char *path)
-{
-	return path && !strcmp(path, "-");
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_options o;
@@ -625,7 +622,8 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	/* Two documents on one stream would make neither readable. */
-	if (to_stdout(o.json_path) + to_stdout(o.trace_path) + to_stdout(o.dot_path) > 1) {
+	if (run_to_stdout(o.json_path) + run_to_stdout(o.trace_path) + run_to_stdout(o.dot_path) >
+	    1) {
 		fprintf(stderr, "softiommu run: only one of --json, --trace and --dot may write to "
 				"standard output\n");
 		return 2;

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <softiommu/dma.h>
 #include <softiommu/dsa.h>
@@ -272,6 +273,12 @@ struct run {
 	char stack_msg[256];
 	bool dot_done; /* the graph's phase came (whether the graph could be written or not) */
 };
+
+/* Whether an output option's FILE is "-": standard output (run_options.out). */
+static inline bool run_to_stdout(const char *path)
+{
+	return path && !strcmp(path, "-");
+}
 
 /* Monotonic nanoseconds. */
 uint64_t run_now_ns(void);

@@ -299,7 +299,7 @@ static void draw_graph(struct run *r, unsigned p)
 	struct dot_options dopt = {.depth = o->dot_depth, .max_entries = 16};
 	char title[256];
 	int ret;
-	FILE *f = !strcmp(o->dot_path, "-") ? o->out : fopen(o->dot_path, "w");
+	FILE *f = run_to_stdout(o->dot_path) ? o->out : fopen(o->dot_path, "w");
 
 	r->dot_done = true; /* the phase came: whatever happens now is no "did not run" */
 	if (!f) {
